@@ -1,0 +1,187 @@
+//! The command line, as clap sees it. This is the only source for `--help`,
+//! the man pages and the shell completions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    the node is ready (nothing of error severity found)
+  1    not ready: check found errors, or apply could not make the node ready
+  2    only with `apply --detailed-exitcode`: changes were made and the node is ready
+  3    could not run: not root, unreadable root, I/O error, read-only or full filesystem, lock held
+  64   usage error
+  130  interrupted";
+
+/// Prepare a Linux node for kube-proxy's IPVS mode, and tell whether kube-proxy will really use it.
+#[derive(Debug, Parser)]
+#[command(name = "nodeprep", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Treat DIR as the node's `/`: every path read or written (/proc, /sys, /etc, /lib/modules, /usr/lib, /boot) and every helper program is taken under it
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "NODEPREP_ROOT",
+        default_value = "/"
+    )]
+    pub root: PathBuf,
+
+    /// Report format
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Print only warnings and errors (text output); the exit code tells the rest
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// Never colour the output (also when NO_COLOR is set and non-empty)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// Add a kernel module to the wanted set (repeatable), e.g. `--module ip_vs_lc`
+    #[arg(long = "module", global = true, value_name = "NAME", value_parser = parse_module_name)]
+    pub modules: Vec<String>,
+
+    /// Add or override a wanted sysctl (repeatable), e.g. `--sysctl net.ipv4.conf.all.arp_ignore=1`
+    #[arg(long = "sysctl", global = true, value_name = "KEY=VALUE", value_parser = parse_sysctl)]
+    pub sysctls: Vec<(String, String)>,
+
+    /// IPVS scheduler kube-proxy is configured with; its module `ip_vs_<NAME>` is wanted too
+    #[arg(long, global = true, value_name = "NAME", value_parser = parse_scheduler)]
+    pub scheduler: Option<String>,
+
+    /// kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour
+    #[arg(long, global = true, value_name = "X.Y[.Z]")]
+    pub kube_proxy_version: Option<String>,
+
+    /// How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads
+    #[arg(long, global = true, value_enum, default_value_t = Runtime::Container)]
+    pub kube_proxy_runtime: Runtime,
+
+    /// Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or `kubectl get cm kube-proxy -o yaml`)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kube_proxy_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Report the node's state and kube-proxy's verdict; reads only, needs no root
+    Check(CheckArgs),
+    /// Load the modules, persist them and the sysctls, set the live sysctls; idempotent
+    Apply(ApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also ask the real kernel, as kube-proxy ≥ 1.27 does: add the dummy virtual server 198.51.100.0:20000/TCP with the scheduler via ipvsadm, list, delete it (root, real / only)
+    #[arg(long)]
+    pub probe: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Print what would be done, with a diff of each file, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Exit 2 when changes were made (or, with --dry-run, would be made) and the node is ready
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    /// kubeadm's DaemonSet: the image's own ipset and modprobe
+    Container,
+    /// a systemd unit on the host: the host's ipset and modprobe.d
+    Host,
+}
+
+/// Module names go to modprobe as arguments, so only kmod's own alphabet is accepted.
+pub fn parse_module_name(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.len() > 64 {
+        return Err("a module name has 1 to 64 characters".into());
+    }
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err("a module name has only letters, digits, '_' and '-'".into());
+    }
+    Ok(s.replace('-', "_"))
+}
+
+fn parse_scheduler(s: &str) -> Result<String, String> {
+    parse_module_name(&format!("ip_vs_{s}")).map(|_| s.to_string())
+}
+
+fn parse_sysctl(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| "expected KEY=VALUE".to_string())?;
+    let (k, v) = (k.trim(), v.trim());
+    let key_ok = !k.is_empty()
+        && !k.starts_with(['.', '/'])
+        && !k.contains("..")
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b));
+    if !key_ok {
+        return Err(format!(
+            "{k:?} is not a sysctl key (like net.ipv4.ip_forward)"
+        ));
+    }
+    if v.is_empty() || v.contains('\n') {
+        return Err(format!("the value for {k} must be one non-empty line"));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_names_are_validated_and_normalised() {
+        assert_eq!(parse_module_name("nf-conntrack").unwrap(), "nf_conntrack");
+        assert!(parse_module_name("ip_vs; rm -rf /").is_err());
+        assert!(parse_module_name("").is_err());
+        assert!(parse_module_name(&"a".repeat(65)).is_err());
+        assert!(parse_module_name(&"a".repeat(64)).is_ok());
+        assert!(parse_module_name("../x").is_err());
+    }
+
+    #[test]
+    fn sysctl_arguments_are_validated() {
+        assert_eq!(
+            parse_sysctl("net.ipv4.ip_forward = 1").unwrap(),
+            ("net.ipv4.ip_forward".into(), "1".into())
+        );
+        assert!(parse_sysctl("net.ipv4.ip_forward").is_err());
+        assert!(parse_sysctl("../../etc/passwd=1").is_err());
+        assert!(parse_sysctl("net.ipv4.ip_forward=").is_err());
+    }
+
+    #[test]
+    fn scheduler_must_make_a_module_name() {
+        assert!(parse_scheduler("lc").is_ok());
+        assert!(parse_scheduler("l c").is_err());
+    }
+}

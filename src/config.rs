@@ -1,0 +1,242 @@
+//! Settings resolved once from the command line and the environment. Code below `main`
+//! takes `&Config` and never looks at clap types or environment variables.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::cli::{Cli, Command, OutputFormat, Runtime};
+use crate::exit::UsageError;
+use crate::root::Root;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub root: Root,
+    pub mode: Mode,
+    pub output: OutputFormat,
+    pub quiet: bool,
+    pub color: bool,
+    pub progress: bool,
+    pub extra_modules: Vec<String>,
+    pub sysctls: Vec<(String, String)>,
+    /// None: from the kube-proxy config, else `rr`.
+    pub scheduler: Option<String>,
+    pub kube_proxy_version: Option<Version>,
+    pub runtime: Runtime,
+    pub kube_proxy_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Check {
+        probe: bool,
+    },
+    Apply {
+        dry_run: bool,
+        detailed_exitcode: bool,
+    },
+}
+
+/// What `main` learned about the process's surroundings; passed in so parsing stays pure.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Surroundings {
+    pub no_color_env: bool,
+    pub stdout_tty: bool,
+    pub stderr_tty: bool,
+}
+
+/// A kube-proxy minor version; patch levels never change the IPVS decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl Version {
+    pub const fn new(major: u32, minor: u32) -> Version {
+        Version { major, minor }
+    }
+
+    /// Accepts `1.30`, `1.30.2`, `v1.30.2`, `v1.30.2-eks-1234`.
+    pub fn parse(s: &str) -> Option<Version> {
+        let s = s.trim();
+        let s = s.strip_prefix('v').unwrap_or(s);
+        let mut parts = s.split(['.', '-', '+']);
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        Some(Version { major, minor })
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl serde::Serialize for Version {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl Config {
+    pub fn from_cli(cli: Cli, env: Surroundings) -> Result<Config, UsageError> {
+        let g = cli.global;
+        let mode = match cli.command {
+            Command::Check(c) => Mode::Check { probe: c.probe },
+            Command::Apply(a) => Mode::Apply {
+                dry_run: a.dry_run,
+                detailed_exitcode: a.detailed_exitcode,
+            },
+        };
+        let kube_proxy_version = match &g.kube_proxy_version {
+            None => None,
+            Some(v) => Some(Version::parse(v).ok_or_else(|| {
+                UsageError(format!(
+                    "--kube-proxy-version {v:?}: expected X.Y or X.Y.Z, like 1.30 or v1.30.2"
+                ))
+            })?),
+        };
+        if g.root.as_os_str().is_empty() {
+            return Err(UsageError("--root must name a directory".into()));
+        }
+        if let Some(f) = &g.kube_proxy_config {
+            if !f.exists() {
+                return Err(UsageError(format!(
+                    "--kube-proxy-config {}: no such file; give the path of a KubeProxyConfiguration",
+                    f.display()
+                )));
+            }
+        }
+        if let (Mode::Check { probe: true }, false) = (mode, g.root.as_os_str() == "/") {
+            return Err(UsageError(
+                "--probe talks to the running kernel and works only with --root /".into(),
+            ));
+        }
+        let text = g.output == OutputFormat::Text;
+        let mut extra_modules = Vec::new();
+        for m in g.modules {
+            if !extra_modules.contains(&m) {
+                extra_modules.push(m);
+            }
+        }
+        Ok(Config {
+            root: Root::new(g.root),
+            mode,
+            output: g.output,
+            quiet: g.quiet,
+            color: text && !g.no_color && !env.no_color_env && env.stdout_tty,
+            progress: text && !g.quiet && env.stderr_tty,
+            extra_modules,
+            sysctls: g.sysctls,
+            scheduler: g.scheduler,
+            kube_proxy_version,
+            runtime: g.kube_proxy_runtime,
+            kube_proxy_config: g.kube_proxy_config,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(args: &[&str], env: Surroundings) -> Result<Config, String> {
+        let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
+        Config::from_cli(cli, env).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn versions_parse_like_kubernetes_prints_them() {
+        assert_eq!(Version::parse("v1.30.2"), Some(Version::new(1, 30)));
+        assert_eq!(Version::parse("1.8"), Some(Version::new(1, 8)));
+        assert_eq!(
+            Version::parse("v1.27.3-eks-a5565ad"),
+            Some(Version::new(1, 27))
+        );
+        assert_eq!(Version::parse("1"), None);
+        assert_eq!(Version::parse("one.two"), None);
+        assert!(Version::new(1, 9) < Version::new(1, 10));
+    }
+
+    #[test]
+    fn defaults_and_tty_rules() {
+        let tty = Surroundings {
+            no_color_env: false,
+            stdout_tty: true,
+            stderr_tty: true,
+        };
+        let c = parse(&["nodeprep", "check"], tty).unwrap();
+        assert_eq!(c.root, Root::new("/"));
+        assert_eq!(c.mode, Mode::Check { probe: false });
+        assert!(c.color && c.progress);
+        assert_eq!(c.runtime, Runtime::Container);
+
+        let c = parse(&["nodeprep", "check", "--no-color"], tty).unwrap();
+        assert!(!c.color);
+        let no_color = Surroundings {
+            no_color_env: true,
+            ..tty
+        };
+        assert!(!parse(&["nodeprep", "check"], no_color).unwrap().color);
+        let c = parse(&["nodeprep", "apply", "--output", "json"], tty).unwrap();
+        assert!(!c.color && !c.progress);
+        let c = parse(&["nodeprep", "apply", "-q"], tty).unwrap();
+        assert!(!c.progress);
+        let pipe = Surroundings::default();
+        let c = parse(
+            &["nodeprep", "apply", "--dry-run", "--detailed-exitcode"],
+            pipe,
+        )
+        .unwrap();
+        assert!(!c.color && !c.progress);
+        assert_eq!(
+            c.mode,
+            Mode::Apply {
+                dry_run: true,
+                detailed_exitcode: true
+            }
+        );
+    }
+
+    #[test]
+    fn repeated_options_accumulate_and_deduplicate() {
+        let c = parse(
+            &[
+                "nodeprep", "check", "--module", "ip_vs_lc", "--module", "ip-vs-lc", "--sysctl",
+                "a.b=1",
+            ],
+            Surroundings::default(),
+        )
+        .unwrap();
+        assert_eq!(c.extra_modules, vec!["ip_vs_lc".to_string()]);
+        assert_eq!(c.sysctls, vec![("a.b".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn bad_input_is_a_usage_error() {
+        let env = Surroundings::default();
+        assert!(
+            parse(
+                &["nodeprep", "check", "--kube-proxy-version", "latest"],
+                env
+            )
+            .is_err()
+        );
+        assert!(parse(&["nodeprep", "check", "--module", "a b"], env).is_err());
+        assert!(
+            parse(
+                &[
+                    "nodeprep",
+                    "check",
+                    "--kube-proxy-config",
+                    "/nonexistent/x.yaml"
+                ],
+                env
+            )
+            .is_err()
+        );
+        assert!(parse(&["nodeprep", "check", "--probe", "--root", "/tmp"], env).is_err());
+    }
+}

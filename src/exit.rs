@@ -1,0 +1,74 @@
+//! The exit codes, in one place. Only `main` turns an outcome into a process exit code.
+
+use std::fmt;
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Nothing of error severity found.
+    Ready,
+    /// Check found errors, or apply could not make the node ready.
+    NotReady,
+    /// `apply --detailed-exitcode`: changes were made and the node is ready.
+    Changed,
+    /// Could not run: not root, unreadable root, I/O error, lock held.
+    CouldNotRun,
+    /// Bad command line or input named on it.
+    Usage,
+    /// SIGINT or SIGTERM.
+    Interrupted,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ready => 0,
+            Exit::NotReady => 1,
+            Exit::Changed => 2,
+            Exit::CouldNotRun => 3,
+            Exit::Usage => 64,
+            Exit::Interrupted => 130,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e.code())
+    }
+}
+
+/// An error caused by what the user asked for (exit 64), carried through `anyhow`.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for UsageError {}
+
+/// The run was stopped by a signal between two steps (exit 130).
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("interrupted; every file is either unchanged or completely written")
+    }
+}
+impl std::error::Error for Interrupted {}
+
+/// Which exit code an error maps to: usage and interruption are marked, everything else could not run.
+pub fn for_error(err: &anyhow::Error) -> Exit {
+    for cause in err.chain() {
+        if cause.is::<UsageError>() {
+            return Exit::Usage;
+        }
+        if cause.is::<Interrupted>() {
+            return Exit::Interrupted;
+        }
+    }
+    Exit::CouldNotRun
+}

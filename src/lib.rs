@@ -1,0 +1,16 @@
+//! nodeprep prepares a Linux node for kube-proxy's IPVS mode.
+//!
+//! The flow: `probe` reads the node (under a root directory) → `plan` decides, purely →
+//! `apply` carries the actions out → `report` prints text or JSON.
+
+pub mod apply;
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod live_probe;
+pub mod plan;
+pub mod probe;
+pub mod report;
+pub mod root;
+pub mod run;
+pub mod system;

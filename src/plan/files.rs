@@ -1,0 +1,196 @@
+//! The contents of the two files nodeprep owns, merged with what is already there: foreign
+//! lines and comments stay, our keys are updated in place and never duplicated.
+
+use std::collections::BTreeSet;
+
+use super::Wanted;
+use crate::probe::dropins::DropIn;
+use crate::probe::kernel::{Kernel, ModState};
+use crate::probe::persist::parse_modules_load;
+use crate::probe::sysctl::{self, dotted, normalize_key, same_value};
+use crate::probe::{Facts, MODULES_FILE, SYSCTL_FILE};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    /// Path on the node.
+    pub path: &'static str,
+    pub before: Option<String>,
+    pub after: String,
+}
+
+const MODULES_HEADER: &str = "# Kernel modules for kube-proxy in IPVS mode, loaded at boot by systemd-modules-load.\n# Managed by nodeprep; lines it did not write are kept.\n";
+const SYSCTL_HEADER: &str = "# Sysctls for Kubernetes nodes, applied at boot by systemd-sysctl.\n# Managed by nodeprep; lines it did not write are kept.\n";
+
+/// Both files' new contents, where they differ from what is there.
+pub fn changes(facts: &Facts, wanted: &Wanted) -> Vec<FileChange> {
+    let modules = modules_content(facts.modules_file.as_deref(), &facts.kernel, wanted);
+    let sysctls = sysctl_content(facts.sysctl_file.as_deref(), wanted);
+    [
+        (MODULES_FILE, &facts.modules_file, modules),
+        (SYSCTL_FILE, &facts.sysctl_file, sysctls),
+    ]
+    .into_iter()
+    .filter(|(_, before, after)| before.as_deref() != Some(after.as_str()))
+    .map(|(path, before, after)| FileChange {
+        path,
+        before: before.clone(),
+        after,
+    })
+    .collect()
+}
+
+/// modules-load.d: every wanted module present in the kernel is listed; an entry naming a
+/// module this kernel does not have is commented out, since it would fail the unit at boot.
+pub fn modules_content(existing: Option<&str>, kernel: &Kernel, wanted: &Wanted) -> String {
+    let mut out = String::new();
+    let mut listed = BTreeSet::new();
+    match existing {
+        None => out.push_str(MODULES_HEADER),
+        Some(text) => {
+            for line in text.lines() {
+                let entry = parse_modules_load(line);
+                if let Some(name) = entry.first() {
+                    if kernel.state(name) == ModState::Missing {
+                        out.push_str(&format!(
+                            "# {}  # nodeprep: no {name} in kernel {}\n",
+                            line.trim(),
+                            kernel.release
+                        ));
+                        continue;
+                    }
+                    listed.insert(name.clone());
+                }
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    for m in &wanted.modules {
+        if kernel.state(m).is_present() && listed.insert(m.clone()) {
+            out.push_str(m);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// sysctl.d: each wanted key set once; an existing line for it is rewritten in place.
+pub fn sysctl_content(existing: Option<&str>, wanted: &Wanted) -> String {
+    let mut out = String::new();
+    let mut seen = BTreeSet::new();
+    match existing {
+        None => out.push_str(SYSCTL_HEADER),
+        Some(text) => {
+            for line in text.lines() {
+                let parsed = sysctl::parse("", line);
+                let Some(entry) = parsed.entries.first() else {
+                    out.push_str(line);
+                    out.push('\n');
+                    continue;
+                };
+                match wanted.sysctls.iter().find(|(k, _)| *k == entry.key) {
+                    Some((k, want)) if !same_value(&entry.value, want) => {
+                        let written_key = line.split_once('=').map_or("", |(l, _)| l).trim();
+                        out.push_str(&format!("{written_key} = {want}\n"));
+                        seen.insert(k.clone());
+                    }
+                    Some((k, _)) => {
+                        seen.insert(k.clone());
+                        out.push_str(line);
+                        out.push('\n');
+                    }
+                    None => {
+                        out.push_str(line);
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+    }
+    for (k, want) in &wanted.sysctls {
+        if !seen.contains(k) {
+            out.push_str(&format!("{} = {want}\n", dotted(k)));
+        }
+    }
+    out
+}
+
+/// Updates projected facts as if both files had been written.
+pub fn project_files(p: &mut super::Facts, wanted: &Wanted) {
+    for change in changes(p, wanted) {
+        let name = change
+            .path
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let dropin = DropIn {
+            path: change.path.to_string(),
+            content: change.after.clone(),
+        };
+        if change.path == MODULES_FILE {
+            p.persist
+                .modules_load
+                .retain(|(d, _)| !d.path.ends_with(&format!("/{name}")));
+            p.persist
+                .modules_load
+                .push((dropin, parse_modules_load(&change.after)));
+            p.persist
+                .modules_load
+                .sort_by(|a, b| file_name(&a.0.path).cmp(file_name(&b.0.path)));
+            p.modules_file = Some(change.after);
+        } else {
+            p.sysctls
+                .files
+                .retain(|f| !f.path.ends_with(&format!("/{name}")));
+            p.sysctls
+                .files
+                .push(sysctl::parse(change.path, &change.after));
+            p.sysctls
+                .files
+                .sort_by(|a, b| file_name(&a.path).cmp(file_name(&b.path)));
+            p.sysctl_file = Some(change.after);
+        }
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// A small unified-style diff for --dry-run: removed lines with `-`, added with `+`.
+pub fn diff(before: &str, after: &str) -> String {
+    let a: Vec<&str> = before.lines().collect();
+    let b: Vec<&str> = after.lines().collect();
+    // longest common subsequence table; the files are a few dozen lines
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push_str(&format!(" {}\n", a[i]));
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push_str(&format!("+{}\n", b[j]));
+            j += 1;
+        } else {
+            out.push_str(&format!("-{}\n", a[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Keys in path form as the probe wants them.
+pub fn sysctl_keys(wanted: &[(String, String)]) -> Vec<String> {
+    wanted.iter().map(|(k, _)| normalize_key(k)).collect()
+}

@@ -1,0 +1,560 @@
+//! Pure decisions: from the facts and the wanted state to rows, findings, the kube-proxy
+//! verdict, and the changes `apply` would make. No I/O here.
+
+pub mod files;
+pub mod verdict;
+
+use serde::Serialize;
+
+use crate::cli::Runtime;
+use crate::config::{Config, Version};
+use crate::probe::Facts;
+use crate::probe::kernel::{Kernel, ModState};
+use crate::probe::persist::{InstallEffect, install_effect};
+use crate::probe::sysctl::{dotted, key_matches, normalize_key, same_value};
+use verdict::{Judgement, NEWEST, Outcome, Situation};
+
+/// The seeds' /etc/sysctl.d/k8s.conf.
+pub const DEFAULT_SYSCTLS: [(&str, &str); 4] = [
+    ("net.bridge.bridge-nf-call-iptables", "1"),
+    ("net.bridge.bridge-nf-call-ip6tables", "1"),
+    ("net.ipv4.ip_forward", "1"),
+    ("vm.swappiness", "0"),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    pub modules: Vec<String>,
+    /// (path-form key, value)
+    pub sysctls: Vec<(String, String)>,
+    pub scheduler: String,
+    pub mode: String,
+}
+
+/// The wanted sysctls: the defaults, then `--sysctl` overrides and additions.
+pub fn wanted_sysctls(cfg: &Config) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = DEFAULT_SYSCTLS
+        .iter()
+        .map(|(k, v)| (normalize_key(k), v.to_string()))
+        .collect();
+    for (k, v) in &cfg.sysctls {
+        let k = normalize_key(k);
+        match out.iter_mut().find(|(have, _)| *have == k) {
+            Some(slot) => slot.1 = v.clone(),
+            None => out.push((k, v.clone())),
+        }
+    }
+    out
+}
+
+pub fn wanted(cfg: &Config, facts: &Facts) -> Wanted {
+    let kc = facts.kube_config.as_ref();
+    let scheduler = cfg
+        .scheduler
+        .clone()
+        .or_else(|| {
+            kc.and_then(|c| c.scheduler.clone())
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or_else(|| "rr".into());
+    let conntrack = if facts.kernel.state("nf_conntrack_ipv4") != ModState::Missing {
+        "nf_conntrack_ipv4"
+    } else {
+        "nf_conntrack"
+    };
+    let mut modules: Vec<String> = [
+        "ip_vs",
+        "ip_vs_rr",
+        "ip_vs_wrr",
+        "ip_vs_sh",
+        conntrack,
+        "br_netfilter",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let sched_module = format!("ip_vs_{scheduler}");
+    for m in std::iter::once(&sched_module).chain(&cfg.extra_modules) {
+        if !modules.contains(m) {
+            modules.push(m.clone());
+        }
+    }
+    Wanted {
+        modules,
+        sysctls: wanted_sysctls(cfg),
+        scheduler,
+        mode: kc.map_or_else(|| "ipvs".to_string(), |c| c.mode.clone()),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// A stable check name, kubeadm style (`KernelModule-ip_vs`, `FileExisting-ipset`).
+    pub id: String,
+    pub severity: Severity,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModuleRow {
+    pub name: String,
+    pub state: ModState,
+    /// Present after the next boot: built in, or listed by a modules-load.d file and not blacklisted.
+    pub persisted: bool,
+    /// The modules-load.d files that list it.
+    pub persisted_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SysctlRow {
+    pub key: String,
+    pub want: String,
+    /// Live value; null when the key does not exist now.
+    pub live: Option<String>,
+    /// Value after the next boot; null when the key will not exist then.
+    pub boot: Option<String>,
+    /// Which file (and line) sets the boot value, or why there is none.
+    pub boot_source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KubeProxyVerdict {
+    pub version: Version,
+    pub version_source: String,
+    pub mode: String,
+    pub scheduler: String,
+    pub runtime: Runtime,
+    pub outcome: Outcome,
+    pub reasons: Vec<String>,
+    /// The verdict once `nodeprep apply` has run.
+    pub after_apply: Judgement,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessment {
+    pub modules: Vec<ModuleRow>,
+    pub sysctls: Vec<SysctlRow>,
+    pub findings: Vec<Finding>,
+    pub kube_proxy: KubeProxyVerdict,
+}
+
+impl Assessment {
+    pub fn ready(&self) -> bool {
+        !self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+}
+
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn add(&mut self, severity: Severity, id: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Finding {
+            id: id.into(),
+            severity,
+            message: message.into(),
+        });
+    }
+}
+
+/// Persisted at boot: built in, or listed in an effective modules-load.d file and not blacklisted.
+fn persisted(facts: &Facts, module: &str) -> bool {
+    facts.kernel.is_builtin(module)
+        || (!facts.persist.loaded_at_boot_by(module).is_empty()
+            && !facts.persist.blacklist.contains_key(module))
+}
+
+/// The module a sysctl key belongs to: the key exists only once it is loaded.
+fn module_of_key(key: &str) -> Option<&'static str> {
+    if key.starts_with("net/bridge/") {
+        Some("br_netfilter")
+    } else if key.starts_with("net/ipv4/vs/") {
+        Some("ip_vs")
+    } else {
+        None
+    }
+}
+
+fn kernel_default(key: &str) -> Option<&'static str> {
+    match key {
+        "net/ipv4/ip_forward" => Some("0"),
+        "net/bridge/bridge-nf-call-iptables" | "net/bridge/bridge-nf-call-ip6tables" => Some("1"),
+        "vm/swappiness" => Some("60"),
+        _ => None,
+    }
+}
+
+/// The value `key` gets at boot by replaying sysctl.d in systemd's order.
+pub fn boot_value(facts: &Facts, key: &str) -> (Option<String>, String) {
+    if let Some(m) = module_of_key(key) {
+        if !persisted(facts, m) {
+            return (
+                None,
+                format!("the key will not exist at boot: {m} is not loaded by then"),
+            );
+        }
+    }
+    let mut found = None;
+    for f in &facts.sysctls.files {
+        for e in f.entries.iter().filter(|e| key_matches(&e.key, key)) {
+            found = Some((e.value.clone(), format!("{}:{}", f.path, e.line)));
+        }
+    }
+    match (found, kernel_default(key)) {
+        (Some((v, src)), _) => (Some(v), src),
+        (None, Some(d)) => (
+            Some(d.to_string()),
+            "kernel default (no sysctl.d file sets it)".into(),
+        ),
+        (None, None) => (None, "no sysctl.d file sets it".into()),
+    }
+}
+
+pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts) -> Assessment {
+    let k = &facts.kernel;
+    let mut f = Findings(Vec::new());
+    let release = &k.release;
+
+    if k.modules_disabled && wanted.modules.iter().any(|m| !k.state(m).is_present()) {
+        f.add(
+            Severity::Error,
+            "ModulesDisabled",
+            "/proc/sys/kernel/modules_disabled is 1: no module can be loaded until the next boot",
+        );
+    }
+
+    let mut modules = Vec::new();
+    for m in &wanted.modules {
+        let state = k.state(m);
+        let row = ModuleRow {
+            name: m.clone(),
+            state,
+            persisted: persisted(facts, m),
+            persisted_by: facts
+                .persist
+                .loaded_at_boot_by(m)
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        };
+        match state {
+            ModState::Missing if !k.modules_supported => f.add(
+                Severity::Error,
+                format!("KernelModule-{m}"),
+                format!("{m} is not built into kernel {release}, and this kernel has no loadable-module support (no /proc/modules): use a kernel with {m}"),
+            ),
+            ModState::Missing => f.add(
+                Severity::Error,
+                format!("KernelModule-{m}"),
+                format!("{m} is missing: not loaded, not built in, and not in modules.dep for kernel {release}; install the kernel's extra modules package or use a kernel that has it"),
+            ),
+            ModState::Loadable => f.add(
+                Severity::Error,
+                format!("KernelModule-{m}"),
+                format!("{m} is loadable but not loaded; `nodeprep apply` loads it"),
+            ),
+            _ => {}
+        }
+        if state != ModState::Missing && !row.persisted {
+            let msg = match facts.persist.blacklist.get(m) {
+                Some(bl) if !row.persisted_by.is_empty() => format!(
+                    "{m} is listed in {} but blacklisted in {bl}: systemd-modules-load skips it at boot",
+                    row.persisted_by.join(", ")
+                ),
+                _ => format!(
+                    "{m} will not be loaded at boot: no modules-load.d file lists it; `nodeprep apply` writes {}",
+                    crate::probe::MODULES_FILE
+                ),
+            };
+            f.add(Severity::Error, format!("ModulesLoad-{m}"), msg);
+        }
+        if let Some(bl) = facts.persist.blacklist.get(m) {
+            f.add(
+                Severity::Warning,
+                format!("ModprobeBlacklist-{m}"),
+                format!("`blacklist {m}` in {bl}: `modprobe {m}` still loads it, but systemd-modules-load skips it at boot"),
+            );
+        }
+        if let Some((file, cmd)) = facts.persist.install.get(m) {
+            let (sev, what) = match install_effect(cmd) {
+                InstallEffect::NoOp => (Severity::Error, "every load of it does nothing"),
+                InstallEffect::Fails => (Severity::Error, "every load of it fails"),
+                InstallEffect::Custom => (
+                    Severity::Warning,
+                    "every load of it runs that command instead",
+                ),
+            };
+            f.add(
+                sev,
+                format!("ModprobeInstall-{m}"),
+                format!("`install {m} {cmd}` in {file}: {what}; remove the line to load {m}"),
+            );
+        }
+        modules.push(row);
+    }
+
+    for (file, mods) in &facts.persist.modules_load {
+        for m in mods.iter().filter(|m| k.state(m) == ModState::Missing) {
+            f.add(
+                Severity::Warning,
+                format!("ModulesLoadUnknown-{m}"),
+                format!("{} lists {m}, which does not exist for kernel {release}: systemd-modules-load.service fails at every boot", file.path),
+            );
+        }
+    }
+    for s in &facts.persist.legacy_scripts {
+        let absent: Vec<&str> = s
+            .modules
+            .iter()
+            .filter(|m| k.state(m) == ModState::Missing)
+            .map(String::as_str)
+            .collect();
+        if !absent.is_empty() {
+            f.add(
+                Severity::Warning,
+                "LegacyModulesScript",
+                format!(
+                    "{} (a legacy RHEL/CentOS boot script{}) names {} which do not exist for kernel {release}; modules-load.d replaces it",
+                    s.path,
+                    if s.executable { "" } else { ", not executable" },
+                    absent.join(", ")
+                ),
+            );
+        }
+    }
+
+    let mut sysctls = Vec::new();
+    for (key, want) in &wanted.sysctls {
+        let name = dotted(key);
+        let live = facts.sysctls.live.get(key).cloned().flatten();
+        let (boot, boot_source) = boot_value(facts, key);
+        match &live {
+            None => f.add(
+                Severity::Error,
+                format!("Sysctl-{name}"),
+                match module_of_key(key) {
+                    Some(m) => format!("/proc/sys/{key} does not exist: {m} is not loaded"),
+                    None => format!("/proc/sys/{key} does not exist on this kernel"),
+                },
+            ),
+            Some(v) if !same_value(v, want) => f.add(
+                Severity::Error,
+                format!("Sysctl-{name}"),
+                format!("{name} is {v}, want {want}; `nodeprep apply` sets it"),
+            ),
+            _ => {}
+        }
+        if !boot.as_deref().is_some_and(|b| same_value(b, want)) {
+            let msg = match &boot {
+                Some(b) => {
+                    format!("after a reboot {name} will be {b} ({boot_source}), want {want}")
+                }
+                None => {
+                    format!("after a reboot {name} will not be set ({boot_source}), want {want}")
+                }
+            };
+            f.add(Severity::Error, format!("SysctlBoot-{name}"), msg);
+        }
+        if let Some(conf) = &facts.sysctls.sysctl_conf {
+            for e in conf
+                .entries
+                .iter()
+                .filter(|e| key_matches(&e.key, key) && !same_value(&e.value, want))
+            {
+                f.add(
+                    Severity::Warning,
+                    format!("SysctlConf-{name}"),
+                    format!("/etc/sysctl.conf:{} sets {name} = {}: procps's `sysctl --system` applies it last and would undo {want} (systemd-sysctl ignores that file)", e.line, e.value),
+                );
+            }
+        }
+        sysctls.push(SysctlRow {
+            key: name,
+            want: want.clone(),
+            live,
+            boot,
+            boot_source,
+        });
+    }
+
+    for b in &facts.binaries {
+        if b.path.is_some() {
+            continue;
+        }
+        let needed_by_kube_proxy = b.name != "ipvsadm" && cfg.runtime == Runtime::Host;
+        let why = match b.name.as_str() {
+            "ipvsadm" => {
+                "kube-proxy does not need it, but it is the tool to look at IPVS rules (ipvsadm -Ln)"
+            }
+            _ if needed_by_kube_proxy => "kube-proxy on the host runs it",
+            _ => {
+                "a containerised kube-proxy brings its own, but the host's is the one you debug with"
+            }
+        };
+        let install = facts
+            .os
+            .install_command(&[b.name.as_str()])
+            .map(|c| format!("; install it: {c}"))
+            .unwrap_or_default();
+        f.add(
+            if needed_by_kube_proxy { Severity::Error } else { Severity::Warning },
+            format!("FileExisting-{}", b.name),
+            format!("{} not found in /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin, /bin ({why}){install}", b.name),
+        );
+    }
+    if let Some(ipset) = facts.binary("ipset").filter(|b| b.path.is_some()) {
+        if !ipset
+            .version
+            .as_deref()
+            .is_some_and(verdict::ipset_version_ok)
+        {
+            f.add(
+                if cfg.runtime == Runtime::Host {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                },
+                "IpsetVersion",
+                format!(
+                    "ipset version {} is not at least 6.0, which kube-proxy requires ({})",
+                    ipset.version.as_deref().unwrap_or("unknown"),
+                    ipset.banner.as_deref().unwrap_or("")
+                ),
+            );
+        }
+    }
+
+    let kube_proxy = kube_proxy_verdict(cfg, facts, wanted, after_apply);
+    if wanted.mode == "ipvs" {
+        if kube_proxy.outcome != Outcome::Ipvs {
+            f.add(
+                Severity::Error,
+                "KubeProxyIPVS",
+                format!(
+                    "kube-proxy {} {}: {}",
+                    kube_proxy.version,
+                    kube_proxy.outcome.sentence(),
+                    kube_proxy.reasons.join("; ")
+                ),
+            );
+        }
+        if kube_proxy.version >= Version::new(1, 35) {
+            f.add(
+                Severity::Warning,
+                "KubeProxyDeprecated",
+                format!("kube-proxy {}: the ipvs proxier is deprecated; kube-proxy recommends moving to the nftables mode", kube_proxy.version),
+            );
+        }
+    } else {
+        f.add(
+            Severity::Info,
+            "KubeProxyMode",
+            kube_proxy.reasons.join("; "),
+        );
+    }
+    if let Some(kc) = facts
+        .kube_config
+        .as_ref()
+        .filter(|c| c.strict_arp == Some(false) && wanted.mode == "ipvs")
+    {
+        f.add(
+            Severity::Info,
+            "StrictARP",
+            format!(
+                "{} has ipvs.strictARP: false; MetalLB in L2 mode needs `ipvs:\\n  strictARP: true` in the KubeProxyConfiguration",
+                kc.path
+            ),
+        );
+    }
+    Assessment {
+        modules,
+        sysctls,
+        findings: f.0,
+        kube_proxy,
+    }
+}
+
+fn kube_proxy_verdict(
+    cfg: &Config,
+    facts: &Facts,
+    wanted: &Wanted,
+    after: &Facts,
+) -> KubeProxyVerdict {
+    let (version, version_source) = match (cfg.kube_proxy_version, &facts.kube_version) {
+        (Some(v), _) => (v, "--kube-proxy-version".to_string()),
+        (None, Some((v, path))) => (*v, path.clone()),
+        (None, None) => (
+            NEWEST,
+            "newest behaviour (no kube-proxy, kubelet or kubeadm found)".to_string(),
+        ),
+    };
+    let situation = |fx: &Facts| {
+        verdict::judge(&Situation {
+            version,
+            mode: &wanted.mode,
+            scheduler: &wanted.scheduler,
+            runtime: cfg.runtime,
+            kernel: &fx.kernel,
+            persist: &fx.persist,
+            ipset: fx.binary("ipset"),
+        })
+    };
+    let now = situation(facts);
+    KubeProxyVerdict {
+        version,
+        version_source,
+        mode: wanted.mode.clone(),
+        scheduler: wanted.scheduler.clone(),
+        runtime: cfg.runtime,
+        outcome: now.outcome,
+        reasons: now.reasons,
+        after_apply: situation(after),
+    }
+}
+
+/// Whether `modprobe module` by name would load it on this kernel (the host's modprobe.d applies).
+pub fn load_would_work(k: &Kernel, facts: &Facts, module: &str) -> bool {
+    k.state(module) == ModState::Loadable
+        && !k.modules_disabled
+        && !facts
+            .persist
+            .install
+            .get(module)
+            .is_some_and(|(_, cmd)| install_effect(cmd) != InstallEffect::Custom)
+}
+
+/// The node once `apply` has loaded what it can.
+pub fn predicted_loads(facts: &Facts, wanted: &Wanted) -> Facts {
+    let mut p = facts.clone();
+    for m in &wanted.modules {
+        if load_would_work(&facts.kernel, facts, m) {
+            p.kernel.loaded.insert(m.clone());
+        }
+    }
+    p
+}
+
+/// The node as `apply` would leave it: loadable modules loaded (unless something blocks the
+/// load), nodeprep's files rewritten, live sysctls set where the key exists.
+pub fn project(facts: &Facts, wanted: &Wanted) -> Facts {
+    let mut p = predicted_loads(facts, wanted);
+    files::project_files(&mut p, wanted);
+    for (key, want) in &wanted.sysctls {
+        let exists = p.sysctls.live.get(key).is_some_and(Option::is_some)
+            || module_of_key(key).is_some_and(|m| p.kernel.state(m).is_present());
+        if exists {
+            p.sysctls.live.insert(key.clone(), Some(want.clone()));
+        }
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,93 @@
+//! systemd-style drop-in directories: `*.conf` files from several directories, where a file
+//! in an earlier directory overrides one of the same name in a later one, a symlink to
+//! /dev/null masks the name, and the survivors are read in lexical order of file name.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use crate::root::Root;
+use crate::system::{file_name, is_masked, list_dir, read_optional};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DropIn {
+    /// The file's path on the node, e.g. `/etc/sysctl.d/k8s.conf`.
+    pub path: String,
+    pub content: String,
+}
+
+pub const MODULES_LOAD_DIRS: [&str; 5] = [
+    "/etc/modules-load.d",
+    "/run/modules-load.d",
+    "/usr/local/lib/modules-load.d",
+    "/usr/lib/modules-load.d",
+    "/lib/modules-load.d",
+];
+
+pub const SYSCTL_DIRS: [&str; 4] = [
+    "/etc/sysctl.d",
+    "/run/sysctl.d",
+    "/usr/local/lib/sysctl.d",
+    "/usr/lib/sysctl.d",
+];
+
+pub const MODPROBE_DIRS: [&str; 5] = [
+    "/etc/modprobe.d",
+    "/run/modprobe.d",
+    "/usr/local/lib/modprobe.d",
+    "/usr/lib/modprobe.d",
+    "/lib/modprobe.d",
+];
+
+/// The effective drop-ins, in the order their consumer applies them.
+pub fn collect(root: &Root, dirs: &[&str]) -> Result<Vec<DropIn>> {
+    let mut by_name: BTreeMap<String, Option<DropIn>> = BTreeMap::new();
+    for dir in dirs {
+        let real_dir = root.path(dir);
+        // /lib is a symlink to /usr/lib on merged-/usr systems: do not read it twice
+        if dirs
+            .iter()
+            .take_while(|d| *d != dir)
+            .any(|d| same_dir(&root.path(d), &real_dir))
+        {
+            continue;
+        }
+        for path in list_dir(&real_dir)? {
+            let name = file_name(&path);
+            if !name.ends_with(".conf") || by_name.contains_key(&name) {
+                continue;
+            }
+            if is_masked(&path) {
+                by_name.insert(name, None);
+                continue;
+            }
+            if let Some(content) = read_optional(&path)? {
+                let node = format!("{dir}/{name}");
+                by_name.insert(
+                    name,
+                    Some(DropIn {
+                        path: node,
+                        content,
+                    }),
+                );
+            }
+        }
+    }
+    Ok(by_name.into_values().flatten().collect())
+}
+
+fn same_dir(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Lines that are neither blank nor comments (`#` or `;`), trimmed, with their line numbers.
+pub fn config_lines(content: &str) -> impl Iterator<Item = (usize, &str)> {
+    content
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
+}

@@ -1,0 +1,183 @@
+//! The KubeProxyConfiguration a user points us at: the plain file kube-proxy reads, a kubeadm
+//! config with several YAML documents, or `kubectl -n kube-system get cm kube-proxy -o yaml`.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow, bail};
+use serde::Deserialize;
+use serde_yaml::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeProxyConfig {
+    pub path: String,
+    /// `mode`; an empty mode means the platform default (iptables on Linux).
+    pub mode: String,
+    pub scheduler: Option<String>,
+    pub strict_arp: Option<bool>,
+}
+
+pub fn load(path: &Path) -> Result<KubeProxyConfig> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+    parse(&path.display().to_string(), &text)
+}
+
+pub fn parse(name: &str, text: &str) -> Result<KubeProxyConfig> {
+    let mut kinds = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let value = Value::deserialize(doc).map_err(|e| yaml_error(name, "", &e))?;
+        if let Some(found) = from_document(name, text, &value, &mut kinds)? {
+            return Ok(found);
+        }
+    }
+    let line = line_of(text, "kind:")
+        .map(|l| format!(" line {l}:"))
+        .unwrap_or_default();
+    bail!(
+        "{name}:{line} found {}; expected kind: KubeProxyConfiguration, a kubeadm config holding one, or the kube-proxy ConfigMap",
+        if kinds.is_empty() {
+            "no kind".to_string()
+        } else {
+            format!("kind {}", kinds.join(", "))
+        }
+    )
+}
+
+fn from_document(
+    name: &str,
+    text: &str,
+    doc: &Value,
+    kinds: &mut Vec<String>,
+) -> Result<Option<KubeProxyConfig>> {
+    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
+    kinds.push(if kind.is_empty() {
+        "(none)".into()
+    } else {
+        kind.to_string()
+    });
+    match kind {
+        "KubeProxyConfiguration" => fields(name, text, doc).map(Some),
+        // kubeadm v1alpha1 (Kubernetes 1.8–1.10), as in the seeds
+        "MasterConfiguration" => match doc.get("kubeProxy").and_then(|k| k.get("config")) {
+            Some(cfg) => fields(name, text, cfg).map(Some),
+            None => Ok(None),
+        },
+        "ConfigMap" => {
+            let Some(inner) = doc.get("data").and_then(|d| d.get("config.conf")) else {
+                return Ok(None);
+            };
+            let inner = inner.as_str().ok_or_else(|| {
+                anyhow!(
+                    "{name}: data.config.conf must be a string holding the KubeProxyConfiguration"
+                )
+            })?;
+            parse(&format!("{name} (data.config.conf)"), inner).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+fn fields(name: &str, text: &str, doc: &Value) -> Result<KubeProxyConfig> {
+    let wrong = |key: &str, want: &str| {
+        let line = line_of(text, &format!("{key}:"))
+            .map(|l| format!(" line {l}:"))
+            .unwrap_or_default();
+        anyhow!("{name}:{line} {key} must be {want}")
+    };
+    let mode = match doc.get("mode") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(wrong("mode", "a string (ipvs, iptables, nftables)")),
+    };
+    let ipvs = doc.get("ipvs");
+    let scheduler = match ipvs.and_then(|i| i.get("scheduler")) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(wrong("scheduler", "a string such as rr")),
+    };
+    let strict_arp = match ipvs.and_then(|i| i.get("strictARP")) {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => return Err(wrong("strictARP", "true or false")),
+    };
+    Ok(KubeProxyConfig {
+        path: name.to_string(),
+        mode,
+        scheduler,
+        strict_arp,
+    })
+}
+
+fn yaml_error(name: &str, _ctx: &str, e: &serde_yaml::Error) -> anyhow::Error {
+    match e.location() {
+        Some(l) => anyhow!(
+            "{name}: line {} column {}: not valid YAML ({e}); expected a KubeProxyConfiguration",
+            l.line(),
+            l.column()
+        ),
+        None => anyhow!("{name}: not valid YAML ({e}); expected a KubeProxyConfiguration"),
+    }
+}
+
+/// The 1-based line where a key first appears at the start of a line (after indentation).
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| l.trim_start().starts_with(key))
+        .map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_config() {
+        let c = parse("c", "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\nipvs:\n  scheduler: lc\n  strictARP: false\n").unwrap();
+        assert_eq!(
+            (c.mode.as_str(), c.scheduler.as_deref(), c.strict_arp),
+            ("ipvs", Some("lc"), Some(false))
+        );
+    }
+
+    #[test]
+    fn kubeadm_multi_document() {
+        let t = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\n---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: \"ipvs\"\n";
+        let c = parse("c", t).unwrap();
+        assert_eq!(c.mode, "ipvs");
+        assert_eq!(c.scheduler, None);
+    }
+
+    #[test]
+    fn configmap_and_seed_master_configuration() {
+        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kube-proxy\ndata:\n  config.conf: |-\n    apiVersion: kubeproxy.config.k8s.io/v1alpha1\n    kind: KubeProxyConfiguration\n    mode: ipvs\n    ipvs:\n      strictARP: true\n";
+        let c = parse("cm", cm).unwrap();
+        assert_eq!((c.mode.as_str(), c.strict_arp), ("ipvs", Some(true)));
+        let seed = "kind: MasterConfiguration\napiVersion: kubeadm.k8s.io/v1alpha1\nkubeProxy:\n  config:\n    featureGates: SupportIPVSProxyMode=true\n    mode: ipvs\n";
+        assert_eq!(parse("s", seed).unwrap().mode, "ipvs");
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_expectation() {
+        let e = parse("f.yaml", "kind: Deployment\nspec: {}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("f.yaml: line 1:") && e.contains("expected kind: KubeProxyConfiguration"),
+            "{e}"
+        );
+        let e = parse("f.yaml", "kind: KubeProxyConfiguration\nmode: [\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("f.yaml: line") && e.contains("not valid YAML"),
+            "{e}"
+        );
+        let e = parse(
+            "f.yaml",
+            "kind: KubeProxyConfiguration\nipvs:\n  strictARP: maybe\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 3: strictARP must be true or false"), "{e}");
+    }
+}

@@ -1,0 +1,87 @@
+//! One run of a subcommand: probe, plan, maybe apply, report. Returns the exit status.
+
+use anyhow::Result;
+
+use crate::config::{Config, Mode};
+use crate::exit::Exit;
+use crate::plan::{self, files::sysctl_keys};
+use crate::report::{self, Extras};
+use crate::{apply, live_probe, probe};
+
+/// Runs the command and returns the report text and the exit status.
+pub fn run(cfg: &Config) -> Result<(String, Exit)> {
+    let keys = sysctl_keys(&plan::wanted_sysctls(cfg));
+    let facts = probe::probe(cfg, &keys)?;
+    let wanted = plan::wanted(cfg, &facts);
+    let projected = plan::project(&facts, &wanted);
+    match cfg.mode {
+        Mode::Check { probe } => {
+            let a = plan::assess(cfg, &facts, &wanted, &projected);
+            let live = if probe {
+                Some(live_probe::probe(&cfg.root, &wanted.scheduler)?)
+            } else {
+                None
+            };
+            let mut ready = a.ready();
+            if let Some(p) = &live {
+                ready &= p.ok;
+            }
+            let out = report::render(
+                cfg,
+                &facts,
+                &a,
+                &Extras {
+                    probe: live.as_ref(),
+                    ..Extras::default()
+                },
+            );
+            Ok((out, if ready { Exit::Ready } else { Exit::NotReady }))
+        }
+        Mode::Apply {
+            dry_run: true,
+            detailed_exitcode,
+        } => {
+            let (actions, diffs) = apply::plan(&facts, &wanted);
+            let a = plan::assess(cfg, &facts, &wanted, &projected);
+            let after = plan::assess(cfg, &projected, &wanted, &projected).ready();
+            let x = Extras {
+                actions: Some(&actions),
+                dry_run: true,
+                diffs: &diffs,
+                ready_after_apply: Some(after),
+                probe: None,
+            };
+            let out = report::render(cfg, &facts, &a, &x);
+            Ok((out, status(after, !actions.is_empty(), detailed_exitcode)))
+        }
+        Mode::Apply {
+            dry_run: false,
+            detailed_exitcode,
+        } => {
+            let actions = apply::apply(cfg, &facts, &wanted)?;
+            let facts = probe::probe(cfg, &keys)?;
+            let wanted = plan::wanted(cfg, &facts);
+            let projected = plan::project(&facts, &wanted);
+            let a = plan::assess(cfg, &facts, &wanted, &projected);
+            let changed = actions.iter().any(|act| act.ok);
+            let out = report::render(
+                cfg,
+                &facts,
+                &a,
+                &Extras {
+                    actions: Some(&actions),
+                    ..Extras::default()
+                },
+            );
+            Ok((out, status(a.ready(), changed, detailed_exitcode)))
+        }
+    }
+}
+
+fn status(ready: bool, changed: bool, detailed: bool) -> Exit {
+    match (ready, changed && detailed) {
+        (false, _) => Exit::NotReady,
+        (true, true) => Exit::Changed,
+        (true, false) => Exit::Ready,
+    }
+}
