@@ -100,13 +100,13 @@ impl Config {
         if g.root.as_os_str().is_empty() {
             return Err(UsageError("--root must name a directory".into()));
         }
-        if let Some(f) = &g.kube_proxy_config {
-            if !f.exists() {
-                return Err(UsageError(format!(
-                    "--kube-proxy-config {}: no such file; give the path of a KubeProxyConfiguration",
-                    f.display()
-                )));
-            }
+        if let Some(f) = &g.kube_proxy_config
+            && !f.exists()
+        {
+            return Err(UsageError(format!(
+                "--kube-proxy-config {}: no such file; give the path of a KubeProxyConfiguration",
+                f.display()
+            )));
         }
         if let (Mode::Check { probe: true }, false) = (mode, g.root.as_os_str() == "/") {
             return Err(UsageError(

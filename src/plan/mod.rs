@@ -193,13 +193,13 @@ fn kernel_default(key: &str) -> Option<&'static str> {
 
 /// The value `key` gets at boot by replaying sysctl.d in systemd's order.
 pub fn boot_value(facts: &Facts, key: &str) -> (Option<String>, String) {
-    if let Some(m) = module_of_key(key) {
-        if !persisted(facts, m) {
-            return (
-                None,
-                format!("the key will not exist at boot: {m} is not loaded by then"),
-            );
-        }
+    if let Some(m) = module_of_key(key)
+        && !persisted(facts, m)
+    {
+        return (
+            None,
+            format!("the key will not exist at boot: {m} is not loaded by then"),
+        );
     }
     let mut found = None;
     for f in &facts.sysctls.files {
@@ -409,26 +409,25 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             format!("{} not found in /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin, /bin ({why}){install}", b.name),
         );
     }
-    if let Some(ipset) = facts.binary("ipset").filter(|b| b.path.is_some()) {
-        if !ipset
+    if let Some(ipset) = facts.binary("ipset").filter(|b| b.path.is_some())
+        && !ipset
             .version
             .as_deref()
             .is_some_and(verdict::ipset_version_ok)
-        {
-            f.add(
-                if cfg.runtime == Runtime::Host {
-                    Severity::Error
-                } else {
-                    Severity::Warning
-                },
-                "IpsetVersion",
-                format!(
-                    "ipset version {} is not at least 6.0, which kube-proxy requires ({})",
-                    ipset.version.as_deref().unwrap_or("unknown"),
-                    ipset.banner.as_deref().unwrap_or("")
-                ),
-            );
-        }
+    {
+        f.add(
+            if cfg.runtime == Runtime::Host {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            "IpsetVersion",
+            format!(
+                "ipset version {} is not at least 6.0, which kube-proxy requires ({})",
+                ipset.version.as_deref().unwrap_or("unknown"),
+                ipset.banner.as_deref().unwrap_or("")
+            ),
+        );
     }
 
     let kube_proxy = kube_proxy_verdict(cfg, facts, wanted, after_apply);

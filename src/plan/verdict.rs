@@ -97,19 +97,45 @@ pub fn judge(s: &Situation) -> Judgement {
         }
     }
     if s.version < v(1, 9) {
-        return done(
-            Outcome::Userspace,
-            vec![format!(
-                "kube-proxy {}: IPVS mode is alpha behind the feature gate SupportIPVSProxyMode; nodeprep models it falling back to the userspace proxier",
-                s.version
-            )],
-        );
+        // 1.8 (alpha, feature gate SupportIPVSProxyMode=true): no modprobe, no ipset check;
+        // it reads /proc/modules and, on any error, uses the userspace proxier
+        let k = s.kernel;
+        let base = [
+            "ip_vs",
+            "ip_vs_rr",
+            "ip_vs_wrr",
+            "ip_vs_sh",
+            "nf_conntrack_ipv4",
+        ];
+        let problem = if !k.modules_supported {
+            Some("exit status 1".to_string())
+        } else {
+            let missing: Vec<&str> = base
+                .iter()
+                .copied()
+                .filter(|m| !k.loaded.contains(*m))
+                .collect();
+            (!missing.is_empty())
+                .then(|| format!("Failed to load kernel modules: [{}]", missing.join(" ")))
+        };
+        return match problem {
+            None => done(Outcome::Ipvs, vec![]),
+            Some(p) => done(
+                Outcome::Userspace,
+                vec![format!(
+                    "can't determine whether to use ipvs proxy, using userspace proxier: {p}"
+                )],
+            ),
+        };
     }
-    if !VALID_SCHEDULERS.contains(&s.scheduler) && !s.scheduler.is_empty() {
+    // config validation rejected unknown schedulers from 1.9 until PR #114878 (1.27), which
+    // left it to the functional probe
+    if s.version <= v(1, 26) && !VALID_SCHEDULERS.contains(&s.scheduler) && !s.scheduler.is_empty()
+    {
         return done(
             Outcome::Fail,
             vec![format!(
-                "KubeProxyConfiguration.IPVS.Scheduler: Invalid value: {:?}: must be in [{}]",
+                "KubeProxyConfiguration.IPVS.Scheduler: Invalid value: {:?}: must be in [{} ], blank means the default algorithm method (currently rr)",
                 s.scheduler,
                 VALID_SCHEDULERS.join(" ")
             )],
@@ -124,18 +150,28 @@ pub fn judge(s: &Situation) -> Judgement {
     let Some(problem) = problem else {
         return done(Outcome::Ipvs, vec![]);
     };
-    if s.version <= v(1, 19) {
+    let fallback = "Using iptables Proxier.".to_string();
+    if s.version <= v(1, 18) {
         done(
             Outcome::Iptables,
             vec![
-                problem,
+                format!("can't determine whether to use ipvs proxy, error: {problem}"),
                 "Can't use ipvs proxier, trying iptables proxier".into(),
+                fallback,
             ],
+        )
+    } else if s.version <= v(1, 20) {
+        done(
+            Outcome::Iptables,
+            vec![format!("Can't use the IPVS proxier: {problem}"), fallback],
         )
     } else if s.version <= v(1, 25) {
         done(
             Outcome::Iptables,
-            vec![problem, "Can't use the IPVS proxier".into()],
+            vec![
+                format!("\"Can't use the IPVS proxier\" err=\"{problem}\""),
+                fallback,
+            ],
         )
     } else {
         done(
@@ -176,9 +212,8 @@ fn module_list_check(s: &Situation) -> Option<String> {
             "error reading /proc/modules: open /proc/modules: no such file or directory".into(),
         );
     }
-    let conntrack = if s.version < v(1, 13) {
-        "nf_conntrack_ipv4"
-    } else if k.version.is_some_and(|kv| kv < (4, 19)) {
+    // 1.9–1.12 always want nf_conntrack_ipv4; 1.13+ pick by kernel version (4.19 boundary)
+    let conntrack = if s.version < v(1, 13) || k.version.is_some_and(|kv| kv < (4, 19)) {
         "nf_conntrack_ipv4"
     } else {
         "nf_conntrack"
@@ -221,7 +256,7 @@ fn functional_probe(s: &Situation) -> Option<String> {
     let k = s.kernel;
     let ip_vs = k.state("ip_vs").is_present() || explicit_load_works(s, "ip_vs");
     if !ip_vs {
-        return Some("Ipvs not supported by the kernel".into());
+        return Some("ipvs not supported by the kernel".into());
     }
     if let Some(p) = ipset_problem(s) {
         return Some(p);
