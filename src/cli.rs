@@ -38,7 +38,7 @@ pub struct GlobalArgs {
     pub root: PathBuf,
 
     /// Report format
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 
     /// Print only warnings and errors (text output); the exit code tells the rest

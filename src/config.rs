@@ -108,7 +108,7 @@ impl Config {
                 f.display()
             )));
         }
-        if let (Mode::Check { probe: true }, false) = (mode, g.root.as_os_str() == "/") {
+        if let (Mode::Check { probe: true }, false) = (mode, Root::new(&g.root).is_host()) {
             return Err(UsageError(
                 "--probe talks to the running kernel and works only with --root /".into(),
             ));

@@ -318,12 +318,15 @@ fn text(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
     let summary = if a.ready() {
         p.wrap(
             "32",
-            &format!("Ready for kube-proxy in IPVS mode ({warnings} warnings)."),
+            &format!(
+                "Ready for kube-proxy in IPVS mode ({}).",
+                count(warnings, "warning")
+            ),
         )
     } else if x.actions.is_some() && !x.dry_run {
-        p.wrap("31", &format!("Not ready: {errors} errors, {warnings} warnings remain that nodeprep cannot fix; see above."))
+        p.wrap("31", &format!("Not ready: {}, {} remain that nodeprep cannot fix; see above.", count(errors, "error"), count(warnings, "warning")))
     } else {
-        p.wrap("31", &format!("Not ready: {errors} errors, {warnings} warnings. `nodeprep apply` fixes what it can."))
+        p.wrap("31", &format!("Not ready: {}, {}. `nodeprep apply` fixes what it can.", count(errors, "error"), count(warnings, "warning")))
     };
     let _ = writeln!(o, "\n{summary}");
     if let (true, Some(r)) = (x.dry_run, x.ready_after_apply) {
@@ -334,4 +337,13 @@ fn text(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
         );
     }
     o
+}
+
+/// "1 warning", "2 warnings".
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }

@@ -14,16 +14,24 @@ pub const TRUSTED_DIRS: [&str; 6] = [
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Root(PathBuf);
+pub struct Root(PathBuf, bool);
 
 impl Root {
+    /// A relative directory is made absolute, so that paths under it mean the same thing to
+    /// helper programs whatever their working directory. A path that resolves to `/` (`/.`,
+    /// a symlink to `/`) is the host.
     pub fn new(dir: impl Into<PathBuf>) -> Root {
-        Root(dir.into())
+        let dir: PathBuf = dir.into();
+        let host = std::fs::canonicalize(&dir).is_ok_and(|p| p == Path::new("/"));
+        if host {
+            return Root(PathBuf::from("/"), true);
+        }
+        Root(std::path::absolute(&dir).unwrap_or(dir), false)
     }
 
     /// Whether this is the running system's own `/`, where effects reach the real kernel.
     pub fn is_host(&self) -> bool {
-        self.0 == Path::new("/")
+        self.1
     }
 
     pub fn dir(&self) -> &Path {
@@ -69,5 +77,10 @@ mod tests {
         assert_eq!(h.path("/proc/modules"), Path::new("/proc/modules"));
         assert_eq!(h.node_path(Path::new("/etc/x")), "/etc/x");
         assert!(h.is_host());
+        // any spelling of / is the host: apply's root check must not be sidestepped
+        assert!(Root::new("/.").is_host());
+        assert!(Root::new("/usr/..").is_host());
+        let rel = Root::new("some/dir");
+        assert!(rel.dir().is_absolute() && rel.dir().ends_with("some/dir"));
     }
 }

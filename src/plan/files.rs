@@ -27,9 +27,10 @@ pub fn changes(facts: &Facts, wanted: &Wanted) -> Vec<FileChange> {
     let sysctls = sysctl_content(facts.sysctl_file.as_deref(), wanted);
     [
         (MODULES_FILE, &facts.modules_file, modules),
-        (SYSCTL_FILE, &facts.sysctl_file, sysctls),
+        (SYSCTL_FILE, &facts.sysctl_file, Some(sysctls)),
     ]
     .into_iter()
+    .filter_map(|(path, before, after)| Some((path, before, after?)))
     .filter(|(_, before, after)| before.as_deref() != Some(after.as_str()))
     .map(|(path, before, after)| FileChange {
         path,
@@ -39,9 +40,10 @@ pub fn changes(facts: &Facts, wanted: &Wanted) -> Vec<FileChange> {
     .collect()
 }
 
-/// modules-load.d: every wanted module present in the kernel is listed; an entry naming a
+/// modules-load.d: every wanted module loaded as a module is listed; an entry naming a
 /// module this kernel does not have is commented out, since it would fail the unit at boot.
-pub fn modules_content(existing: Option<&str>, kernel: &Kernel, wanted: &Wanted) -> String {
+/// `None`: no file is needed (nothing to load at boot and no file yet).
+pub fn modules_content(existing: Option<&str>, kernel: &Kernel, wanted: &Wanted) -> Option<String> {
     let mut out = String::new();
     let mut listed = BTreeSet::new();
     match existing {
@@ -65,13 +67,20 @@ pub fn modules_content(existing: Option<&str>, kernel: &Kernel, wanted: &Wanted)
             }
         }
     }
+    let mut added = false;
     for m in &wanted.modules {
-        if kernel.state(m).is_present() && listed.insert(m.clone()) {
+        // a builtin module is there at every boot: there is nothing to load
+        if kernel.state(m) == ModState::Loaded && listed.insert(m.clone()) {
             out.push_str(m);
             out.push('\n');
+            added = true;
         }
     }
-    out
+    if existing.is_none() && !added {
+        // nothing to load at boot: do not create a file that only holds a header
+        return None;
+    }
+    Some(out)
 }
 
 /// sysctl.d: each wanted key set once; an existing line for it is rewritten in place.

@@ -211,7 +211,7 @@ pub fn boot_value(facts: &Facts, key: &str) -> (Option<String>, String) {
         (Some((v, src)), _) => (Some(v), src),
         (None, Some(d)) => (
             Some(d.to_string()),
-            "kernel default (no sysctl.d file sets it)".into(),
+            "kernel default; no sysctl.d file sets it".into(),
         ),
         (None, None) => (None, "no sysctl.d file sets it".into()),
     }
@@ -305,7 +305,7 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             f.add(
                 Severity::Warning,
                 format!("ModulesLoadUnknown-{m}"),
-                format!("{} lists {m}, which does not exist for kernel {release}: systemd-modules-load.service fails at every boot", file.path),
+                format!("{} lists {m}, which does not exist for kernel {release}: systemd-modules-load logs \"Failed to find module '{m}'\" at every boot (older systemd marks the unit failed); {}", file.path, if file.path == crate::probe::MODULES_FILE { "`nodeprep apply` comments it out" } else { "remove that line" }),
             );
         }
     }
@@ -321,10 +321,12 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
                 Severity::Warning,
                 "LegacyModulesScript",
                 format!(
-                    "{} (a legacy RHEL/CentOS boot script{}) names {} which do not exist for kernel {release}; modules-load.d replaces it",
+                    "{} (a legacy RHEL/CentOS boot script{}) names {}, which {} not exist for kernel {release}: `modprobe` fails there at every boot; remove the script, {} replaces it",
                     s.path,
                     if s.executable { "" } else { ", not executable" },
-                    absent.join(", ")
+                    absent.join(", "),
+                    if absent.len() == 1 { "does" } else { "do" },
+                    crate::probe::MODULES_FILE
                 ),
             );
         }
@@ -352,15 +354,24 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             _ => {}
         }
         if !boot.as_deref().is_some_and(|b| same_value(b, want)) {
-            let msg = match &boot {
-                Some(b) => {
-                    format!("after a reboot {name} will be {b} ({boot_source}), want {want}")
-                }
-                None => {
-                    format!("after a reboot {name} will not be set ({boot_source}), want {want}")
-                }
+            let now = match &boot {
+                Some(b) => format!("after a reboot {name} will be {b} ({boot_source}), want {want}"),
+                None => format!("after a reboot {name} will not be set ({boot_source}), want {want}"),
             };
-            f.add(Severity::Error, format!("SysctlBoot-{name}"), msg);
+            // would the files apply writes fix it? not when a file applied later sets it
+            let (after_boot, after_source) = boot_value(after_apply, key);
+            let fix = if after_boot.as_deref().is_some_and(|b| same_value(b, want)) {
+                format!("`nodeprep apply` writes {}", crate::probe::SYSCTL_FILE)
+            } else if after_source.starts_with('/') {
+                format!(
+                    "{} is applied after {} and wins: change or remove that line",
+                    after_source.rsplit_once(':').map_or(after_source.as_str(), |(f, _)| f),
+                    crate::probe::SYSCTL_FILE
+                )
+            } else {
+                "nodeprep cannot fix this".to_string()
+            };
+            f.add(Severity::Error, format!("SysctlBoot-{name}"), format!("{now}; {fix}"));
         }
         if let Some(conf) = &facts.sysctls.sysctl_conf {
             for e in conf
@@ -371,7 +382,7 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
                 f.add(
                     Severity::Warning,
                     format!("SysctlConf-{name}"),
-                    format!("/etc/sysctl.conf:{} sets {name} = {}: procps's `sysctl --system` applies it last and would undo {want} (systemd-sysctl ignores that file)", e.line, e.value),
+                    format!("/etc/sysctl.conf:{} sets {name} = {}: procps's `sysctl --system` applies it last and would undo {want} (systemd-sysctl reads it only through a sysctl.d symlink such as 99-sysctl.conf)", e.line, e.value),
                 );
             }
         }
@@ -491,7 +502,7 @@ fn kube_proxy_verdict(
         (None, Some((v, path))) => (*v, path.clone()),
         (None, None) => (
             NEWEST,
-            "newest behaviour (no kube-proxy, kubelet or kubeadm found)".to_string(),
+            "newest behaviour; no kube-proxy, kubelet or kubeadm found".to_string(),
         ),
     };
     let situation = |fx: &Facts| {
