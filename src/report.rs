@@ -192,7 +192,15 @@ fn text(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
             }
         );
         if actions.is_empty() {
-            let _ = writeln!(o, "  nothing to do");
+            let _ = writeln!(
+                o,
+                "  {}",
+                if x.dry_run {
+                    "nothing to do: the node already matches"
+                } else {
+                    "nothing changed: the node already matched"
+                }
+            );
         }
         for act in actions {
             let mark = if act.ok {
@@ -324,9 +332,23 @@ fn text(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
             ),
         )
     } else if x.actions.is_some() && !x.dry_run {
-        p.wrap("31", &format!("Not ready: {}, {} remain that nodeprep cannot fix; see above.", count(errors, "error"), count(warnings, "warning")))
+        p.wrap(
+            "31",
+            &format!(
+                "Not ready: {}, {} remain that nodeprep cannot fix; see above.",
+                count(errors, "error"),
+                count(warnings, "warning")
+            ),
+        )
     } else {
-        p.wrap("31", &format!("Not ready: {}, {}. `nodeprep apply` fixes what it can.", count(errors, "error"), count(warnings, "warning")))
+        p.wrap(
+            "31",
+            &format!(
+                "Not ready: {}, {}. `nodeprep apply` fixes what it can.",
+                count(errors, "error"),
+                count(warnings, "warning")
+            ),
+        )
     };
     let _ = writeln!(o, "\n{summary}");
     if let (true, Some(r)) = (x.dry_run, x.ready_after_apply) {

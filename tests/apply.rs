@@ -1,0 +1,408 @@
+//! `nodeprep apply` end to end on copies of the fixture roots, with the fake modprobe inside.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::support::*;
+
+fn actions(v: &serde_json::Value) -> Vec<(String, String, bool)> {
+    v["actions"]
+        .as_array()
+        .expect("actions[]")
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap().to_string(),
+                a["target"].as_str().unwrap().to_string(),
+                a["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn action<'a>(v: &'a serde_json::Value, kind: &str, target: &str) -> &'a serde_json::Value {
+    v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == kind && a["target"] == target)
+        .unwrap_or_else(|| panic!("no {kind} {target} in {}", v["actions"]))
+}
+
+fn no_temp_files(dir: &Path) {
+    for e in fs::read_dir(dir).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.contains(".nodeprep-"), "left behind: {name}");
+    }
+}
+
+#[test]
+fn fresh_node_becomes_exactly_the_prepared_fixture() {
+    let node = Node::new("debian12-fresh");
+    let (code, v) = node.json(&["apply"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["ready"], true);
+    assert_eq!(v["changed"], true);
+    // each module loaded by name with the root's modprobe, once
+    assert_eq!(
+        node.modprobe_calls(),
+        [
+            "ip_vs",
+            "ip_vs_rr",
+            "ip_vs_wrr",
+            "ip_vs_sh",
+            "nf_conntrack",
+            "br_netfilter"
+        ]
+    );
+    // the files are those of the prepared fixture, byte for byte
+    let ready = fixture("debian12-ready");
+    for f in ["etc/modules-load.d/ipvs.conf", "etc/sysctl.d/k8s.conf"] {
+        assert_eq!(
+            node.read(f),
+            fs::read_to_string(ready.join(f)).unwrap(),
+            "{f}"
+        );
+        let mode = fs::metadata(node.path(f)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "{f}");
+    }
+    // live sysctls set after br_netfilter made its keys appear
+    assert_eq!(
+        node.read("/proc/sys/net/bridge/bridge-nf-call-iptables"),
+        "1\n"
+    );
+    assert_eq!(node.read("/proc/sys/net/ipv4/ip_forward"), "1\n");
+    assert_eq!(node.read("/proc/sys/vm/swappiness"), "0\n");
+    let a = action(&v, "set_sysctl", "net.ipv4.ip_forward");
+    assert_eq!(
+        (a["ok"].as_bool(), a["detail"].as_str()),
+        (Some(true), Some("0 -> 1"))
+    );
+    no_temp_files(&node.path("/etc/sysctl.d"));
+    no_temp_files(&node.path("/etc/modules-load.d"));
+}
+
+#[test]
+fn second_apply_changes_nothing_and_detailed_exitcode_tells() {
+    let node = Node::new("debian12-fresh");
+    assert_eq!(node.run(&["apply", "--detailed-exitcode"]).code, 2);
+    let before = node.snapshot();
+    let (code, v) = node.json(&["apply", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["changed"], false);
+    assert_eq!(v["actions"], serde_json::json!([]));
+    // same inodes, same bytes: nothing was rewritten
+    let mut after = node.snapshot();
+    after.remove(Path::new("run/nodeprep.lock"));
+    let mut before = before;
+    before.remove(Path::new("run/nodeprep.lock"));
+    assert_eq!(before, after);
+    assert_eq!(node.modprobe_calls().len(), 6, "no module loaded twice");
+    let text = node.run(&["apply"]);
+    assert!(
+        text.stdout
+            .contains("  nothing changed: the node already matched\n"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn dry_run_shows_diffs_and_changes_nothing() {
+    let node = Node::new("foreign");
+    let before = node.snapshot();
+    let r = node.run(&["apply", "--dry-run", "--detailed-exitcode"]);
+    assert_eq!(
+        r.code, 2,
+        "would change, and would then be ready\n{}",
+        r.stdout
+    );
+    assert_eq!(before, node.snapshot());
+    assert!(
+        r.stdout.contains("--- /etc/sysctl.d/k8s.conf"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("-net.ipv4.ip_forward=0\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("+net.ipv4.ip_forward = 1\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("+ip_vs_rr\n"), "{}", r.stdout);
+    let (code, v) = node.json(&["apply", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["ready_after_apply"], true);
+    assert!(actions(&v).contains(&("load_module".into(), "br_netfilter".into(), true)));
+    assert_eq!(before, node.snapshot());
+    assert!(node.modprobe_calls().is_empty());
+}
+
+#[test]
+fn foreign_lines_are_kept_and_our_keys_updated_in_place() {
+    let node = Node::new("foreign");
+    assert_eq!(node.run(&["apply"]).code, 0);
+    assert_eq!(
+        node.read("/etc/modules-load.d/ipvs.conf"),
+        "# written by hand from a wiki page\noverlay\nip_vs\n; the wiki also said:\n\
+         # nf_conntrack_ipv4  # nodeprep: no nf_conntrack_ipv4 in kernel 6.1.0-13-amd64\n\
+         ip_vs_rr\nip_vs_wrr\nip_vs_sh\nnf_conntrack\nbr_netfilter\n"
+    );
+    assert_eq!(
+        node.read("/etc/sysctl.d/k8s.conf"),
+        "# from the wiki\nnet.bridge.bridge-nf-call-ip6tables = 1\nnet.bridge.bridge-nf-call-iptables = 1\n\
+         net.ipv4.ip_forward = 1\nnet.core.somaxconn = 32768\n; keep this comment\nvm.swappiness = 0\n"
+    );
+    // other modules-load.d files are not touched
+    assert_eq!(
+        node.read("/etc/modules-load.d/modules.conf"),
+        fs::read_to_string(fixture("foreign").join("etc/modules-load.d/modules.conf")).unwrap()
+    );
+}
+
+#[test]
+fn a_module_missing_from_the_kernel_is_reported_and_never_written() {
+    // Linux 6.1 has no ip_vs_twos (added in 6.2)
+    let node = Node::new("debian12-fresh");
+    let (code, v) = node.json(&["--module", "ip_vs_twos", "apply"]);
+    assert_eq!(code, 1);
+    let a = action(&v, "load_module", "ip_vs_twos");
+    assert_eq!(a["ok"], false);
+    assert!(
+        a["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ip_vs_twos does not exist for kernel 6.1.0-13-amd64"),
+        "{a}"
+    );
+    assert_eq!(module(&v, "ip_vs")["state"], "loaded", "the rest is loaded");
+    let conf = node.read("/etc/modules-load.d/ipvs.conf");
+    assert!(!conf.contains("twos"), "{conf}");
+    assert!(conf.contains("\nbr_netfilter\n"));
+    assert_eq!(error_ids(&v), ["KernelModule-ip_vs_twos"]);
+}
+
+#[test]
+fn modprobe_d_install_false_fails_the_load_and_blacklist_does_not() {
+    let node = Node::new("modprobe-d");
+    let (code, v) = node.json(&["apply"]);
+    assert_eq!(code, 1);
+    let wrr = action(&v, "load_module", "ip_vs_wrr");
+    assert_eq!(wrr["ok"], false);
+    assert!(
+        wrr["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("modprobe ip_vs_wrr failed (exit 1)"),
+        "{wrr}"
+    );
+    // `blacklist` does not stop modprobe by name...
+    assert_eq!(module(&v, "ip_vs_sh")["state"], "loaded");
+    // ...but systemd-modules-load skips it at boot, so it is still not persisted
+    assert_eq!(module(&v, "ip_vs_sh")["persisted"], false);
+    let errors = error_ids(&v);
+    assert!(
+        errors.contains(&"ModulesLoad-ip_vs_sh".to_string()),
+        "{errors:?}"
+    );
+    assert!(errors.contains(&"ModprobeInstall-ip_vs_wrr".to_string()));
+    let conf = node.read("/etc/modules-load.d/ipvs.conf");
+    assert!(
+        !conf.contains("ip_vs_wrr"),
+        "a module that failed to load is not persisted: {conf}"
+    );
+}
+
+#[test]
+fn install_true_makes_modprobe_lie_and_the_reprobe_catches_it() {
+    let node = Node::new("debian12-fresh");
+    node.write(
+        "/etc/modprobe.d/disable.conf",
+        "install ip_vs_sh /bin/true\n",
+    );
+    let (code, v) = node.json(&["apply"]);
+    assert_eq!(code, 1);
+    let sh = action(&v, "load_module", "ip_vs_sh");
+    assert_eq!(sh["ok"], false);
+    assert!(
+        sh["detail"]
+            .as_str()
+            .unwrap()
+            .contains("exited 0 but ip_vs_sh is not loaded"),
+        "{sh}"
+    );
+    assert_eq!(module(&v, "ip_vs_sh")["state"], "loadable");
+}
+
+#[test]
+fn sysctls_are_never_created() {
+    // br_netfilter cannot load, so its keys never appear; nodeprep must not create them
+    let node = Node::new("debian12-fresh");
+    node.write(
+        "/etc/modprobe.d/no-bridge.conf",
+        "install br_netfilter /bin/false\n",
+    );
+    let (code, v) = node.json(&["apply"]);
+    assert_eq!(code, 1);
+    assert!(!node.path("/proc/sys/net/bridge").exists());
+    let a = action(&v, "set_sysctl", "net.bridge.bridge-nf-call-iptables");
+    assert_eq!(a["ok"], false);
+    assert!(
+        a["detail"].as_str().unwrap().contains("does not exist"),
+        "{a}"
+    );
+}
+
+#[test]
+fn a_later_sysctl_file_keeps_the_node_not_ready_after_apply() {
+    let node = Node::new("sysctl-override");
+    let (code, v) = node.json(&["apply"]);
+    assert_eq!(code, 1, "security.conf still wins at boot");
+    assert_eq!(error_ids(&v), ["SysctlBoot-net.ipv4.ip_forward"]);
+    // live value is set anyway, and foreign files are left alone
+    assert_eq!(node.read("/proc/sys/net/ipv4/ip_forward"), "1\n");
+    assert_eq!(
+        node.read("/etc/sysctl.d/security.conf"),
+        "# site hardening\nnet.ipv4.ip_forward = 0\n"
+    );
+    // 99-local.conf sorts before k8s.conf ('9' < 'k'): k8s.conf wins over it
+    assert_eq!(
+        sysctl(&v, "vm.swappiness")["boot_source"],
+        "/etc/sysctl.d/k8s.conf:6"
+    );
+}
+
+#[test]
+fn builtin_modules_are_not_written_to_modules_load_d() {
+    let node = Node::new("ipvs-builtin");
+    let (code, v) = node.json(&["apply"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(node.modprobe_calls().is_empty());
+    assert!(!node.path("/etc/modules-load.d/ipvs.conf").exists());
+    assert!(node.path("/etc/sysctl.d/k8s.conf").exists());
+}
+
+#[test]
+fn without_module_support_apply_fails_cleanly() {
+    let node = Node::new("no-modules");
+    let (code, v) = node.json(&["apply"]);
+    assert_eq!(code, 1);
+    for m in ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh"] {
+        assert_eq!(action(&v, "load_module", m)["ok"], false, "{m}");
+    }
+    assert!(!node.path("/etc/modules-load.d").exists());
+    assert_eq!(node.read("/proc/sys/net/ipv4/ip_forward"), "1\n");
+}
+
+#[test]
+fn centos7_loads_nf_conntrack_ipv4() {
+    let node = Node::new("centos7");
+    assert_eq!(node.run(&["apply"]).code, 0);
+    assert!(
+        node.modprobe_calls()
+            .contains(&"nf_conntrack_ipv4".to_string())
+    );
+    assert!(node.read("/proc/modules").contains("\nnf_conntrack_ipv4 "));
+}
+
+#[test]
+fn a_held_lock_stops_apply_with_exit_3() {
+    use nix::fcntl::{Flock, FlockArg};
+    let node = Node::new("debian12-fresh");
+    fs::create_dir_all(node.path("/run")).unwrap();
+    let file = fs::File::create(node.path("/run/nodeprep.lock")).unwrap();
+    let _held = Flock::lock(file, FlockArg::LockExclusiveNonblock).expect("take the lock");
+    let before = node.snapshot();
+    let r = node.run(&["apply"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("nodeprep.lock"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("another nodeprep apply is running"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
+    assert_eq!(before, node.snapshot());
+}
+
+#[test]
+fn an_io_error_exits_3_naming_the_path_and_leaves_no_temp_file() {
+    let node = Node::new("debian12-fresh");
+    // /etc/sysctl.d is a file: writing k8s.conf fails with ENOTDIR
+    fs::remove_dir_all(node.path("/etc/sysctl.d")).unwrap();
+    node.write("/etc/sysctl.d", "not a directory\n");
+    let r = node.run(&["apply"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.starts_with("nodeprep: "), "{}", r.stderr);
+    assert!(r.stderr.contains("/etc/sysctl.d"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    no_temp_files(&node.path("/etc/modules-load.d"));
+    no_temp_files(&node.path("/etc"));
+}
+
+#[test]
+fn written_files_are_0644_whatever_the_umask() {
+    let node = Node::new("debian12-fresh");
+    let status = std::process::Command::new("sh")
+        .args(["-c", "umask 077; exec \"$0\" --root \"$1\" -q apply"])
+        .arg(BIN)
+        .arg(&node.root)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    for f in ["/etc/modules-load.d/ipvs.conf", "/etc/sysctl.d/k8s.conf"] {
+        let mode = fs::metadata(node.path(f)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "{f}");
+    }
+}
+
+#[test]
+fn sigint_between_steps_exits_130_with_files_untouched() {
+    let node = Node::new("debian12-fresh");
+    // a modprobe that signals it started, then takes a while
+    let fake = node.path("/usr/sbin/modprobe");
+    let real = node.path("/usr/sbin/modprobe.real");
+    fs::rename(&fake, &real).unwrap();
+    fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\ntouch {}\nsleep 1\nexec {} \"$@\"\n",
+            node.path("/started").display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = command(&["--root", node.root.to_str().unwrap(), "apply"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while !node.path("/started").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!node.path("/etc/modules-load.d/ipvs.conf").exists());
+    assert!(!node.path("/etc/sysctl.d/k8s.conf").exists());
+    assert_eq!(
+        node.modprobe_calls(),
+        ["ip_vs"],
+        "stopped after the step under way"
+    );
+}

@@ -1,0 +1,368 @@
+//! `nodeprep check` on the fixture roots: what it finds, how it says it, and that it writes nothing.
+
+use crate::support::*;
+
+const DEFAULT_MODULES: [&str; 6] = [
+    "ip_vs",
+    "ip_vs_rr",
+    "ip_vs_wrr",
+    "ip_vs_sh",
+    "nf_conntrack",
+    "br_netfilter",
+];
+
+#[test]
+fn fresh_debian_node_is_not_ready_and_everything_is_loadable() {
+    let node = Node::new("debian12-fresh");
+    let (code, v) = node.json(&["check"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["ready"], false);
+    assert_eq!(v["kernel"]["release"], "6.1.0-13-amd64");
+    assert_eq!(module_names(&v), DEFAULT_MODULES);
+    for m in DEFAULT_MODULES {
+        assert_eq!(module(&v, m)["state"], "loadable", "{m}");
+        assert_eq!(module(&v, m)["persisted"], false, "{m}");
+    }
+    let bridge = sysctl(&v, "net.bridge.bridge-nf-call-iptables");
+    assert_eq!(bridge["want"], "1");
+    assert!(
+        bridge["live"].is_null(),
+        "no br_netfilter, no key: {bridge}"
+    );
+    assert!(bridge["boot"].is_null());
+    let fwd = sysctl(&v, "net.ipv4.ip_forward");
+    assert_eq!((&fwd["live"], &fwd["boot"]), (&"0".into(), &"0".into()));
+    assert_eq!(sysctl(&v, "vm.swappiness")["live"], "60");
+    let ipset = &v["binaries"][0];
+    assert_eq!(ipset["name"], "ipset");
+    assert_eq!(ipset["path"], "/usr/sbin/ipset");
+    assert_eq!(ipset["version"], "7.17");
+    // no kube-proxy, kubelet or kubeadm in the root: the newest behaviour is judged
+    assert_eq!(v["kube_proxy"]["version"], "1.35");
+    assert_eq!(v["kube_proxy"]["outcome"], "ipvs");
+    let errors = error_ids(&v);
+    for m in DEFAULT_MODULES {
+        assert!(errors.contains(&format!("KernelModule-{m}")), "{errors:?}");
+        assert!(errors.contains(&format!("ModulesLoad-{m}")), "{errors:?}");
+    }
+    for id in [
+        "Sysctl-net.bridge.bridge-nf-call-iptables",
+        "SysctlBoot-net.ipv4.ip_forward",
+        "Sysctl-vm.swappiness",
+    ] {
+        assert!(errors.contains(&id.to_string()), "{id} in {errors:?}");
+    }
+}
+
+#[test]
+fn prepared_node_is_ready_and_the_kubeadm_version_is_used() {
+    let node = Node::new("debian12-ready");
+    let (code, v) = node.json(&["check"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["ready"], true);
+    assert!(error_ids(&v).is_empty());
+    for m in DEFAULT_MODULES {
+        assert_eq!(module(&v, m)["state"], "loaded");
+        assert_eq!(module(&v, m)["persisted"], true);
+        assert_eq!(
+            module(&v, m)["persisted_by"][0],
+            "/etc/modules-load.d/ipvs.conf"
+        );
+    }
+    let fwd = sysctl(&v, "net.ipv4.ip_forward");
+    assert_eq!(fwd["boot_source"], "/etc/sysctl.d/k8s.conf:5");
+    assert_eq!(v["kube_proxy"]["version"], "1.30");
+    assert_eq!(v["kube_proxy"]["version_source"], "/usr/bin/kubeadm");
+    assert_eq!(v["kube_proxy"]["reasons"], serde_json::json!([]));
+    // 1.30 is not yet deprecated
+    assert!(finding(&v, "KubeProxyDeprecated").is_none());
+}
+
+#[test]
+fn centos7_uses_nf_conntrack_ipv4_and_its_xz_modules() {
+    let node = Node::new("centos7");
+    let (code, v) = node.json(&["check"]);
+    assert_eq!(code, 1);
+    let names = module_names(&v);
+    assert!(
+        names.contains(&"nf_conntrack_ipv4".to_string()),
+        "{names:?}"
+    );
+    assert!(!names.contains(&"nf_conntrack".to_string()), "{names:?}");
+    assert_eq!(module(&v, "ip_vs_sh")["state"], "loadable");
+    assert_eq!(module(&v, "nf_conntrack_ipv4")["state"], "loadable");
+    // kubelet 1.18 is found and judged
+    assert_eq!(v["kube_proxy"]["version"], "1.18");
+    assert_eq!(v["kube_proxy"]["version_source"], "/usr/bin/kubelet");
+    assert_eq!(v["binaries"][0]["version"], "7.1");
+}
+
+#[test]
+fn centos7s_00_system_conf_loses_to_k8s_conf_after_apply() {
+    let node = Node::new("centos7");
+    let (_, before) = node.json(&["check"]);
+    // 00-system.conf turns bridge-nf-call-iptables off, but the key does not exist at boot
+    // until br_netfilter is persisted
+    assert!(
+        sysctl(&before, "net.bridge.bridge-nf-call-iptables")["boot"].is_null(),
+        "{before:#}"
+    );
+    assert_eq!(node.run(&["apply"]).code, 0);
+    let (code, after) = node.json(&["check"]);
+    assert_eq!(code, 0, "{after:#}");
+    let s = sysctl(&after, "net.bridge.bridge-nf-call-iptables");
+    assert_eq!(s["boot"], "1");
+    assert_eq!(s["boot_source"], "/etc/sysctl.d/k8s.conf:3");
+    assert!(
+        node.read("/etc/modules-load.d/ipvs.conf")
+            .contains("\nnf_conntrack_ipv4\n")
+    );
+}
+
+#[test]
+fn rhel8_has_only_nf_conntrack_and_the_seeds_script_is_flagged() {
+    let node = Node::new("rhel8");
+    let (code, v) = node.json(&["check"]);
+    assert_eq!(code, 1);
+    let names = module_names(&v);
+    assert!(names.contains(&"nf_conntrack".to_string()), "{names:?}");
+    assert!(
+        !names.contains(&"nf_conntrack_ipv4".to_string()),
+        "{names:?}"
+    );
+    assert_eq!(module(&v, "ip_vs")["state"], "loadable", ".ko.xz counts");
+    let legacy = finding(&v, "LegacyModulesScript").expect("legacy script finding");
+    assert_eq!(legacy["severity"], "warning");
+    let msg = legacy["message"].as_str().unwrap();
+    assert!(msg.contains("/etc/sysconfig/modules/ipvs.modules"), "{msg}");
+    assert!(msg.contains("nf_conntrack_ipv4"), "{msg}");
+    // the install hint follows the distribution
+    let ipvsadm = finding(&v, "FileExisting-ipvsadm").expect("ipvsadm is missing");
+    assert!(
+        ipvsadm["message"]
+            .as_str()
+            .unwrap()
+            .contains("dnf install -y ipvsadm"),
+        "{ipvsadm}"
+    );
+}
+
+#[test]
+fn builtin_ipvs_counts_as_present_and_persisted() {
+    let node = Node::new("ipvs-builtin");
+    let (code, v) = node.json(&["check"]);
+    assert_eq!(code, 1, "only the sysctls are wrong");
+    for m in DEFAULT_MODULES {
+        assert_eq!(module(&v, m)["state"], "builtin", "{m}");
+        assert_eq!(module(&v, m)["persisted"], true, "{m}");
+    }
+    let mut errors = error_ids(&v);
+    errors.sort();
+    assert_eq!(
+        errors,
+        [
+            "Sysctl-net.ipv4.ip_forward",
+            "Sysctl-vm.swappiness",
+            "SysctlBoot-net.ipv4.ip_forward",
+            "SysctlBoot-vm.swappiness",
+        ]
+    );
+    // builtin br_netfilter: its keys exist and keep the kernel default 1 at boot
+    assert_eq!(
+        sysctl(&v, "net.bridge.bridge-nf-call-iptables")["boot"],
+        "1"
+    );
+}
+
+#[test]
+fn a_kernel_without_module_support_is_reported_as_such() {
+    let node = Node::new("no-modules");
+    let (code, v) = node.json(&["check"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["kernel"]["modules_supported"], false);
+    assert_eq!(module(&v, "ip_vs")["state"], "missing");
+    // from CONFIG_…=y in /proc/config.gz
+    assert_eq!(module(&v, "nf_conntrack")["state"], "builtin");
+    assert_eq!(module(&v, "br_netfilter")["state"], "builtin");
+    let f = finding(&v, "KernelModule-ip_vs").unwrap();
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("no loadable-module support"),
+        "{f}"
+    );
+    assert_eq!(v["kube_proxy"]["outcome"], "fail");
+    assert_eq!(
+        v["kube_proxy"]["reasons"][0],
+        "can't use the IPVS proxier: ipvs not supported by the kernel"
+    );
+}
+
+#[test]
+fn modprobe_d_lines_touching_required_modules_are_reported() {
+    let node = Node::new("modprobe-d");
+    let (_, v) = node.json(&["check"]);
+    let install = finding(&v, "ModprobeInstall-ip_vs_wrr").expect("install line");
+    assert_eq!(install["severity"], "error");
+    assert!(
+        install["message"]
+            .as_str()
+            .unwrap()
+            .contains("`install ip_vs_wrr /bin/false` in /etc/modprobe.d/local.conf"),
+        "{install}"
+    );
+    let bl = finding(&v, "ModprobeBlacklist-ip_vs_sh").expect("blacklist line");
+    assert_eq!(bl["severity"], "warning");
+    assert!(finding(&v, "ModprobeBlacklist-ip_vs").is_none());
+}
+
+#[test]
+fn boot_values_replay_sysctl_d_in_systemds_order() {
+    let node = Node::new("sysctl-override");
+    let (_, v) = node.json(&["check"]);
+    // security.conf sorts after k8s.conf and wins at boot
+    let fwd = sysctl(&v, "net.ipv4.ip_forward");
+    assert_eq!(fwd["boot"], "0");
+    assert_eq!(fwd["boot_source"], "/etc/sysctl.d/security.conf:2");
+    // /etc/sysctl.conf is reached through Debian's 99-sysctl.conf symlink, after 99-local.conf
+    let sw = sysctl(&v, "vm.swappiness");
+    assert_eq!(sw["boot"], "10");
+    assert_eq!(sw["boot_source"], "/etc/sysctl.d/99-sysctl.conf:9");
+    let conf = finding(&v, "SysctlConf-vm.swappiness").expect("sysctl.conf warning");
+    assert_eq!(conf["severity"], "warning");
+    let boot = finding(&v, "SysctlBoot-net.ipv4.ip_forward").unwrap();
+    assert!(
+        boot["message"]
+            .as_str()
+            .unwrap()
+            .contains("/etc/sysctl.d/security.conf is applied after /etc/sysctl.d/k8s.conf"),
+        "{boot}"
+    );
+}
+
+#[test]
+fn stale_modules_load_entries_are_flagged() {
+    let node = Node::new("foreign");
+    let (_, v) = node.json(&["check"]);
+    let f = finding(&v, "ModulesLoadUnknown-nf_conntrack_ipv4").expect("stale entry");
+    assert_eq!(f["severity"], "warning");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("Failed to find module 'nf_conntrack_ipv4'"),
+        "{f}"
+    );
+    // ip_vs is listed by the hand-written file, so it counts as persisted
+    assert_eq!(module(&v, "ip_vs")["persisted"], true);
+    assert_eq!(module(&v, "ip_vs_rr")["persisted"], false);
+}
+
+#[test]
+fn check_writes_nothing() {
+    for name in ["debian12-fresh", "foreign", "no-modules"] {
+        let node = Node::new(name);
+        let before = node.snapshot();
+        node.run(&["check"]);
+        node.run(&["--output", "json", "check"]);
+        assert_eq!(before, node.snapshot(), "{name}");
+    }
+}
+
+#[test]
+fn text_report_follows_kubeadm_preflight_conventions() {
+    let node = Node::new("debian12-fresh");
+    let r = node.run(&["check"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("[preflight] Running pre-flight checks\n"));
+    assert!(
+        r.stdout.contains(
+            "\t[ERROR KernelModule-ip_vs]: ip_vs is loadable but not loaded; `nodeprep apply` loads it\n"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\t[WARNING KubeProxyDeprecated]: "));
+    assert!(
+        !r.stdout.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+}
+
+#[test]
+fn quiet_prints_only_warnings_and_errors() {
+    let node = Node::new("debian12-fresh");
+    let r = node.run(&["--quiet", "check"]);
+    assert_eq!(r.code, 1);
+    assert!(!r.stdout.is_empty());
+    for line in r.stdout.lines() {
+        assert!(
+            line.starts_with("\t[ERROR ") || line.starts_with("\t[WARNING "),
+            "{line:?}"
+        );
+    }
+    let ready = Node::new("debian12-ready");
+    let r = ready.run(&["-q", "check", "--kube-proxy-version", "1.30"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""));
+}
+
+#[test]
+fn root_can_come_from_the_environment() {
+    let node = Node::new("debian12-ready");
+    let out = command(&["-o", "json", "check"])
+        .env("NODEPREP_ROOT", &node.root)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(v["kernel"]["release"], "6.1.0-13-amd64");
+}
+
+#[test]
+fn extra_modules_and_sysctls_are_checked_too() {
+    let node = Node::new("debian12-ready");
+    let (code, v) = node.json(&[
+        "--module",
+        "ip_vs_lc",
+        "--module",
+        "ip-vs-lc",
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "--sysctl",
+        "net/core/somaxconn=4096",
+        "check",
+    ]);
+    assert_eq!(code, 1);
+    let names = module_names(&v);
+    assert_eq!(
+        names.iter().filter(|n| *n == "ip_vs_lc").count(),
+        1,
+        "{names:?}"
+    );
+    assert_eq!(module(&v, "ip_vs_lc")["state"], "loadable");
+    let s = sysctl(&v, "net.core.somaxconn");
+    assert_eq!(s["want"], "4096");
+    assert!(error_ids(&v).contains(&"Sysctl-net.core.somaxconn".to_string()));
+}
+
+#[test]
+fn check_runs_unprivileged() {
+    // `check` needs no root: run it as nobody when the tests run as root
+    let node = Node::new("debian12-ready");
+    let root = node.root.to_str().unwrap();
+    let out = if nix::unistd::geteuid().is_root() {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
+            .args(["--root", root, "-q", "check"])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .expect("setpriv (util-linux) runs")
+    } else {
+        command(&["--root", root, "-q", "check"]).output().unwrap()
+    };
+    let r = Run::from_output(out);
+    assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+}

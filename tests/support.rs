@@ -1,0 +1,214 @@
+//! Running the real binary against copies of the fixture roots under tests/fixtures.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_nodeprep");
+
+pub fn fixture(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    assert!(p.is_dir(), "fixture {} is missing", p.display());
+    p
+}
+
+/// A private copy of a fixture root, removed when dropped.
+pub struct Node {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+impl Node {
+    pub fn new(fixture_name: &str) -> Node {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // readable by everyone, so tests may also run nodeprep as an unprivileged user
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let root = dir.path().join(fixture_name);
+        copy_tree(&fixture(fixture_name), &root);
+        Node { _dir: dir, root }
+    }
+
+    pub fn path(&self, node_path: &str) -> PathBuf {
+        self.root.join(node_path.trim_start_matches('/'))
+    }
+
+    pub fn read(&self, node_path: &str) -> String {
+        fs::read_to_string(self.path(node_path))
+            .unwrap_or_else(|e| panic!("cannot read {node_path} in the test root: {e}"))
+    }
+
+    pub fn write(&self, node_path: &str, content: &str) {
+        let p = self.path(node_path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, content).unwrap();
+    }
+
+    /// Runs nodeprep with `--root` set to this node.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--root", self.root.to_str().unwrap()];
+        all.extend_from_slice(args);
+        nodeprep(&all)
+    }
+
+    /// Runs nodeprep with `-o json` and parses stdout.
+    pub fn json(&self, args: &[&str]) -> (i32, Value) {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--output", "json"]);
+        let r = self.run(&all);
+        let v = serde_json::from_str(&r.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}); exit {}\nstdout: {}\nstderr: {}",
+                r.code, r.stdout, r.stderr
+            )
+        });
+        (r.code, v)
+    }
+
+    /// Every file, symlink and directory under the root with its content, mode and inode:
+    /// equal snapshots mean nothing was written, not even rewritten with the same bytes.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, (String, u32, u64)> {
+        let mut out = BTreeMap::new();
+        snapshot_into(&self.root, &self.root, &mut out);
+        out
+    }
+
+    /// The lines the fake modprobe logged, one per call.
+    pub fn modprobe_calls(&self) -> Vec<String> {
+        fs::read_to_string(self.path("/var/log/fake-modprobe.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+fn snapshot_into(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (String, u32, u64)>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        let meta = fs::symlink_metadata(&p).unwrap();
+        let rel = p.strip_prefix(root).unwrap().to_path_buf();
+        let content = if meta.file_type().is_symlink() {
+            format!("-> {}", fs::read_link(&p).unwrap().display())
+        } else if meta.is_dir() {
+            snapshot_into(root, &p, out);
+            "<dir>".to_string()
+        } else {
+            String::from_utf8_lossy(&fs::read(&p).unwrap()).into_owned()
+        };
+        out.insert(rel, (content, meta.mode(), meta.ino()));
+    }
+}
+
+/// Copies a tree keeping symlinks as symlinks and permission bits.
+pub fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let src = entry.path();
+        let dst = to.join(entry.file_name());
+        let meta = fs::symlink_metadata(&src).unwrap();
+        if meta.file_type().is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(&src).unwrap(), &dst).unwrap();
+        } else if meta.is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            fs::copy(&src, &dst).unwrap();
+            fs::set_permissions(&dst, meta.permissions()).unwrap();
+        }
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn from_output(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// The binary with a controlled environment: no NODEPREP_ROOT, no NO_COLOR, a minimal PATH
+/// (nodeprep must not use it to find helpers anyway).
+pub fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("LC_ALL", "C");
+    c
+}
+
+pub fn nodeprep(args: &[&str]) -> Run {
+    Run::from_output(command(args).output().expect("run nodeprep"))
+}
+
+/// The findings of a JSON report as (id, severity, message).
+pub fn findings(v: &Value) -> Vec<(String, String, String)> {
+    v["findings"]
+        .as_array()
+        .expect("findings[]")
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+pub fn finding<'a>(v: &'a Value, id: &str) -> Option<&'a Value> {
+    v["findings"]
+        .as_array()?
+        .iter()
+        .find(|f| f["id"].as_str() == Some(id))
+}
+
+pub fn error_ids(v: &Value) -> Vec<String> {
+    findings(v)
+        .into_iter()
+        .filter(|(_, sev, _)| sev == "error")
+        .map(|(id, _, _)| id)
+        .collect()
+}
+
+pub fn module<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("module {name} not in the report: {}", v["modules"]))
+}
+
+pub fn sysctl<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v["sysctls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["key"] == key)
+        .unwrap_or_else(|| panic!("sysctl {key} not in the report"))
+}
+
+pub fn module_names(v: &Value) -> Vec<String> {
+    v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect()
+}
