@@ -7,18 +7,24 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0    the node is ready (nothing of error severity found)
-  1    not ready: check found errors, or apply could not make the node ready
-  2    only with `apply --detailed-exitcode`: changes were made and the node is ready
-  3    could not run: not root, unreadable root, I/O error, read-only or full filesystem, lock held
+  0    ready (nothing of error severity found)
+  1    not ready (check found errors, or apply could not make the node ready)
+  2    only with apply --detailed-exitcode: changes were made and the node is ready
+  3    could not run (not root, unreadable root, I/O error, read-only or full filesystem, lock held)
   64   usage error
   130  interrupted";
 
 /// Prepare a Linux node for kube-proxy's IPVS mode, and tell whether kube-proxy will really use it.
+///
+/// `nodeprep check` reports every kernel module kube-proxy needs (loaded, builtin, loadable or
+/// missing, and whether it is loaded at boot), every sysctl (live and after the next boot),
+/// ipset, ipvsadm and iptables, and what this kube-proxy version will do on this node. It only
+/// reads. `nodeprep apply` loads the modules, writes /etc/modules-load.d/ipvs.conf and
+/// /etc/sysctl.d/k8s.conf (merged, never clobbered) and sets the live sysctls; it is idempotent.
 #[derive(Debug, Parser)]
-#[command(name = "nodeprep", version, about, long_about = None, after_help = EXIT_CODES)]
+#[command(name = "nodeprep", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Global options")]
     pub global: GlobalArgs,
 
     #[command(subcommand)]
@@ -27,7 +33,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Treat DIR as the node's `/`: every path read or written (/proc, /sys, /etc, /lib/modules, /usr/lib, /boot) and every helper program is taken under it
+    /// Treat DIR as the node's /: every path read or written (/proc, /sys, /etc, /lib/modules, /usr/lib, /boot) and every helper program is taken under it
     #[arg(
         long,
         global = true,
@@ -38,7 +44,7 @@ pub struct GlobalArgs {
     pub root: PathBuf,
 
     /// Report format
-    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    #[arg(short, long, global = true, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 
     /// Print only warnings and errors (text output); the exit code tells the rest
@@ -49,15 +55,15 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_color: bool,
 
-    /// Add a kernel module to the wanted set (repeatable), e.g. `--module ip_vs_lc`
+    /// Add a kernel module to the wanted set (repeatable), e.g. --module ip_vs_lc
     #[arg(long = "module", global = true, value_name = "NAME", value_parser = parse_module_name)]
     pub modules: Vec<String>,
 
-    /// Add or override a wanted sysctl (repeatable), e.g. `--sysctl net.ipv4.conf.all.arp_ignore=1`
+    /// Add or override a wanted sysctl (repeatable), e.g. --sysctl net.ipv4.conf.all.arp_ignore=1
     #[arg(long = "sysctl", global = true, value_name = "KEY=VALUE", value_parser = parse_sysctl)]
     pub sysctls: Vec<(String, String)>,
 
-    /// IPVS scheduler kube-proxy is configured with; its module `ip_vs_<NAME>` is wanted too
+    /// IPVS scheduler kube-proxy is configured with; its module ip_vs_NAME is wanted too
     #[arg(long, global = true, value_name = "NAME", value_parser = parse_scheduler)]
     pub scheduler: Option<String>,
 
@@ -66,10 +72,10 @@ pub struct GlobalArgs {
     pub kube_proxy_version: Option<String>,
 
     /// How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads
-    #[arg(long, global = true, value_enum, default_value_t = Runtime::Container)]
+    #[arg(long, global = true, value_enum, value_name = "RUNTIME", default_value_t = Runtime::Container)]
     pub kube_proxy_runtime: Runtime,
 
-    /// Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or `kubectl get cm kube-proxy -o yaml`)
+    /// Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)
     #[arg(long, global = true, value_name = "FILE")]
     pub kube_proxy_config: Option<PathBuf>,
 }
@@ -84,7 +90,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Also ask the real kernel, as kube-proxy ≥ 1.27 does: add the dummy virtual server 198.51.100.0:20000/TCP with the scheduler via ipvsadm, list, delete it (root, real / only)
+    /// Also ask the real kernel, as kube-proxy 1.27 and later does: add the dummy virtual server 198.51.100.0:20000/TCP with the scheduler via ipvsadm, list, delete it (root, real / only)
     #[arg(long)]
     pub probe: bool,
 }

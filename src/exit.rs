@@ -11,7 +11,7 @@ pub enum Exit {
     NotReady,
     /// `apply --detailed-exitcode`: changes were made and the node is ready.
     Changed,
-    /// Could not run: not root, unreadable root, I/O error, lock held.
+    /// Could not run: not root, unreadable root, I/O error, read-only or full filesystem, lock held.
     CouldNotRun,
     /// Bad command line or input named on it.
     Usage,

@@ -381,7 +381,7 @@ fn sigint_between_steps_exits_130_with_files_untouched() {
     )
     .unwrap();
     fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
-    let mut child = command(&["--root", node.root.to_str().unwrap(), "apply"])
+    let child = command(&["--root", node.root.to_str().unwrap(), "apply"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

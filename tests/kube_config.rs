@@ -1,1 +1,126 @@
+//! --kube-proxy-config: the three shapes users have at hand, and errors that name file and line.
 
+use std::path::PathBuf;
+
+use crate::support::*;
+
+fn config_file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn plain_config_sets_scheduler_and_strict_arp() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = config_file(
+        &dir,
+        "config.conf",
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\nipvs:\n  scheduler: lc\n  strictARP: false\n",
+    );
+    let node = Node::new("debian12-ready");
+    let (code, v) = node.json(&[
+        "--kube-proxy-config",
+        f.to_str().unwrap(),
+        "--kube-proxy-version",
+        "1.22",
+        "check",
+    ]);
+    assert_eq!(code, 1, "ip_vs_lc is not loaded");
+    assert_eq!(v["kube_proxy"]["scheduler"], "lc");
+    assert_eq!(v["kube_proxy"]["outcome"], "iptables");
+    assert_eq!(module(&v, "ip_vs_lc")["state"], "loadable");
+    let arp = finding(&v, "StrictARP").expect("MetalLB hint");
+    assert_eq!(arp["severity"], "info");
+    let msg = arp["message"].as_str().unwrap();
+    assert!(
+        msg.contains("strictARP: true") && msg.contains("MetalLB"),
+        "{msg}"
+    );
+    // the command line wins over the file
+    let (_, v) = node.json(&[
+        "--kube-proxy-config",
+        f.to_str().unwrap(),
+        "--scheduler",
+        "rr",
+        "check",
+    ]);
+    assert_eq!(v["kube_proxy"]["scheduler"], "rr");
+}
+
+#[test]
+fn kubeadm_config_with_iptables_mode_makes_ipvs_irrelevant() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = config_file(
+        &dir,
+        "kubeadm.yaml",
+        "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\n---\napiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\n---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: iptables\n",
+    );
+    let node = Node::new("no-modules");
+    let (_, v) = node.json(&["--kube-proxy-config", f.to_str().unwrap(), "check"]);
+    assert_eq!(v["kube_proxy"]["mode"], "iptables");
+    assert_eq!(v["kube_proxy"]["outcome"], "iptables");
+    assert!(
+        v["kube_proxy"]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("IPVS preparation does not matter"),
+        "{}",
+        v["kube_proxy"]
+    );
+    assert!(finding(&v, "KubeProxyIPVS").is_none());
+    assert!(finding(&v, "KubeProxyDeprecated").is_none());
+}
+
+#[test]
+fn the_kube_proxy_configmap_from_kubectl_is_understood() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = config_file(
+        &dir,
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kube-proxy\n  namespace: kube-system\ndata:\n  config.conf: |-\n    apiVersion: kubeproxy.config.k8s.io/v1alpha1\n    kind: KubeProxyConfiguration\n    mode: nftables\n  kubeconfig.conf: |-\n    apiVersion: v1\n    kind: Config\n",
+    );
+    let node = Node::new("debian12-ready");
+    let (code, v) = node.json(&["--kube-proxy-config", f.to_str().unwrap(), "check"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["kube_proxy"]["outcome"], "nftables");
+}
+
+#[test]
+fn bad_configs_exit_3_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::new("debian12-ready");
+    let cases = [
+        (
+            "broken.yaml",
+            "kind: KubeProxyConfiguration\nmode: ipvs\nipvs: [\n",
+            "line",
+        ),
+        (
+            "deploy.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\n",
+            "line 2:",
+        ),
+        (
+            "mode.yaml",
+            "kind: KubeProxyConfiguration\nmode: 7\n",
+            "mode",
+        ),
+    ];
+    for (name, text, expect) in cases {
+        let f = config_file(&dir, name, text);
+        let r = node.run(&["--kube-proxy-config", f.to_str().unwrap(), "check"]);
+        assert_eq!(r.code, 3, "{name}: {}", r.stderr);
+        assert!(r.stderr.contains(name), "{name}: {}", r.stderr);
+        assert!(r.stderr.contains(expect), "{name}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{name}: {}", r.stderr);
+    }
+    // a directory exists but cannot be read as a file
+    let r = node.run(&["--kube-proxy-config", dir.path().to_str().unwrap(), "check"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(dir.path().to_str().unwrap()),
+        "{}",
+        r.stderr
+    );
+}

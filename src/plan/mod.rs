@@ -355,8 +355,12 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
         }
         if !boot.as_deref().is_some_and(|b| same_value(b, want)) {
             let now = match &boot {
-                Some(b) => format!("after a reboot {name} will be {b} ({boot_source}), want {want}"),
-                None => format!("after a reboot {name} will not be set ({boot_source}), want {want}"),
+                Some(b) => {
+                    format!("after a reboot {name} will be {b} ({boot_source}), want {want}")
+                }
+                None => {
+                    format!("after a reboot {name} will not be set ({boot_source}), want {want}")
+                }
             };
             // would the files apply writes fix it? not when a file applied later sets it
             let (after_boot, after_source) = boot_value(after_apply, key);
@@ -365,13 +369,19 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             } else if after_source.starts_with('/') {
                 format!(
                     "{} is applied after {} and wins: change or remove that line",
-                    after_source.rsplit_once(':').map_or(after_source.as_str(), |(f, _)| f),
+                    after_source
+                        .rsplit_once(':')
+                        .map_or(after_source.as_str(), |(f, _)| f),
                     crate::probe::SYSCTL_FILE
                 )
             } else {
                 "nodeprep cannot fix this".to_string()
             };
-            f.add(Severity::Error, format!("SysctlBoot-{name}"), format!("{now}; {fix}"));
+            f.add(
+                Severity::Error,
+                format!("SysctlBoot-{name}"),
+                format!("{now}; {fix}"),
+            );
         }
         if let Some(conf) = &facts.sysctls.sysctl_conf {
             for e in conf
@@ -478,7 +488,7 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             Severity::Info,
             "StrictARP",
             format!(
-                "{} has ipvs.strictARP: false; MetalLB in L2 mode needs `ipvs:\\n  strictARP: true` in the KubeProxyConfiguration",
+                "{} has ipvs.strictARP: false; MetalLB in L2 mode needs `strictARP: true` under `ipvs:` in the KubeProxyConfiguration (kubectl -n kube-system edit configmap kube-proxy)",
                 kc.path
             ),
         );

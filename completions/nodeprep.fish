@@ -1,0 +1,75 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_nodeprep_global_optspecs
+    string join \n root= o/output= q/quiet no-color module= sysctl= scheduler= kube-proxy-version= kube-proxy-runtime= kube-proxy-config= h/help V/version
+end
+
+function __fish_nodeprep_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_nodeprep_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_nodeprep_using_subcommand
+    set -l cmd (__fish_nodeprep_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -l root -d 'Treat DIR as the node\'s /: every path read or written (/proc, /sys, /etc, /lib/modules, /usr/lib, /boot) and every helper program is taken under it' -r -F
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -s o -l output -d 'Report format' -r -f -a "text\t''
+json\t''"
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -l module -d 'Add a kernel module to the wanted set (repeatable), e.g. --module ip_vs_lc' -r
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -l sysctl -d 'Add or override a wanted sysctl (repeatable), e.g. --sysctl net.ipv4.conf.all.arp_ignore=1' -r
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -l scheduler -d 'IPVS scheduler kube-proxy is configured with; its module ip_vs_NAME is wanted too' -r
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kube-proxy-version -d 'kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour' -r
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
+host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kube-proxy-config -d 'Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)' -r -F
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -l no-color -d 'Never colour the output (also when NO_COLOR is set and non-empty)'
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -s V -l version -d 'Print version'
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "check" -d 'Report the node\'s state and kube-proxy\'s verdict; reads only, needs no root'
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "apply" -d 'Load the modules, persist them and the sysctls, set the live sysctls; idempotent'
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l root -d 'Treat DIR as the node\'s /: every path read or written (/proc, /sys, /etc, /lib/modules, /usr/lib, /boot) and every helper program is taken under it' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -s o -l output -d 'Report format' -r -f -a "text\t''
+json\t''"
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l module -d 'Add a kernel module to the wanted set (repeatable), e.g. --module ip_vs_lc' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l sysctl -d 'Add or override a wanted sysctl (repeatable), e.g. --sysctl net.ipv4.conf.all.arp_ignore=1' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l scheduler -d 'IPVS scheduler kube-proxy is configured with; its module ip_vs_NAME is wanted too' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kube-proxy-version -d 'kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
+host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kube-proxy-config -d 'Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l probe -d 'Also ask the real kernel, as kube-proxy 1.27 and later does: add the dummy virtual server 198.51.100.0:20000/TCP with the scheduler via ipvsadm, list, delete it (root, real / only)'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l no-color -d 'Never colour the output (also when NO_COLOR is set and non-empty)'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l root -d 'Treat DIR as the node\'s /: every path read or written (/proc, /sys, /etc, /lib/modules, /usr/lib, /boot) and every helper program is taken under it' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -s o -l output -d 'Report format' -r -f -a "text\t''
+json\t''"
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l module -d 'Add a kernel module to the wanted set (repeatable), e.g. --module ip_vs_lc' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l sysctl -d 'Add or override a wanted sysctl (repeatable), e.g. --sysctl net.ipv4.conf.all.arp_ignore=1' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l scheduler -d 'IPVS scheduler kube-proxy is configured with; its module ip_vs_NAME is wanted too' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kube-proxy-version -d 'kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
+host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kube-proxy-config -d 'Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l dry-run -d 'Print what would be done, with a diff of each file, and change nothing'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l detailed-exitcode -d 'Exit 2 when changes were made (or, with --dry-run, would be made) and the node is ready'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l no-color -d 'Never colour the output (also when NO_COLOR is set and non-empty)'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply help" -f -a "check" -d 'Report the node\'s state and kube-proxy\'s verdict; reads only, needs no root'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply help" -f -a "apply" -d 'Load the modules, persist them and the sysctls, set the live sysctls; idempotent'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
