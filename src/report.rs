@@ -62,6 +62,15 @@ struct Json<'a> {
     ready_after_apply: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     actions: Option<&'a [Action]>,
+    /// --dry-run: each file that would be written, as a unified diff.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diffs: Option<Vec<DiffJson<'a>>>,
+}
+
+#[derive(Serialize)]
+struct DiffJson<'a> {
+    path: &'a str,
+    diff: &'a str,
 }
 
 pub fn render(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
@@ -107,6 +116,15 @@ fn json(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
         dry_run: x.actions.map(|_| x.dry_run),
         ready_after_apply: x.ready_after_apply,
         actions: x.actions,
+        diffs: x.dry_run.then(|| {
+            x.diffs
+                .iter()
+                .map(|(change, diff)| DiffJson {
+                    path: change.path,
+                    diff,
+                })
+                .collect()
+        }),
     };
     let mut s =
         serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));

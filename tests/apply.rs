@@ -139,6 +139,12 @@ fn dry_run_shows_diffs_and_changes_nothing() {
     assert_eq!(code, 0);
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["ready_after_apply"], true);
+    assert_eq!(v["diffs"][1]["path"], "/etc/sysctl.d/k8s.conf");
+    let diff = v["diffs"][1]["diff"].as_str().unwrap();
+    assert!(
+        diff.contains(" net.bridge.bridge-nf-call-iptables = 1\n-net.ipv4.ip_forward=0\n+net.ipv4.ip_forward = 1\n net.core.somaxconn = 32768\n"),
+        "{diff}"
+    );
     assert!(actions(&v).contains(&("load_module".into(), "br_netfilter".into(), true)));
     assert_eq!(before, node.snapshot());
     assert!(node.modprobe_calls().is_empty());
