@@ -361,8 +361,9 @@ fn written_files_are_0644_whatever_the_umask() {
         .arg(&node.root)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
-        .status()
-        .unwrap();
+        .output()
+        .unwrap()
+        .status;
     assert_eq!(status.code(), Some(0));
     for f in ["/etc/modules-load.d/ipvs.conf", "/etc/sysctl.d/k8s.conf"] {
         let mode = fs::metadata(node.path(f)).unwrap().permissions().mode() & 0o777;

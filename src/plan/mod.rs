@@ -201,13 +201,19 @@ pub fn boot_value(facts: &Facts, key: &str) -> (Option<String>, String) {
             format!("the key will not exist at boot: {m} is not loaded by then"),
         );
     }
-    let mut found = None;
+    // systemd-sysctl applies a glob only to keys no file sets explicitly, whatever the order
+    let (mut explicit, mut glob) = (None, None);
     for f in &facts.sysctls.files {
         for e in f.entries.iter().filter(|e| key_matches(&e.key, key)) {
-            found = Some((e.value.clone(), format!("{}:{}", f.path, e.line)));
+            let hit = Some((e.value.clone(), format!("{}:{}", f.path, e.line)));
+            if e.key == key {
+                explicit = hit;
+            } else {
+                glob = hit;
+            }
         }
     }
-    match (found, kernel_default(key)) {
+    match (explicit.or(glob), kernel_default(key)) {
         (Some((v, src)), _) => (Some(v), src),
         (None, Some(d)) => (
             Some(d.to_string()),
@@ -301,7 +307,11 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
     }
 
     for (file, mods) in &facts.persist.modules_load {
-        for m in mods.iter().filter(|m| k.state(m) == ModState::Missing) {
+        // without a module index for this kernel nodeprep cannot tell what exists
+        for m in mods
+            .iter()
+            .filter(|m| k.modules_dir.is_some() && k.state(m) == ModState::Missing)
+        {
             f.add(
                 Severity::Warning,
                 format!("ModulesLoadUnknown-{m}"),
