@@ -86,7 +86,13 @@ fn fresh_node_becomes_exactly_the_prepared_fixture() {
 #[test]
 fn second_apply_changes_nothing_and_detailed_exitcode_tells() {
     let node = Node::new("debian12-fresh");
-    assert_eq!(node.run(&["apply", "--detailed-exitcode"]).code, 2);
+    let first = node.run(&["apply", "--detailed-exitcode"]);
+    assert_eq!(first.code, 2);
+    assert!(
+        first.stderr.is_empty(),
+        "no progress bar when stderr is not a terminal: {}",
+        first.stderr
+    );
     let before = node.snapshot();
     let (code, v) = node.json(&["apply", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{v:#}");

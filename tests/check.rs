@@ -366,3 +366,35 @@ fn check_runs_unprivileged() {
     let r = Run::from_output(out);
     assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
 }
+
+#[test]
+fn modules_disabled_is_an_error_while_a_module_still_needs_loading() {
+    let node = Node::new("debian12-fresh");
+    node.write("/proc/sys/kernel/modules_disabled", "1\n");
+    let (code, v) = node.json(&["check"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["kernel"]["modules_disabled"], true);
+    let f = finding(&v, "ModulesDisabled").expect("modules_disabled finding");
+    assert_eq!(f["severity"], "error");
+    // apply cannot load anything, and says so per module without calling modprobe
+    let (code, v) = node.json(&["apply"]);
+    assert_eq!(code, 1);
+    assert!(node.modprobe_calls().is_empty());
+    let a = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["target"] == "ip_vs")
+        .unwrap();
+    assert_eq!(a["ok"], false);
+    assert!(
+        a["detail"].as_str().unwrap().contains("modules_disabled"),
+        "{a}"
+    );
+    // a prepared node has nothing left to load: no finding
+    let ready = Node::new("debian12-ready");
+    ready.write("/proc/sys/kernel/modules_disabled", "1\n");
+    let (code, v) = ready.json(&["check"]);
+    assert_eq!(code, 0);
+    assert!(finding(&v, "ModulesDisabled").is_none());
+}
