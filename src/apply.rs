@@ -267,7 +267,7 @@ fn set_sysctl(root: &Root, key: &str, want: &str) -> Result<Option<Action>> {
 
 /// One apply at a time per root.
 fn lock(root: &Root) -> Result<Flock<File>> {
-    let path = root.path("/run/nodeprep.lock");
+    let path = root.path(crate::probe::LOCK_FILE);
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }

@@ -108,7 +108,8 @@ impl Config {
                 f.display()
             )));
         }
-        if let (Mode::Check { probe: true }, false) = (mode, Root::new(&g.root).is_host()) {
+        let root = Root::new(g.root);
+        if let (Mode::Check { probe: true }, false) = (mode, root.is_host()) {
             return Err(UsageError(
                 "--probe talks to the running kernel and works only with --root /".into(),
             ));
@@ -121,7 +122,7 @@ impl Config {
             }
         }
         Ok(Config {
-            root: Root::new(g.root),
+            root,
             mode,
             output: g.output,
             quiet: g.quiet,

@@ -14,24 +14,23 @@ pub const TRUSTED_DIRS: [&str; 6] = [
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Root(PathBuf, bool);
+pub struct Root(PathBuf);
 
 impl Root {
     /// A relative directory is made absolute, so that paths under it mean the same thing to
     /// helper programs whatever their working directory. A path that resolves to `/` (`/.`,
-    /// a symlink to `/`) is the host.
+    /// a symlink to `/`) is the host, and is spelled `/`.
     pub fn new(dir: impl Into<PathBuf>) -> Root {
         let dir: PathBuf = dir.into();
-        let host = std::fs::canonicalize(&dir).is_ok_and(|p| p == Path::new("/"));
-        if host {
-            return Root(PathBuf::from("/"), true);
+        if std::fs::canonicalize(&dir).is_ok_and(|p| p == Path::new("/")) {
+            return Root(PathBuf::from("/"));
         }
-        Root(std::path::absolute(&dir).unwrap_or(dir), false)
+        Root(std::path::absolute(&dir).unwrap_or(dir))
     }
 
     /// Whether this is the running system's own `/`, where effects reach the real kernel.
     pub fn is_host(&self) -> bool {
-        self.1
+        self.0 == Path::new("/")
     }
 
     pub fn dir(&self) -> &Path {

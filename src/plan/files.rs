@@ -52,9 +52,7 @@ pub fn modules_content(existing: Option<&str>, kernel: &Kernel, wanted: &Wanted)
             for line in text.lines() {
                 let entry = parse_modules_load(line);
                 if let Some(name) = entry.first() {
-                    // only with a module index for this kernel: without one (a kernel
-                    // upgraded but not yet booted) nodeprep cannot tell what exists
-                    if kernel.modules_dir.is_some() && kernel.state(name) == ModState::Missing {
+                    if kernel.known_missing(name) {
                         out.push_str(&format!(
                             "# {}  # nodeprep: no {name} in kernel {}\n",
                             line.trim(),

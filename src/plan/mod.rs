@@ -62,17 +62,11 @@ pub fn wanted(cfg: &Config, facts: &Facts) -> Wanted {
     } else {
         "nf_conntrack"
     };
-    let mut modules: Vec<String> = [
-        "ip_vs",
-        "ip_vs_rr",
-        "ip_vs_wrr",
-        "ip_vs_sh",
-        conntrack,
-        "br_netfilter",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut modules: Vec<String> = verdict::BASE_IPVS_MODULES
+        .into_iter()
+        .chain([conntrack, "br_netfilter"])
+        .map(String::from)
+        .collect();
     let sched_module = format!("ip_vs_{scheduler}");
     for m in std::iter::once(&sched_module).chain(&cfg.extra_modules) {
         if !modules.contains(m) {
@@ -191,21 +185,37 @@ fn kernel_default(key: &str) -> Option<&'static str> {
     }
 }
 
+/// What a sysctl will be after the next boot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Boot {
+    /// None: the key will not exist, or nothing sets it and there is no known default.
+    pub value: Option<String>,
+    /// The node path of the file whose line wins, when a file sets it.
+    pub file: Option<String>,
+    /// `file:line`, or why there is no file.
+    pub source: String,
+}
+
 /// The value `key` gets at boot by replaying sysctl.d in systemd's order.
-pub fn boot_value(facts: &Facts, key: &str) -> (Option<String>, String) {
+pub fn boot_value(facts: &Facts, key: &str) -> Boot {
     if let Some(m) = module_of_key(key)
         && !persisted(facts, m)
     {
-        return (
-            None,
-            format!("the key will not exist at boot: {m} is not loaded by then"),
-        );
+        return Boot {
+            value: None,
+            file: None,
+            source: format!("the key will not exist at boot: {m} is not loaded by then"),
+        };
     }
     // systemd-sysctl applies a glob only to keys no file sets explicitly, whatever the order
     let (mut explicit, mut glob) = (None, None);
     for f in &facts.sysctls.files {
         for e in f.entries.iter().filter(|e| key_matches(&e.key, key)) {
-            let hit = Some((e.value.clone(), format!("{}:{}", f.path, e.line)));
+            let hit = Some(Boot {
+                value: Some(e.value.clone()),
+                file: Some(f.path.clone()),
+                source: format!("{}:{}", f.path, e.line),
+            });
             if e.key == key {
                 explicit = hit;
             } else {
@@ -213,14 +223,20 @@ pub fn boot_value(facts: &Facts, key: &str) -> (Option<String>, String) {
             }
         }
     }
-    match (explicit.or(glob), kernel_default(key)) {
-        (Some((v, src)), _) => (Some(v), src),
-        (None, Some(d)) => (
-            Some(d.to_string()),
-            "kernel default; no sysctl.d file sets it".into(),
-        ),
-        (None, None) => (None, "no sysctl.d file sets it".into()),
-    }
+    explicit
+        .or(glob)
+        .unwrap_or_else(|| match kernel_default(key) {
+            Some(d) => Boot {
+                value: Some(d.to_string()),
+                file: None,
+                source: "kernel default; no sysctl.d file sets it".into(),
+            },
+            None => Boot {
+                value: None,
+                file: None,
+                source: "no sysctl.d file sets it".into(),
+            },
+        })
 }
 
 pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts) -> Assessment {
@@ -307,11 +323,7 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
     }
 
     for (file, mods) in &facts.persist.modules_load {
-        // without a module index for this kernel nodeprep cannot tell what exists
-        for m in mods
-            .iter()
-            .filter(|m| k.modules_dir.is_some() && k.state(m) == ModState::Missing)
-        {
+        for m in mods.iter().filter(|m| k.known_missing(m)) {
             f.add(
                 Severity::Warning,
                 format!("ModulesLoadUnknown-{m}"),
@@ -323,7 +335,7 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
         let absent: Vec<&str> = s
             .modules
             .iter()
-            .filter(|m| k.state(m) == ModState::Missing)
+            .filter(|m| k.known_missing(m))
             .map(String::as_str)
             .collect();
         if !absent.is_empty() {
@@ -346,7 +358,11 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
     for (key, want) in &wanted.sysctls {
         let name = dotted(key);
         let live = facts.sysctls.live.get(key).cloned().flatten();
-        let (boot, boot_source) = boot_value(facts, key);
+        let Boot {
+            value: boot,
+            source: boot_source,
+            ..
+        } = boot_value(facts, key);
         match &live {
             None => f.add(
                 Severity::Error,
@@ -373,19 +389,16 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
                 }
             };
             // would the files apply writes fix it? not when a file applied later sets it
-            let (after_boot, after_source) = boot_value(after_apply, key);
-            let fix = if after_boot.as_deref().is_some_and(|b| same_value(b, want)) {
-                format!("`nodeprep apply` writes {}", crate::probe::SYSCTL_FILE)
-            } else if after_source.starts_with('/') {
-                format!(
-                    "{} is applied after {} and wins: change or remove that line",
-                    after_source
-                        .rsplit_once(':')
-                        .map_or(after_source.as_str(), |(f, _)| f),
+            let after = boot_value(after_apply, key);
+            let fix = match after.file {
+                _ if after.value.as_deref().is_some_and(|b| same_value(b, want)) => {
+                    format!("`nodeprep apply` writes {}", crate::probe::SYSCTL_FILE)
+                }
+                Some(file) => format!(
+                    "{file} is applied after {} and wins: change or remove that line",
                     crate::probe::SYSCTL_FILE
-                )
-            } else {
-                "nodeprep cannot fix this".to_string()
+                ),
+                None => "nodeprep cannot fix this".to_string(),
             };
             f.add(
                 Severity::Error,

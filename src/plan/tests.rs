@@ -183,7 +183,17 @@ fn temp_node(loaded: &[&str], files: &[(&str, &str)]) -> TempDir {
 }
 
 fn boot(facts: &Facts, key: &str) -> (Option<String>, String) {
-    boot_value(facts, &normalize_key(key))
+    let b = boot_value(facts, &normalize_key(key));
+    // the winning file is the `file:line` source without its line
+    assert_eq!(
+        b.file.as_deref(),
+        b.source
+            .rsplit_once(':')
+            .map(|(f, _)| f)
+            .filter(|f| f.starts_with('/')),
+        "{b:?}"
+    );
+    (b.value, b.source)
 }
 
 fn some(v: &str, src: &str) -> (Option<String>, String) {

@@ -15,6 +15,9 @@ pub const VALID_SCHEDULERS: [&str; 10] = [
     "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq",
 ];
 
+/// The IPVS modules kube-proxy 1.8–1.26 require besides the conntrack module.
+pub const BASE_IPVS_MODULES: [&str; 4] = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh"];
+
 /// The newest behaviour nodeprep models; used when no version is given or found.
 pub const NEWEST: Version = Version::new(1, 35);
 
@@ -50,6 +53,7 @@ pub struct Situation<'a> {
     pub version: Version,
     /// The proxy mode kube-proxy is configured with (`ipvs` unless a config says otherwise).
     pub mode: &'a str,
+    /// Never empty: `plan::wanted` resolves a blank scheduler to `rr`, as kube-proxy does.
     pub scheduler: &'a str,
     pub runtime: Runtime,
     pub kernel: &'a Kernel,
@@ -100,19 +104,12 @@ pub fn judge(s: &Situation) -> Judgement {
         // 1.8 (alpha, feature gate SupportIPVSProxyMode=true): no modprobe, no ipset check;
         // it reads /proc/modules and, on any error, uses the userspace proxier
         let k = s.kernel;
-        let base = [
-            "ip_vs",
-            "ip_vs_rr",
-            "ip_vs_wrr",
-            "ip_vs_sh",
-            "nf_conntrack_ipv4",
-        ];
         let problem = if !k.modules_supported {
             Some("exit status 1".to_string())
         } else {
-            let missing: Vec<&str> = base
-                .iter()
-                .copied()
+            let missing: Vec<&str> = BASE_IPVS_MODULES
+                .into_iter()
+                .chain(["nf_conntrack_ipv4"])
                 .filter(|m| !k.loaded.contains(*m))
                 .collect();
             (!missing.is_empty())
@@ -130,8 +127,7 @@ pub fn judge(s: &Situation) -> Judgement {
     }
     // config validation rejected unknown schedulers from 1.9 until PR #114878 (1.27), which
     // left it to the functional probe
-    if s.version <= v(1, 26) && !VALID_SCHEDULERS.contains(&s.scheduler) && !s.scheduler.is_empty()
-    {
+    if s.version <= v(1, 26) && !VALID_SCHEDULERS.contains(&s.scheduler) {
         return done(
             Outcome::Fail,
             vec![format!(
@@ -218,7 +214,8 @@ fn module_list_check(s: &Situation) -> Option<String> {
     } else {
         "nf_conntrack"
     };
-    let base = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", conntrack];
+    let mut base = BASE_IPVS_MODULES.to_vec();
+    base.push(conntrack);
     let after_modprobe = |m: &str| k.state(m) == ModState::Loaded || explicit_load_works(s, m);
     let builtin_counts = |m: &str| s.version >= v(1, 11) && k.builtin_listed.contains(m);
     let mut missing: Vec<String> = base
@@ -227,12 +224,7 @@ fn module_list_check(s: &Situation) -> Option<String> {
         .map(|m| m.to_string())
         .collect();
     if s.version >= v(1, 20) {
-        let sched = if s.scheduler.is_empty() {
-            "rr"
-        } else {
-            s.scheduler
-        };
-        let module = format!("ip_vs_{sched}");
+        let module = format!("ip_vs_{}", s.scheduler);
         // only the base modules are modprobed or looked up as builtin: others must be loaded
         if !base.contains(&module.as_str()) && k.state(&module) != ModState::Loaded {
             missing.push(module);
@@ -261,12 +253,7 @@ fn functional_probe(s: &Situation) -> Option<String> {
     if let Some(p) = ipset_problem(s) {
         return Some(p);
     }
-    let sched = if s.scheduler.is_empty() {
-        "rr"
-    } else {
-        s.scheduler
-    };
-    let module = format!("ip_vs_{sched}");
+    let module = format!("ip_vs_{}", s.scheduler);
     if k.state(&module).is_present() || autoload_works(s, &module) {
         None
     } else {

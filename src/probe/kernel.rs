@@ -80,6 +80,13 @@ impl Kernel {
                 .is_some_and(|sym| self.config.get(&sym) == Some(&ConfigSetting::Yes))
     }
 
+    /// Known not to exist for this kernel: missing, and there is a module index to say so.
+    /// Without one (a kernel upgraded but not yet booted) nothing can be told about a module
+    /// that is not loaded or built in.
+    pub fn known_missing(&self, name: &str) -> bool {
+        self.modules_dir.is_some() && self.state(name) == ModState::Missing
+    }
+
     /// The kernel can load modules when asked (kernel autoload, `request_module`).
     pub fn autoload_works(&self) -> bool {
         self.modules_supported && !self.modules_disabled && self.modprobe_helper_exists

@@ -17,6 +17,8 @@ use crate::system::read_optional;
 /// The files nodeprep owns.
 pub const MODULES_FILE: &str = "/etc/modules-load.d/ipvs.conf";
 pub const SYSCTL_FILE: &str = "/etc/sysctl.d/k8s.conf";
+/// Where `apply` takes its lock.
+pub const LOCK_FILE: &str = "/run/nodeprep.lock";
 
 #[derive(Debug, Clone)]
 pub struct Facts {
