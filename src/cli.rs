@@ -5,14 +5,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0    ready (nothing of error severity found)
-  1    not ready (check found errors, or apply could not make the node ready)
-  2    only with apply --detailed-exitcode: changes were made and the node is ready
-  3    could not run (not root, unreadable root, I/O error, read-only or full filesystem, lock held)
-  64   usage error
-  130  interrupted";
+use crate::exit::Exit;
+
+/// The exit codes at the end of `--help`, from [`Exit::meaning`].
+fn exit_codes() -> String {
+    let mut s = String::from("Exit codes:");
+    for e in Exit::ALL {
+        s.push_str(&format!("\n  {:<4} {}", e.code(), e.meaning()));
+    }
+    s
+}
 
 /// Prepare a Linux node for kube-proxy's IPVS mode, and tell whether kube-proxy will really use it.
 ///
@@ -22,7 +24,7 @@ Exit codes:
 /// reads. `nodeprep apply` loads the modules, writes /etc/modules-load.d/ipvs.conf and
 /// /etc/sysctl.d/k8s.conf (merged, never clobbered) and sets the live sysctls; it is idempotent.
 #[derive(Debug, Parser)]
-#[command(name = "nodeprep", version, about, after_help = EXIT_CODES)]
+#[command(name = "nodeprep", version, about, after_help = exit_codes())]
 pub struct Cli {
     #[command(flatten, next_help_heading = "Global options")]
     pub global: GlobalArgs,

@@ -20,6 +20,34 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// Every exit status, in order: the one source for `--help`, the man pages and the README.
+    pub const ALL: [Exit; 6] = [
+        Exit::Ready,
+        Exit::NotReady,
+        Exit::Changed,
+        Exit::CouldNotRun,
+        Exit::Usage,
+        Exit::Interrupted,
+    ];
+
+    /// What the status means, as `--help` and the man pages state it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ready => "ready (nothing of error severity found)",
+            Exit::NotReady => {
+                "not ready (check found errors, or apply could not make the node ready)"
+            }
+            Exit::Changed => {
+                "only with apply --detailed-exitcode: changes were made and the node is ready"
+            }
+            Exit::CouldNotRun => {
+                "could not run (not root, unreadable root, I/O error, read-only or full filesystem, lock held)"
+            }
+            Exit::Usage => "usage error",
+            Exit::Interrupted => "interrupted",
+        }
+    }
+
     pub fn code(self) -> u8 {
         match self {
             Exit::Ready => 0,
