@@ -8,15 +8,43 @@ use crate::plan::{self, files::sysctl_keys};
 use crate::report::{self, Extras};
 use crate::{apply, live_probe, probe};
 
+/// The node as read, what is wanted of it, and the node as `apply` would leave it.
+pub struct Survey {
+    pub facts: probe::Facts,
+    pub wanted: plan::Wanted,
+    pub projected: probe::Facts,
+}
+
+impl Survey {
+    /// Probe → wanted → project: what every command starts from (and `apply` ends with).
+    pub fn take(cfg: &Config) -> Result<Survey> {
+        let keys = sysctl_keys(&plan::wanted_sysctls(cfg));
+        let facts = probe::probe(cfg, &keys)?;
+        let wanted = plan::wanted(cfg, &facts);
+        let projected = plan::project(&facts, &wanted);
+        Ok(Survey {
+            facts,
+            wanted,
+            projected,
+        })
+    }
+
+    pub fn assess(&self, cfg: &Config) -> plan::Assessment {
+        plan::assess(cfg, &self.facts, &self.wanted, &self.projected)
+    }
+}
+
 /// Runs the command and returns the report text and the exit status.
 pub fn run(cfg: &Config) -> Result<(String, Exit)> {
-    let keys = sysctl_keys(&plan::wanted_sysctls(cfg));
-    let facts = probe::probe(cfg, &keys)?;
-    let wanted = plan::wanted(cfg, &facts);
-    let projected = plan::project(&facts, &wanted);
+    let survey = Survey::take(cfg)?;
+    let Survey {
+        facts,
+        wanted,
+        projected,
+    } = &survey;
     match cfg.mode {
         Mode::Check { probe } => {
-            let a = plan::assess(cfg, &facts, &wanted, &projected);
+            let a = survey.assess(cfg);
             let live = if probe {
                 Some(live_probe::probe(&cfg.root, &wanted.scheduler)?)
             } else {
@@ -28,7 +56,7 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
             }
             let out = report::render(
                 cfg,
-                &facts,
+                facts,
                 &a,
                 &Extras {
                     probe: live.as_ref(),
@@ -41,9 +69,9 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
             dry_run: true,
             detailed_exitcode,
         } => {
-            let (actions, diffs) = apply::plan(&facts, &wanted);
-            let a = plan::assess(cfg, &facts, &wanted, &projected);
-            let after = plan::assess(cfg, &projected, &wanted, &projected).ready();
+            let (actions, diffs) = apply::plan(facts, wanted);
+            let a = survey.assess(cfg);
+            let after = plan::assess(cfg, projected, wanted, projected).ready();
             let x = Extras {
                 actions: Some(&actions),
                 dry_run: true,
@@ -51,22 +79,20 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
                 ready_after_apply: Some(after),
                 probe: None,
             };
-            let out = report::render(cfg, &facts, &a, &x);
+            let out = report::render(cfg, facts, &a, &x);
             Ok((out, status(after, !actions.is_empty(), detailed_exitcode)))
         }
         Mode::Apply {
             dry_run: false,
             detailed_exitcode,
         } => {
-            let actions = apply::apply(cfg, &facts, &wanted)?;
-            let facts = probe::probe(cfg, &keys)?;
-            let wanted = plan::wanted(cfg, &facts);
-            let projected = plan::project(&facts, &wanted);
-            let a = plan::assess(cfg, &facts, &wanted, &projected);
+            let actions = apply::apply(cfg, facts, wanted)?;
+            let after = Survey::take(cfg)?;
+            let a = after.assess(cfg);
             let changed = actions.iter().any(|act| act.ok);
             let out = report::render(
                 cfg,
-                &facts,
+                &after.facts,
                 &a,
                 &Extras {
                     actions: Some(&actions),

@@ -9,13 +9,14 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use tempfile::TempDir;
 
-use super::files::{changes, diff, modules_content, sysctl_content, sysctl_keys};
+use super::files::{changes, diff, modules_content, sysctl_content};
 use super::*;
 use crate::cli::Cli;
 use crate::config::Surroundings;
 use crate::probe::kernel::parse_release;
 use crate::probe::sysctl::parse as parse_sysctl;
 use crate::probe::{MODULES_FILE, SYSCTL_FILE};
+use crate::run::Survey;
 
 // ---------------------------------------------------------------------------------------
 // helpers
@@ -95,31 +96,28 @@ fn config(root: &Path, extra: &[&str]) -> Config {
     Config::from_cli(cli, Surroundings::default()).expect("config resolves")
 }
 
-/// The chain `run::run` uses for `check`: probe → wanted → project.
+fn node(root: &Path, extra: &[&str]) -> Node {
+    let cfg = config(root, extra);
+    let survey = Survey::take(&cfg).expect("probe");
+    Node { cfg, survey }
+}
+
+/// A node surveyed as `run::run` does for `check`.
 struct Node {
     cfg: Config,
-    facts: Facts,
-    wanted: Wanted,
-    projected: Facts,
+    survey: Survey,
 }
 
 impl Node {
     fn assess(&self) -> Assessment {
-        assess(&self.cfg, &self.facts, &self.wanted, &self.projected)
+        self.survey.assess(&self.cfg)
     }
 }
 
-fn node(root: &Path, extra: &[&str]) -> Node {
-    let cfg = config(root, extra);
-    let keys = sysctl_keys(&wanted_sysctls(&cfg));
-    let facts = crate::probe::probe(&cfg, &keys).expect("probe");
-    let wanted = wanted(&cfg, &facts);
-    let projected = project(&facts, &wanted);
-    Node {
-        cfg,
-        facts,
-        wanted,
-        projected,
+impl std::ops::Deref for Node {
+    type Target = Survey;
+    fn deref(&self) -> &Survey {
+        &self.survey
     }
 }
 
@@ -567,7 +565,8 @@ fn boot_replays_file_names_in_lexical_order_across_all_directories() {
     );
     let n = node(root.path(), &[]);
     assert_eq!(
-        n.facts
+        n.survey
+            .facts
             .sysctls
             .files
             .iter()
