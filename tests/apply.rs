@@ -157,6 +157,35 @@ fn dry_run_shows_diffs_and_changes_nothing() {
 }
 
 #[test]
+fn dry_run_exit_codes_follow_the_node_after_apply() {
+    // a later sysctl.d file wins over k8s.conf: apply would not make this node ready
+    let node = Node::new("sysctl-override");
+    let r = node.run(&["apply", "--dry-run", "--detailed-exitcode"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .ends_with("After apply the node would still not be ready.\n"),
+        "{}",
+        r.stdout
+    );
+    // nothing to do on a prepared node
+    let ready = Node::new("debian12-ready");
+    let r = ready.run(&["apply", "--dry-run", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout
+            .contains("  nothing to do: the node already matches\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.ends_with("After apply the node would be ready.\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
 fn foreign_lines_are_kept_and_our_keys_updated_in_place() {
     let node = Node::new("foreign");
     assert_eq!(node.run(&["apply"]).code, 0);

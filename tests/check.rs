@@ -398,3 +398,53 @@ fn modules_disabled_is_an_error_while_a_module_still_needs_loading() {
     assert_eq!(code, 0);
     assert!(finding(&v, "ModulesDisabled").is_none());
 }
+
+#[test]
+fn an_old_ipset_is_an_error_only_for_a_kube_proxy_on_the_host() {
+    let node = Node::new("debian12-ready");
+    node.write(
+        "/usr/sbin/ipset",
+        "#!/bin/sh\necho 'ipset v4.5, protocol version: 4'\n",
+    );
+    let (code, v) = node.json(&["--kube-proxy-version", "1.30", "check"]);
+    assert_eq!(code, 0, "a containerised kube-proxy brings its own ipset");
+    let f = finding(&v, "IpsetVersion").expect("old ipset finding");
+    assert_eq!(f["severity"], "warning");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("ipset version 4.5 is not at least 6.0"),
+        "{f}"
+    );
+    let (code, v) = node.json(&[
+        "--kube-proxy-version",
+        "1.30",
+        "--kube-proxy-runtime",
+        "host",
+        "check",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(finding(&v, "IpsetVersion").unwrap()["severity"], "error");
+}
+
+#[test]
+fn a_stale_entry_in_someone_elses_file_is_left_to_the_user() {
+    let node = Node::new("debian12-ready");
+    node.write(
+        "/etc/modules-load.d/old-ipvs.conf",
+        "ip_vs\nnf_conntrack_ipv4\n",
+    );
+    let (_, v) = node.json(&["check"]);
+    let f = finding(&v, "ModulesLoadUnknown-nf_conntrack_ipv4").expect("stale entry");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("/etc/modules-load.d/old-ipvs.conf lists nf_conntrack_ipv4"),
+        "{msg}"
+    );
+    assert!(msg.ends_with("remove that line"), "{msg}");
+    // and apply does not touch that file
+    let before = node.read("/etc/modules-load.d/old-ipvs.conf");
+    node.run(&["apply"]);
+    assert_eq!(node.read("/etc/modules-load.d/old-ipvs.conf"), before);
+}

@@ -69,6 +69,8 @@ fn kubeadm_config_with_iptables_mode_makes_ipvs_irrelevant() {
         v["kube_proxy"]
     );
     assert!(finding(&v, "KubeProxyIPVS").is_none());
+    let mode = finding(&v, "KubeProxyMode").expect("an info finding says why IPVS does not matter");
+    assert_eq!(mode["severity"], "info");
     assert!(finding(&v, "KubeProxyDeprecated").is_none());
 }
 
