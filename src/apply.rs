@@ -2,26 +2,21 @@
 //! live sysctls. Every effect goes through the root, so the real binary is tested end to
 //! end against fixture roots with a fake modprobe inside them.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::fs::File;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::Flock;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::exit::Interrupted;
 use crate::plan::files::{self, FileChange};
 use crate::plan::{Wanted, load_would_work};
 use crate::probe::kernel::{self, ModState};
-use crate::probe::{Facts, sysctl};
+use crate::probe::{FILE_LIMIT, Facts, MODULES_FILE, SYSCTL_FILE, managed_file, sysctl};
 use crate::root::Root;
-use crate::system::{find_program, run};
+use crate::system::run;
 
 const MODPROBE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -102,46 +97,22 @@ pub fn plan(facts: &Facts, wanted: &Wanted) -> (Vec<Action>, Vec<(FileChange, St
     (actions, diffs)
 }
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: nix::libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-/// SIGINT/SIGTERM only set a flag: apply stops between two steps, never inside a write.
-fn catch_signals() {
-    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
-    let action = SigAction::new(
-        SigHandler::Handler(on_signal),
-        SaFlags::SA_RESTART,
-        SigSet::empty(),
-    );
-    for sig in [Signal::SIGINT, Signal::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic.
-        unsafe {
-            let _ = sigaction(sig, &action);
-        }
+/// Checks that apply may run here and takes the lock, before anything is read: the files
+/// it rewrites are read and merged under the lock.
+pub fn begin(root: &Root) -> Result<Flock<File>> {
+    if root.is_host() && !nix::unistd::geteuid().is_root() {
+        bail!(
+            "nodeprep apply changes the running system and must run as root (try sudo), or prepare another tree with --root DIR"
+        );
     }
-}
-
-fn check_interrupted() -> Result<()> {
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        return Err(Interrupted.into());
-    }
-    Ok(())
+    root.open()?;
+    root.lock(crate::probe::LOCK_FILE)
 }
 
 /// Makes the node ready as far as it can. Errors only for what stops the run (exit 3/130);
 /// a module that cannot be loaded is a failed action, and the report says the rest.
 pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Vec<Action>> {
     let root = &cfg.root;
-    if root.is_host() && !nix::unistd::geteuid().is_root() {
-        bail!(
-            "nodeprep apply changes the running system and must run as root (try sudo), or prepare another tree with --root DIR"
-        );
-    }
-    catch_signals();
-    let _lock = lock(root)?;
     let steps = wanted.modules.len() + 2 + wanted.sysctls.len();
     let bar = if cfg.progress {
         ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stderr())
@@ -154,12 +125,11 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Vec<Action>
     );
 
     let mut actions = Vec::new();
-    let modprobe = find_program(root, "modprobe");
+    let modprobe = root.find_program("modprobe");
     let mut attempted = Vec::new();
     for m in &wanted.modules {
         bar.set_message(format!("loading {m}"));
         bar.inc(1);
-        check_interrupted()?;
         let state = facts.kernel.state(m);
         let (ok, detail) = match (state, &modprobe) {
             (ModState::Loaded | ModState::Builtin, _) => continue,
@@ -186,6 +156,9 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Vec<Action>
     // What is loaded now decides what may be persisted.
     let mut now = facts.clone();
     now.kernel = kernel::probe(root)?;
+    // merge with the files as they are now: a line someone added during the loads is kept
+    now.modules_file = managed_file(root, MODULES_FILE)?;
+    now.sysctl_file = managed_file(root, SYSCTL_FILE)?;
     for a in actions
         .iter_mut()
         .filter(|a| a.ok && attempted.contains(&a.target))
@@ -202,8 +175,7 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Vec<Action>
     for change in files::changes(&now, wanted) {
         bar.set_message(format!("writing {}", change.path));
         bar.inc(1);
-        check_interrupted()?;
-        write_atomic(&root.path(change.path), &change.after)?;
+        root.write_atomic(change.path, &crate::text::encode(&change.after))?;
         actions.push(Action {
             kind: "write_file",
             target: change.path.into(),
@@ -215,7 +187,6 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Vec<Action>
     for (key, want) in &wanted.sysctls {
         bar.set_message(format!("setting {}", sysctl::dotted(key)));
         bar.inc(1);
-        check_interrupted()?;
         if let Some(a) = set_sysctl(root, key, want)? {
             actions.push(a);
         }
@@ -225,7 +196,6 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Vec<Action>
 }
 
 fn set_sysctl(root: &Root, key: &str, want: &str) -> Result<Option<Action>> {
-    let path = root.path(format!("/proc/sys/{key}"));
     let name = sysctl::dotted(key);
     let action = |ok, detail: String| {
         Ok(Some(Action {
@@ -235,79 +205,34 @@ fn set_sysctl(root: &Root, key: &str, want: &str) -> Result<Option<Action>> {
             detail,
         }))
     };
-    let current = match fs::read_to_string(&path) {
-        Ok(v) => v,
-        Err(_) => return action(false, format!("{} does not exist", path.display())),
+    let Some(path) = sysctl::live_path(key) else {
+        return action(false, format!("{name} is not a sysctl name"));
+    };
+    let current = match root.read_text(&path, FILE_LIMIT) {
+        Ok(Some(v)) => v,
+        Ok(None) => return action(false, format!("{} does not exist", root.show(&path))),
+        Err(e) => return action(false, format!("{e:#}")),
     };
     if sysctl::same_value(&current, want) {
         return Ok(None);
     }
     // never create: like the real /proc/sys, a key that is not there cannot be set
-    let written = OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(&path)
-        .and_then(|mut f| f.write_all(format!("{want}\n").as_bytes()));
-    if let Err(e) = written {
-        return action(false, format!("cannot write {}: {e}", path.display()));
+    if let Err(e) = root.write_existing(&path, format!("{want}\n").as_bytes()) {
+        return action(false, format!("{e:#}"));
     }
-    let mut back = String::new();
-    File::open(&path)
-        .and_then(|mut f| f.read_to_string(&mut back))
-        .with_context(|| format!("cannot read back {}", path.display()))?;
+    let back = root
+        .read_text(&path, FILE_LIMIT)?
+        .with_context(|| format!("cannot read back {}", root.show(&path)))?;
     if sysctl::same_value(&back, want) {
         action(true, format!("{} -> {want}", current.trim()))
     } else {
         action(
             false,
-            format!("wrote {want} but {} reads {}", path.display(), back.trim()),
+            format!(
+                "wrote {want} but {} reads {}",
+                root.show(&path),
+                back.trim()
+            ),
         )
     }
-}
-
-/// One apply at a time per root.
-fn lock(root: &Root) -> Result<Flock<File>> {
-    let path = root.path(crate::probe::LOCK_FILE);
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
-    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
-        anyhow::anyhow!("cannot take the lock {}: {e}; another nodeprep apply is running, wait for it and try again", path.display())
-    })
-}
-
-/// Temp file in the same directory, fsync, rename, fsync the directory: the file is either
-/// the old one or the new one, never half-written. Mode 0644.
-pub fn write_atomic(path: &Path, content: &str) -> Result<()> {
-    let dir = path.parent().context("a file to write has a directory")?;
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.nodeprep-{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&tmp)?;
-        f.set_permissions(fs::Permissions::from_mode(0o644))?;
-        f.write_all(content.as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
 }

@@ -137,7 +137,7 @@ pub fn parse_module_name(s: &str) -> Result<String, String> {
     Ok(s.replace('-', "_"))
 }
 
-fn parse_scheduler(s: &str) -> Result<String, String> {
+pub fn parse_scheduler(s: &str) -> Result<String, String> {
     parse_module_name(&format!("ip_vs_{s}")).map(|_| s.to_string())
 }
 

@@ -37,11 +37,14 @@ pub enum Mode {
 }
 
 /// What `main` learned about the process's surroundings; passed in so parsing stays pure.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Surroundings {
     pub no_color_env: bool,
     pub stdout_tty: bool,
     pub stderr_tty: bool,
+    /// The nodeprep binary that chroots a helper into the root (None: this process's own,
+    /// `/proc/self/exe`). Tests that survey in-process point it at the real binary.
+    pub self_exe: Option<PathBuf>,
 }
 
 /// A kube-proxy minor version; patch levels never change the IPVS decision.
@@ -108,7 +111,10 @@ impl Config {
                 f.display()
             )));
         }
-        let root = Root::new(g.root);
+        let mut root = Root::new(g.root);
+        if let Some(exe) = env.self_exe {
+            root = root.with_trampoline(exe);
+        }
         if let (Mode::Check { probe: true }, false) = (mode, root.is_host()) {
             return Err(UsageError(
                 "--probe talks to the running kernel and works only with --root /".into(),
@@ -167,21 +173,22 @@ mod tests {
             no_color_env: false,
             stdout_tty: true,
             stderr_tty: true,
+            self_exe: None,
         };
-        let c = parse(&["nodeprep", "check"], tty).unwrap();
+        let c = parse(&["nodeprep", "check"], tty.clone()).unwrap();
         assert_eq!(c.root, Root::new("/"));
         assert_eq!(c.mode, Mode::Check { probe: false });
         assert!(c.color && c.progress);
         assert_eq!(c.runtime, Runtime::Container);
 
-        let c = parse(&["nodeprep", "check", "--no-color"], tty).unwrap();
+        let c = parse(&["nodeprep", "check", "--no-color"], tty.clone()).unwrap();
         assert!(!c.color);
         let no_color = Surroundings {
             no_color_env: true,
-            ..tty
+            ..tty.clone()
         };
         assert!(!parse(&["nodeprep", "check"], no_color).unwrap().color);
-        let c = parse(&["nodeprep", "apply", "--output", "json"], tty).unwrap();
+        let c = parse(&["nodeprep", "apply", "--output", "json"], tty.clone()).unwrap();
         assert!(!c.color && !c.progress);
         let c = parse(&["nodeprep", "apply", "-q"], tty).unwrap();
         assert!(!c.progress);
@@ -217,15 +224,20 @@ mod tests {
 
     #[test]
     fn bad_input_is_a_usage_error() {
-        let env = Surroundings::default();
         assert!(
             parse(
                 &["nodeprep", "check", "--kube-proxy-version", "latest"],
-                env
+                Surroundings::default()
             )
             .is_err()
         );
-        assert!(parse(&["nodeprep", "check", "--module", "a b"], env).is_err());
+        assert!(
+            parse(
+                &["nodeprep", "check", "--module", "a b"],
+                Surroundings::default()
+            )
+            .is_err()
+        );
         assert!(
             parse(
                 &[
@@ -234,10 +246,16 @@ mod tests {
                     "--kube-proxy-config",
                     "/nonexistent/x.yaml"
                 ],
-                env
+                Surroundings::default()
             )
             .is_err()
         );
-        assert!(parse(&["nodeprep", "check", "--probe", "--root", "/tmp"], env).is_err());
+        assert!(
+            parse(
+                &["nodeprep", "check", "--probe", "--root", "/tmp"],
+                Surroundings::default()
+            )
+            .is_err()
+        );
     }
 }

@@ -14,4 +14,6 @@ pub mod probe;
 pub mod report;
 pub mod root;
 pub mod run;
+pub mod signals;
 pub mod system;
+pub mod text;

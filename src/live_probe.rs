@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::root::Root;
-use crate::system::{find_program, run};
+use crate::system::run;
 
 const VS: &str = "198.51.100.0:20000";
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -24,7 +24,7 @@ pub fn probe(root: &Root, scheduler: &str) -> Result<LiveProbe> {
     if !root.is_host() || !nix::unistd::geteuid().is_root() {
         bail!("--probe changes IPVS state in the running kernel: run it as root with --root /");
     }
-    let Some(ipvsadm) = find_program(root, "ipvsadm") else {
+    let Some(ipvsadm) = root.find_program("ipvsadm") else {
         bail!("--probe needs ipvsadm; install it (e.g. apt-get install ipvsadm) or drop --probe");
     };
     let done = |ok, detail: String| {

@@ -1,7 +1,23 @@
-//! Every system path nodeprep touches is relative to one root directory, `/` by default.
+//! The node's root directory, and every file operation nodeprep does under it.
+//!
+//! `--root DIR` is a chroot, not a path prefix: every path is resolved as the node itself
+//! would resolve it, so an absolute symlink or a `..` is taken relative to the root and can
+//! never leave it. Resolution is libpathrs's (`openat2(RESOLVE_IN_ROOT)` where the kernel has
+//! it, a userspace resolver on older kernels such as EL7's 3.10 and EL8's 4.18). No other
+//! module touches a path under the root with `std::fs`.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use anyhow::{Context, Result, anyhow, bail};
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, Flock, FlockArg, OFlag};
+use nix::sys::stat::{FileStat, Mode, SFlag};
+use pathrs::flags::OpenFlags;
 
 /// The directories helper programs are looked up in (under the root), never the caller's PATH.
 pub const TRUSTED_DIRS: [&str; 6] = [
@@ -13,53 +29,472 @@ pub const TRUSTED_DIRS: [&str; 6] = [
     "/bin",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Root(PathBuf);
+/// Longest symlink chain followed when writing through a link (the kernel's own limit).
+const MAX_LINKS: usize = 40;
 
-impl Root {
-    /// A relative directory is made absolute, so that paths under it mean the same thing to
-    /// helper programs whatever their working directory. A path that resolves to `/` (`/.`,
-    /// a symlink to `/`) is the host, and is spelled `/`.
-    pub fn new(dir: impl Into<PathBuf>) -> Root {
-        let dir: PathBuf = dir.into();
-        if std::fs::canonicalize(&dir).is_ok_and(|p| p == Path::new("/")) {
-            return Root(PathBuf::from("/"));
-        }
-        Root(std::path::absolute(&dir).unwrap_or(dir))
+#[derive(Clone)]
+pub struct Root {
+    dir: PathBuf,
+    /// The nodeprep binary that runs a helper chrooted into the root.
+    trampoline: PathBuf,
+    tree: Arc<OnceLock<std::result::Result<pathrs::Root, String>>>,
+}
+
+impl PartialEq for Root {
+    fn eq(&self, other: &Root) -> bool {
+        self.dir == other.dir
     }
+}
+impl Eq for Root {}
 
-    /// Whether this is the running system's own `/`, where effects reach the real kernel.
-    pub fn is_host(&self) -> bool {
-        self.0 == Path::new("/")
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.0
-    }
-
-    /// `abs` is a path as seen on the node ("/etc/sysctl.d"); the result is where it lies here.
-    pub fn path(&self, abs: impl AsRef<Path>) -> PathBuf {
-        let abs = abs.as_ref();
-        self.0.join(abs.strip_prefix("/").unwrap_or(abs))
-    }
-
-    /// The reverse of [`Root::path`], for messages and reports: the path as seen on the node.
-    pub fn node_path(&self, real: &Path) -> String {
-        match real.strip_prefix(&self.0) {
-            Ok(rel) if !self.is_host() => format!("/{}", rel.display()),
-            _ => real.display().to_string(),
-        }
-    }
-
-    pub fn trusted_dirs(&self) -> Vec<PathBuf> {
-        TRUSTED_DIRS.iter().map(|d| self.path(d)).collect()
+impl fmt::Debug for Root {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Root").field(&self.dir).finish()
     }
 }
 
 impl fmt::Display for Root {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.display())
+        write!(f, "{}", self.dir.display())
     }
+}
+
+/// What a name is, without following a final symlink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Missing,
+    File {
+        mode: u32,
+    },
+    Dir,
+    Link(PathBuf),
+    /// A FIFO, socket or device: never read.
+    Special(&'static str),
+}
+
+/// Where a write through a path ends up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The node path of the regular file (or the name to create) at the end of the chain.
+    File(PathBuf),
+    /// The path, or a link on the way, points to /dev/null: the admin masked it.
+    Masked(PathBuf),
+}
+
+fn kind_name(st: &FileStat) -> &'static str {
+    match SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT {
+        SFlag::S_IFREG => "regular file",
+        SFlag::S_IFDIR => "directory",
+        SFlag::S_IFLNK => "symlink",
+        SFlag::S_IFIFO => "FIFO",
+        SFlag::S_IFSOCK => "socket",
+        SFlag::S_IFCHR => "character device",
+        SFlag::S_IFBLK => "block device",
+        _ => "special file",
+    }
+}
+
+fn is_kind(st: &FileStat, kind: SFlag) -> bool {
+    SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == kind
+}
+
+fn errno_of(e: &pathrs::error::Error) -> Option<i32> {
+    match e.kind() {
+        pathrs::error::ErrorKind::OsError(n) => n,
+        _ => None,
+    }
+}
+
+fn is_absent(e: &pathrs::error::Error) -> bool {
+    matches!(errno_of(e), Some(n) if n == Errno::ENOENT as i32 || n == Errno::ENOTDIR as i32)
+}
+
+fn io_error(e: pathrs::error::Error) -> io::Error {
+    match errno_of(&e) {
+        Some(n) => io::Error::from_raw_os_error(n),
+        None => io::Error::other(e.to_string()),
+    }
+}
+
+/// `/a/./b/` → `a/b`; `None` when a `..` is in it (callers resolve those through the tree).
+fn relative(abs: &Path) -> PathBuf {
+    abs.components()
+        .filter(|c| !matches!(c, Component::RootDir | Component::CurDir))
+        .collect()
+}
+
+impl Root {
+    /// A relative directory is made absolute, so that paths under it mean the same thing to
+    /// helper programs whatever their working directory. A path that resolves to `/` (`/.`,
+    /// a symlink to `/`) is the host, and is spelled `/`. Nothing is opened yet.
+    pub fn new(dir: impl Into<PathBuf>) -> Root {
+        let dir: PathBuf = dir.into();
+        let dir = if std::fs::canonicalize(&dir).is_ok_and(|p| p == Path::new("/")) {
+            PathBuf::from("/")
+        } else {
+            std::path::absolute(&dir).unwrap_or(dir)
+        };
+        Root {
+            dir,
+            trampoline: PathBuf::from("/proc/self/exe"),
+            tree: Arc::new(OnceLock::new()),
+        }
+    }
+
+    pub fn with_trampoline(mut self, exe: PathBuf) -> Root {
+        self.trampoline = exe;
+        self
+    }
+
+    pub fn trampoline(&self) -> &Path {
+        &self.trampoline
+    }
+
+    /// Whether this is the running system's own `/`, where effects reach the real kernel.
+    pub fn is_host(&self) -> bool {
+        self.dir == Path::new("/")
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where a node path lies on this machine, for messages only: never open it.
+    pub fn show(&self, node: impl AsRef<Path>) -> String {
+        self.dir.join(relative(node.as_ref())).display().to_string()
+    }
+
+    fn tree(&self) -> Result<&pathrs::Root> {
+        let opened = self.tree.get_or_init(|| {
+            pathrs::Root::open(&self.dir).map_err(|e| {
+                format!(
+                    "cannot open the root directory {}: {}; give --root the path of a node's /",
+                    self.dir.display(),
+                    io_error(e)
+                )
+            })
+        });
+        opened.as_ref().map_err(|e| anyhow!("{e}"))
+    }
+
+    /// Opens the root now, so that a bad `--root` is one clear error before anything else.
+    pub fn open(&self) -> Result<()> {
+        self.tree().map(|_| ())
+    }
+
+    fn resolve(&self, node: &Path) -> Result<Option<pathrs::Handle>> {
+        match self.tree()?.resolve(relative(node)) {
+            Ok(h) => Ok(Some(h)),
+            Err(e) if is_absent(&e) => Ok(None),
+            Err(e) => Err(anyhow!(
+                "cannot resolve {}: {}",
+                self.show(node),
+                io_error(e)
+            )),
+        }
+    }
+
+    /// The metadata of what `node` names, following symlinks inside the root.
+    pub fn stat(&self, node: impl AsRef<Path>) -> Result<Option<FileStat>> {
+        let node = node.as_ref();
+        let Some(h) = self.resolve(node)? else {
+            return Ok(None);
+        };
+        let st = nix::sys::stat::fstat(h.as_fd())
+            .with_context(|| format!("cannot stat {}", self.show(node)))?;
+        Ok(Some(st))
+    }
+
+    /// What `node` names, without following a final symlink.
+    pub fn entry(&self, node: impl AsRef<Path>) -> Result<Entry> {
+        let node = node.as_ref();
+        let h = match self.tree()?.resolve_nofollow(relative(node)) {
+            Ok(h) => h,
+            Err(e) if is_absent(&e) => return Ok(Entry::Missing),
+            Err(e) => bail!("cannot resolve {}: {}", self.show(node), io_error(e)),
+        };
+        let st = nix::sys::stat::fstat(h.as_fd())
+            .with_context(|| format!("cannot stat {}", self.show(node)))?;
+        Ok(if is_kind(&st, SFlag::S_IFLNK) {
+            let target = self.tree()?.readlink(relative(node)).map_err(|e| {
+                anyhow!("cannot read the link {}: {}", self.show(node), io_error(e))
+            })?;
+            Entry::Link(target)
+        } else if is_kind(&st, SFlag::S_IFREG) {
+            Entry::File {
+                mode: st.st_mode & 0o7777,
+            }
+        } else if is_kind(&st, SFlag::S_IFDIR) {
+            Entry::Dir
+        } else {
+            Entry::Special(kind_name(&st))
+        })
+    }
+
+    pub fn exists(&self, node: impl AsRef<Path>) -> bool {
+        self.stat(node).is_ok_and(|s| s.is_some())
+    }
+
+    /// A regular file with an execute bit, after following links inside the root.
+    pub fn is_executable(&self, node: impl AsRef<Path>) -> bool {
+        self.stat(node)
+            .ok()
+            .flatten()
+            .is_some_and(|st| is_kind(&st, SFlag::S_IFREG) && st.st_mode & 0o111 != 0)
+    }
+
+    /// Whether `node` is a symlink to /dev/null: systemd's way of masking a drop-in.
+    pub fn is_masked(&self, node: impl AsRef<Path>) -> bool {
+        matches!(self.entry(node), Ok(Entry::Link(t)) if t == Path::new("/dev/null"))
+    }
+
+    /// Whether two node paths name the same directory (`/lib` → `/usr/lib` on merged-/usr).
+    pub fn same_file(&self, a: impl AsRef<Path>, b: impl AsRef<Path>) -> bool {
+        match (self.stat(a), self.stat(b)) {
+            (Ok(Some(x)), Ok(Some(y))) => x.st_dev == y.st_dev && x.st_ino == y.st_ino,
+            _ => false,
+        }
+    }
+
+    /// The whole content of a regular file, at most `limit` bytes; `None` when it does not
+    /// exist. A FIFO, socket or device is an error, never a read that could hang.
+    pub fn read(&self, node: impl AsRef<Path>, limit: u64) -> Result<Option<Vec<u8>>> {
+        let node = node.as_ref();
+        let Some(h) = self.resolve(node)? else {
+            return Ok(None);
+        };
+        let st = nix::sys::stat::fstat(h.as_fd())
+            .with_context(|| format!("cannot stat {}", self.show(node)))?;
+        if !is_kind(&st, SFlag::S_IFREG) {
+            bail!(
+                "{} is a {}, not a regular file; nodeprep reads only regular files there",
+                self.show(node),
+                kind_name(&st)
+            );
+        }
+        let file = h
+            .reopen(OpenFlags::O_RDONLY | OpenFlags::O_NONBLOCK)
+            .map_err(|e| anyhow!("cannot read {}: {}", self.show(node), io_error(e)))?;
+        read_capped(file, limit)
+            .with_context(|| format!("cannot read {}", self.show(node)))
+            .and_then(|b| {
+                if b.len() as u64 > limit {
+                    bail!(
+                        "{} is larger than {} bytes; that is not a file nodeprep expects there",
+                        self.show(node),
+                        limit
+                    )
+                }
+                Ok(Some(b))
+            })
+    }
+
+    /// [`Root::read`] for files that are only parsed: bytes that are not UTF-8 become U+FFFD.
+    pub fn read_text(&self, node: impl AsRef<Path>, limit: u64) -> Result<Option<String>> {
+        Ok(self
+            .read(node, limit)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// The names in a directory, sorted; empty when it does not exist or is not a directory.
+    pub fn list_dir(&self, node: impl AsRef<Path>) -> Result<Vec<String>> {
+        let node = node.as_ref();
+        let Some(h) = self.resolve(node)? else {
+            return Ok(Vec::new());
+        };
+        let st = nix::sys::stat::fstat(h.as_fd())
+            .with_context(|| format!("cannot stat {}", self.show(node)))?;
+        if !is_kind(&st, SFlag::S_IFDIR) {
+            return Ok(Vec::new());
+        }
+        let file = h
+            .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
+            .map_err(|e| anyhow!("cannot list {}: {}", self.show(node), io_error(e)))?;
+        let mut dir = nix::dir::Dir::from_fd(OwnedFd::from(file))
+            .with_context(|| format!("cannot list {}", self.show(node)))?;
+        let mut names = Vec::new();
+        for entry in dir.iter() {
+            let entry = entry.with_context(|| format!("cannot list {}", self.show(node)))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name != "." && name != ".." {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Follows `node` through symlinks, as the kernel would inside the root, to the file a
+    /// write should replace. A link to /dev/null anywhere on the way is a mask.
+    pub fn write_target(&self, node: impl AsRef<Path>) -> Result<Target> {
+        let mut cur = PathBuf::from("/").join(relative(node.as_ref()));
+        for _ in 0..MAX_LINKS {
+            match self.entry(&cur)? {
+                Entry::Link(t) if t == Path::new("/dev/null") => return Ok(Target::Masked(cur)),
+                Entry::Link(t) => {
+                    let parent = cur.parent().unwrap_or(Path::new("/")).to_path_buf();
+                    cur = if t.is_absolute() { t } else { parent.join(t) };
+                }
+                Entry::Missing | Entry::File { .. } => return Ok(Target::File(cur)),
+                Entry::Dir => bail!("{} is a directory; move it away", self.show(&cur)),
+                Entry::Special(k) => {
+                    bail!(
+                        "{} is a {k}, not a regular file; move it away",
+                        self.show(&cur)
+                    )
+                }
+            }
+        }
+        bail!(
+            "{}: more than {MAX_LINKS} symlinks on the way; fix the link loop",
+            self.show(node)
+        )
+    }
+
+    /// The parent directory of `node` (created 0755 when missing) and the last name.
+    fn parent_dir(&self, node: &Path) -> Result<(File, String)> {
+        let rel = relative(node);
+        let name = rel
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| n != "..")
+            .ok_or_else(|| anyhow!("{} does not name a file", self.show(node)))?;
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        let perm = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        let h = self
+            .tree()?
+            .mkdir_all(parent, &perm)
+            .map_err(|e| anyhow!("cannot create {}: {}", self.show(parent), io_error(e)))?;
+        let dir = h
+            .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
+            .map_err(|e| anyhow!("cannot open {}: {}", self.show(parent), io_error(e)))?;
+        Ok((dir, name))
+    }
+
+    /// Replaces the file at the end of `node`'s symlink chain atomically: a temp file in the
+    /// same directory (a stale one from a killed run is removed first), fsync, rename, fsync
+    /// the directory. The link itself is kept; the file keeps its permission bits (0644 when
+    /// new). A mask is never replaced: that is an error, and the planner reports it first.
+    pub fn write_atomic(&self, node: impl AsRef<Path>, content: &[u8]) -> Result<()> {
+        let node = node.as_ref();
+        let target = match self.write_target(node)? {
+            Target::Masked(link) => bail!(
+                "{} is a link to /dev/null: the admin masked it; nodeprep leaves it alone",
+                self.show(link)
+            ),
+            Target::File(t) => t,
+        };
+        let mode = match self.entry(&target)? {
+            Entry::File { mode } => mode,
+            _ => 0o644,
+        };
+        let (dir, name) = self.parent_dir(&target)?;
+        let tmp = format!(".{name}.nodeprep.tmp");
+        let shown = self.show(&target);
+        let result = crate::signals::critical(|| -> Result<()> {
+            match nix::unistd::unlinkat(&dir, tmp.as_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)
+            {
+                Ok(()) | Err(Errno::ENOENT) => {}
+                Err(e) => return Err(e).context("cannot remove a stale temp file"),
+            }
+            let fd = nix::fcntl::openat(
+                &dir,
+                tmp.as_str(),
+                OFlag::O_WRONLY
+                    | OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(mode),
+            )?;
+            let mut f = File::from(fd);
+            let written = (|| -> io::Result<()> {
+                nix::sys::stat::fchmod(&f, Mode::from_bits_truncate(mode))?;
+                f.write_all(content)?;
+                f.sync_all()?;
+                nix::fcntl::renameat(&dir, tmp.as_str(), &dir, name.as_str())?;
+                dir.sync_all()
+            })();
+            if written.is_err() {
+                let _ = nix::unistd::unlinkat(
+                    &dir,
+                    tmp.as_str(),
+                    nix::unistd::UnlinkatFlags::NoRemoveDir,
+                );
+            }
+            Ok(written?)
+        });
+        result.with_context(|| format!("cannot write {shown}"))
+    }
+
+    /// Overwrites a file that must already exist (a `/proc/sys` key): never creates one.
+    pub fn write_existing(&self, node: impl AsRef<Path>, content: &[u8]) -> Result<()> {
+        let node = node.as_ref();
+        let h = self
+            .resolve(node)?
+            .ok_or_else(|| anyhow!("{} does not exist", self.show(node)))?;
+        let st = nix::sys::stat::fstat(h.as_fd())
+            .with_context(|| format!("cannot stat {}", self.show(node)))?;
+        if !is_kind(&st, SFlag::S_IFREG) {
+            bail!(
+                "{} is a {}, not a regular file",
+                self.show(node),
+                kind_name(&st)
+            );
+        }
+        let mut f = h
+            .reopen(OpenFlags::O_WRONLY | OpenFlags::O_TRUNC | OpenFlags::O_NONBLOCK)
+            .map_err(|e| anyhow!("cannot write {}: {}", self.show(node), io_error(e)))?;
+        f.write_all(content)
+            .with_context(|| format!("cannot write {}", self.show(node)))
+    }
+
+    /// An exclusive, non-blocking `flock` on `node` (created 0600 when missing).
+    pub fn lock(&self, node: impl AsRef<Path>) -> Result<Flock<File>> {
+        let node = node.as_ref();
+        let shown = self.show(node);
+        match self.entry(node)? {
+            Entry::Missing | Entry::File { .. } => {}
+            Entry::Link(_) => bail!("the lock file {shown} is a symlink; remove it"),
+            other => bail!("the lock file {shown} is not a regular file ({other:?}); remove it"),
+        }
+        let (dir, name) = self.parent_dir(node)?;
+        let fd = nix::fcntl::openat(
+            &dir,
+            name.as_str(),
+            OFlag::O_WRONLY
+                | OFlag::O_CREAT
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_NONBLOCK
+                | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o600),
+        )
+        .with_context(|| format!("cannot open the lock file {shown}"))?;
+        let st = nix::sys::stat::fstatat(&dir, name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
+            .with_context(|| format!("cannot stat {shown}"))?;
+        if !is_kind(&st, SFlag::S_IFREG) {
+            bail!("the lock file {shown} is not a regular file; remove it");
+        }
+        Flock::lock(File::from(fd), FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
+            anyhow!("cannot take the lock {shown}: {e}; another nodeprep apply is running, wait for it and try again")
+        })
+    }
+
+    /// The first trusted directory under the root holding an executable `name`, as a node
+    /// path. Links are followed inside the root; the caller's PATH is never used.
+    pub fn find_program(&self, name: &str) -> Option<String> {
+        TRUSTED_DIRS
+            .iter()
+            .map(|d| format!("{d}/{name}"))
+            .find(|p| self.is_executable(p))
+    }
+}
+
+/// Reads at most `limit + 1` bytes, so the caller can tell that the file is too large.
+pub fn read_capped(r: impl Read, limit: u64) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    r.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
+    Ok(buf)
 }
 
 #[cfg(test)]
@@ -67,16 +502,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_are_joined_under_the_root() {
+    fn any_spelling_of_slash_is_the_host() {
         let r = Root::new("/tmp/fx");
-        assert_eq!(r.path("/proc/modules"), Path::new("/tmp/fx/proc/modules"));
-        assert_eq!(r.node_path(Path::new("/tmp/fx/etc/x")), "/etc/x");
         assert!(!r.is_host());
+        assert_eq!(r.show("/proc/modules"), "/tmp/fx/proc/modules");
         let h = Root::new("/");
-        assert_eq!(h.path("/proc/modules"), Path::new("/proc/modules"));
-        assert_eq!(h.node_path(Path::new("/etc/x")), "/etc/x");
+        assert_eq!(h.show("/proc/modules"), "/proc/modules");
         assert!(h.is_host());
-        // any spelling of / is the host: apply's root check must not be sidestepped
+        // apply's root check must not be sidestepped
         assert!(Root::new("/.").is_host());
         assert!(Root::new("/usr/..").is_host());
         let rel = Root::new("some/dir");

@@ -36,6 +36,11 @@ impl Survey {
 
 /// Runs the command and returns the report text and the exit status.
 pub fn run(cfg: &Config) -> Result<(String, Exit)> {
+    // apply reads the files it rewrites under its lock
+    let _lock = match cfg.mode {
+        Mode::Apply { dry_run: false, .. } => Some(apply::begin(&cfg.root)?),
+        _ => None,
+    };
     let survey = Survey::take(cfg)?;
     let Survey {
         facts,

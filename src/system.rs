@@ -1,67 +1,34 @@
-//! The boundary to the machine: reading files under the root and running the root's own
-//! helper programs. Effects that change the node live in `apply`.
+//! Running the root's own helper programs (`modprobe`, `ipset --version`, …), bounded.
+//!
+//! Each helper runs in its own process group with a clean environment (`PATH` = the trusted
+//! directories, `LC_ALL=C`), and the whole group is killed when the helper exits (so a child it
+//! left behind cannot hold the output pipe open), when it overruns its time, or when it prints
+//! more than [`OUTPUT_LIMIT`] bytes. Waiting blocks on the helper's exit with a deadline; nothing
+//! polls. Under a root other than `/` the helper runs chrooted into the root, as the node's own
+//! program would run there: its libraries, `/lib/modules` and `modprobe.d` are the root's.
 
-use std::ffi::OsStr;
-use std::io::{self, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::ffi::{CString, OsString};
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
-use crate::root::Root;
+use crate::root::{Root, TRUSTED_DIRS};
+use crate::signals;
 
-/// Reads a whole file; `None` when it does not exist (or a directory on the way is missing).
-pub fn read_optional(path: &Path) -> Result<Option<String>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
-}
+/// The hidden first argument that makes nodeprep chroot and exec a helper (see [`exec_in_root`]).
+pub const EXEC_IN_ROOT: &str = "__nodeprep-exec-in-root";
+/// A helper's stdout and stderr together: a version banner or an error needs a few KB.
+pub const OUTPUT_LIMIT: usize = 64 * 1024;
+/// How long the pipes may stay open after the helper's group is gone.
+const GRACE: Duration = Duration::from_millis(200);
 
-/// The entries of a directory, sorted; empty when it does not exist.
-pub fn list_dir(dir: &Path) -> Result<Vec<PathBuf>> {
-    let rd = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
-        {
-            return Ok(Vec::new());
-        }
-        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
-    };
-    let mut out = Vec::new();
-    for entry in rd {
-        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
-        out.push(entry.path());
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// Whether `path` is a symlink to /dev/null: systemd's way of masking a drop-in.
-pub fn is_masked(path: &Path) -> bool {
-    std::fs::read_link(path).is_ok_and(|t| t == Path::new("/dev/null"))
-}
-
-/// Finds a helper program in the trusted directories under the root, never in PATH.
-pub fn find_program(root: &Root, name: &str) -> Option<PathBuf> {
-    let dirs = std::env::join_paths(root.trusted_dirs()).ok()?;
-    which::which_in(name, Some(dirs), root.dir()).ok()
-}
-
+#[derive(Debug, Clone)]
 pub struct Output {
     pub success: bool,
     pub code: Option<i32>,
@@ -69,59 +36,182 @@ pub struct Output {
     pub text: String,
 }
 
-/// Runs a helper program of the root with a clean environment and a time limit.
-pub fn run(root: &Root, program: &Path, args: &[&str], timeout: Duration) -> Result<Output> {
-    let mut path = root.trusted_dirs();
-    if !root.is_host() {
-        // helper scripts inside a fixture root still need a shell's basic tools
-        path.extend(crate::root::TRUSTED_DIRS.iter().map(PathBuf::from));
+enum Msg {
+    Exited(io::Result<ExitStatus>),
+    Stdout(Vec<u8>, bool),
+    Stderr(Vec<u8>, bool),
+}
+
+fn reader(mut r: impl Read, pgid: i32, limit: usize) -> (Vec<u8>, bool) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match r.read(&mut chunk) {
+            Ok(0) => return (buf, false),
+            Ok(n) if buf.len() + n > limit => {
+                buf.extend_from_slice(&chunk[..limit - buf.len()]);
+                signals::kill_group(pgid);
+                return (buf, true);
+            }
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return (buf, false),
+        }
     }
-    let mut child = Command::new(program)
-        .args(args)
+}
+
+/// Runs the helper at `program` (a node path found by [`Root::find_program`]).
+pub fn run(root: &Root, program: &str, args: &[&str], timeout: Duration) -> Result<Output> {
+    let shown = format!("{program} {}", args.join(" "));
+    let shown = shown.trim_end();
+    let mut cmd = if root.is_host() {
+        Command::new(program)
+    } else {
+        if !nix::unistd::geteuid().is_root() {
+            bail!(
+                "cannot run {program} of {root}: a helper of another root runs chrooted into it, which needs root"
+            );
+        }
+        let mut c = Command::new(root.trampoline());
+        c.arg(EXEC_IN_ROOT).arg(root.dir()).arg(program);
+        c
+    };
+    cmd.args(args)
         .env_clear()
-        .env("PATH", std::env::join_paths(path).unwrap_or_default())
+        .env("PATH", TRUSTED_DIRS.join(":"))
         .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = cmd
         .spawn()
-        .with_context(|| format!("cannot run {}", program.display()))?;
-    let mut stdout = child.stdout.take().expect("piped");
-    let mut stderr = child.stderr.take().expect("piped");
-    let out_reader = thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = stdout.read_to_end(&mut s);
-        s
+        .with_context(|| format!("cannot run {}", root.show(program)))?;
+    let pgid = child.id() as i32;
+    signals::helper_started(pgid);
+    let (tx, rx) = mpsc::channel();
+    if let Some(pipe) = child.stdout.take() {
+        let tx = tx.clone();
+        thread::spawn(move || {
+            let (bytes, over) = reader(pipe, pgid, OUTPUT_LIMIT);
+            let _ = tx.send(Msg::Stdout(bytes, over));
+        });
+    }
+    if let Some(pipe) = child.stderr.take() {
+        let tx = tx.clone();
+        thread::spawn(move || {
+            let (bytes, over) = reader(pipe, pgid, OUTPUT_LIMIT);
+            let _ = tx.send(Msg::Stderr(bytes, over));
+        });
+    }
+    let waiter_tx = tx.clone();
+    thread::spawn(move || {
+        let _ = waiter_tx.send(Msg::Exited(child.wait()));
     });
-    let err_reader = thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = stderr.read_to_end(&mut s);
-        s
-    });
+    drop(tx);
+
     let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(st) = child.try_wait().context("waiting for a helper program")? {
-            break st;
+    let (mut status, mut stdout, mut stderr, mut overflow) = (None, None, None, false);
+    let mut timed_out = false;
+    let mut grace_until: Option<Instant> = None;
+    while status.is_none() || stdout.is_none() || stderr.is_none() {
+        let until = grace_until.unwrap_or(deadline);
+        let wait = until.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(wait) {
+            Ok(Msg::Exited(st)) => {
+                // whatever the helper left running goes with it
+                signals::kill_group(pgid);
+                status = Some(st);
+                grace_until.get_or_insert(Instant::now() + GRACE);
+            }
+            Ok(Msg::Stdout(b, o)) => {
+                overflow |= o;
+                stdout = Some(b);
+            }
+            Ok(Msg::Stderr(b, o)) => {
+                overflow |= o;
+                stderr = Some(b);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) if grace_until.is_none() => {
+                timed_out = true;
+                signals::kill_group(pgid);
+                grace_until = Some(Instant::now() + GRACE);
+            }
+            Err(_) => break,
         }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            anyhow::bail!(
-                "{} {} did not finish within {}s",
-                program.display(),
-                args.join(" "),
-                timeout.as_secs()
-            );
-        }
-        thread::sleep(Duration::from_millis(5));
+    }
+    signals::kill_group(pgid);
+    signals::helper_done(pgid);
+    if timed_out {
+        bail!(
+            "{shown} did not finish within {}s; it was killed with its process group",
+            timeout.as_secs()
+        );
+    }
+    if overflow {
+        bail!(
+            "{shown} printed more than {OUTPUT_LIMIT} bytes; it was killed with its process group"
+        );
+    }
+    let status = match status {
+        Some(st) => st.with_context(|| format!("waiting for {shown}"))?,
+        None => bail!("{shown} did not exit after it was killed (stuck in the kernel?)"),
     };
-    let mut bytes = out_reader.join().unwrap_or_default();
-    bytes.extend(err_reader.join().unwrap_or_default());
+    let mut bytes = stdout.unwrap_or_default();
+    bytes.extend(stderr.unwrap_or_default());
     Ok(Output {
         success: status.success(),
         code: status.code(),
         text: String::from_utf8_lossy(&bytes).trim().to_string(),
     })
+}
+
+/// Runs several helpers at once; the results come back in the order asked.
+pub fn run_all(
+    root: &Root,
+    jobs: &[(String, Vec<&str>)],
+    timeout: Duration,
+) -> Vec<Result<Output>> {
+    thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|(prog, args)| s.spawn(move || run(root, prog, args, timeout)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| bail!("a helper thread failed")))
+            .collect()
+    })
+}
+
+/// `nodeprep __nodeprep-exec-in-root ROOT PROGRAM ARGS…`: chroot into ROOT and exec PROGRAM,
+/// so that the helper sees the root as `/`. Exits 127 when that fails.
+pub fn exec_in_root(args: &[OsString]) -> u8 {
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        let _ = writeln!(io::stderr(), "nodeprep: {what}: {e}");
+        127
+    };
+    let [root, program, rest @ ..] = args else {
+        return fail("internal", &"usage: ROOT PROGRAM ARGS…");
+    };
+    if let Err(e) = nix::unistd::chroot(root.as_os_str()).and_then(|_| nix::unistd::chdir("/")) {
+        return fail(
+            &format!("cannot chroot into {}", root.to_string_lossy()),
+            &e,
+        );
+    }
+    let argv: Result<Vec<CString>, _> = std::iter::once(program)
+        .chain(rest)
+        .map(|a| CString::new(a.as_bytes()))
+        .collect();
+    let argv = match argv {
+        Ok(a) => a,
+        Err(e) => return fail("bad argument", &e),
+    };
+    match nix::unistd::execv(&argv[0], &argv) {
+        Ok(never) => match never {},
+        Err(e) => fail(&format!("cannot run {}", program.to_string_lossy()), &e),
+    }
 }
 
 /// The first `v<digits>.<digits>` in a version banner, as kube-proxy's ipset check reads it.
@@ -142,13 +232,6 @@ pub fn first_version(text: &str) -> Option<String> {
         }
     }
     None
-}
-
-pub fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(OsStr::to_string_lossy)
-        .unwrap_or_default()
-        .into_owned()
 }
 
 #[cfg(test)]
@@ -176,5 +259,13 @@ mod tests {
         );
         assert_eq!(first_version("version 7"), None);
         assert_eq!(first_version("v7"), None);
+    }
+
+    #[test]
+    fn output_is_capped() {
+        let (b, over) = reader(&[b'x'; 100][..], i32::MAX, 10);
+        assert!(over && b.len() == 10);
+        let (b, over) = reader(&b"short"[..], i32::MAX, 10);
+        assert!(!over && b == b"short");
     }
 }

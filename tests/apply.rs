@@ -3,6 +3,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::process::Command;
 
 use crate::support::*;
 
@@ -407,28 +408,29 @@ fn written_files_are_0644_whatever_the_umask() {
 }
 
 #[test]
-fn sigint_between_steps_exits_130_with_files_untouched() {
+fn sigint_during_a_helper_exits_130_at_once_with_files_untouched() {
     let node = Node::new("debian12-fresh");
-    // a modprobe that signals it started, then takes a while
+    // a modprobe that signals it started, then takes a long while; it runs chrooted, so the
+    // script names paths as the node sees them
     let fake = node.path("/usr/sbin/modprobe");
-    let real = node.path("/usr/sbin/modprobe.real");
-    fs::rename(&fake, &real).unwrap();
+    fs::rename(&fake, node.path("/usr/sbin/modprobe.real")).unwrap();
     fs::write(
         &fake,
-        format!(
-            "#!/bin/sh\ntouch {}\nsleep 1\nexec {} \"$@\"\n",
-            node.path("/started").display(),
-            real.display()
-        ),
+        "#!/bin/sh\n: > /started\nsleep 30\nexec /usr/sbin/modprobe.real \"$@\"\n",
     )
     .unwrap();
     fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    let started = std::time::Instant::now();
     let child = command(&["--root", node.root.to_str().unwrap(), "apply"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     while !node.path("/started").exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the fake modprobe never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     nix::sys::signal::kill(
@@ -442,9 +444,14 @@ fn sigint_between_steps_exits_130_with_files_untouched() {
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(!node.path("/etc/modules-load.d/ipvs.conf").exists());
     assert!(!node.path("/etc/sysctl.d/k8s.conf").exists());
-    assert_eq!(
-        node.modprobe_calls(),
-        ["ip_vs"],
-        "stopped after the step under way"
+    // the helper's whole group went with it: the real modprobe was never reached
+    assert_eq!(node.modprobe_calls(), Vec::<String>::new());
+    assert!(
+        !Command::new("pgrep")
+            .args(["-f", "sleep 30"])
+            .status()
+            .unwrap()
+            .success(),
+        "the helper's sleep outlived nodeprep"
     );
 }

@@ -89,7 +89,7 @@ fn the_kube_proxy_configmap_from_kubectl_is_understood() {
 }
 
 #[test]
-fn bad_configs_exit_3_naming_file_and_line() {
+fn bad_configs_are_usage_errors_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::new("debian12-ready");
     let cases = [
@@ -108,21 +108,43 @@ fn bad_configs_exit_3_naming_file_and_line() {
             "kind: KubeProxyConfiguration\nmode: 7\n",
             "mode",
         ),
+        (
+            "sched.yaml",
+            "kind: KubeProxyConfiguration\nipvs:\n  scheduler: \"rr\\n; rm -rf /\"\n",
+            "line 3: scheduler must be an IPVS scheduler name",
+        ),
+        (
+            "binary.yaml",
+            "kind: KubeProxyConfiguration\nmode: \u{0}\u{1}\n",
+            "binary.yaml",
+        ),
     ];
     for (name, text, expect) in cases {
         let f = config_file(&dir, name, text);
         let r = node.run(&["--kube-proxy-config", f.to_str().unwrap(), "check"]);
-        assert_eq!(r.code, 3, "{name}: {}", r.stderr);
+        assert_eq!(r.code, 64, "{name}: {}", r.stderr);
         assert!(r.stderr.contains(name), "{name}: {}", r.stderr);
         assert!(r.stderr.contains(expect), "{name}: {}", r.stderr);
         assert_eq!(r.stderr.lines().count(), 1, "{name}: {}", r.stderr);
     }
-    // a directory exists but cannot be read as a file
-    let r = node.run(&["--kube-proxy-config", dir.path().to_str().unwrap(), "check"]);
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(dir.path().to_str().unwrap()),
-        "{}",
-        r.stderr
-    );
+    // a directory, a FIFO (must not hang), a device and a huge file are not configs
+    let fifo = dir.path().join("fifo.yaml");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let big = config_file(&dir, "big.yaml", &"# padding\n".repeat(200_000));
+    let dir_path = dir.path().to_str().unwrap().to_string();
+    for (path, expect) in [
+        (dir_path.as_str(), "not a regular file"),
+        (fifo.to_str().unwrap(), "not a regular file"),
+        ("/dev/zero", "not a regular file"),
+        (big.to_str().unwrap(), "larger than"),
+    ] {
+        let r = node.run(&["--kube-proxy-config", path, "check"]);
+        assert_eq!(r.code, 64, "{path}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(path) && r.stderr.contains(expect),
+            "{path}: {}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.lines().count(), 1, "{path}: {}", r.stderr);
+    }
 }

@@ -31,6 +31,7 @@ impl Node {
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         let root = dir.path().join(fixture_name);
         copy_tree(&fixture(fixture_name), &root);
+        crate::toolbox::install(&root);
         Node { _dir: dir, root }
     }
 
@@ -105,24 +106,7 @@ fn snapshot_into(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (String, u
     }
 }
 
-/// Copies a tree keeping symlinks as symlinks and permission bits.
-pub fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let src = entry.path();
-        let dst = to.join(entry.file_name());
-        let meta = fs::symlink_metadata(&src).unwrap();
-        if meta.file_type().is_symlink() {
-            std::os::unix::fs::symlink(fs::read_link(&src).unwrap(), &dst).unwrap();
-        } else if meta.is_dir() {
-            copy_tree(&src, &dst);
-        } else {
-            fs::copy(&src, &dst).unwrap();
-            fs::set_permissions(&dst, meta.permissions()).unwrap();
-        }
-    }
-}
+pub use crate::toolbox::copy_tree;
 
 pub struct Run {
     pub code: i32,

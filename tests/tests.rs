@@ -5,6 +5,8 @@ mod apply;
 mod check;
 mod host;
 mod kube_config;
+mod planner;
 mod support;
+mod toolbox;
 mod usage;
 mod verdict;

@@ -598,6 +598,3 @@ pub fn project(facts: &Facts, wanted: &Wanted) -> Facts {
     }
     p
 }
-
-#[cfg(test)]
-mod tests;

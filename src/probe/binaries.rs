@@ -3,12 +3,11 @@
 
 use std::time::Duration;
 
-use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::Version;
 use crate::root::Root;
-use crate::system::{find_program, first_version, run};
+use crate::system::{first_version, run_all};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -26,53 +25,65 @@ pub struct Binary {
 
 pub const BINARIES: [&str; 3] = ["ipset", "ipvsadm", "iptables"];
 
-pub fn probe(root: &Root) -> Result<Vec<Binary>> {
-    BINARIES.iter().map(|name| probe_one(root, name)).collect()
-}
+const KUBE_ASKS: [(&str, &[&str]); 3] = [
+    ("kube-proxy", &["--version"]),
+    ("kubelet", &["--version"]),
+    ("kubeadm", &["version", "-o", "short"]),
+];
 
-fn probe_one(root: &Root, name: &str) -> Result<Binary> {
-    let Some(real) = find_program(root, name) else {
-        return Ok(Binary {
-            name: name.into(),
-            path: None,
-            version: None,
-            banner: None,
-        });
+/// ipset, ipvsadm and iptables, and (when `kube_version`) the version of the first of
+/// kube-proxy, kubelet, kubeadm that answers. All the helpers run at once.
+pub fn probe(root: &Root, kube_version: bool) -> (Vec<Binary>, Option<(Version, String)>) {
+    let mut jobs: Vec<(String, Vec<&str>)> = Vec::new();
+    let found: Vec<Option<String>> = BINARIES.iter().map(|n| root.find_program(n)).collect();
+    for path in found.iter().flatten() {
+        jobs.push((path.clone(), vec!["--version"]));
+    }
+    let kube: Vec<(String, &[&str])> = if kube_version {
+        KUBE_ASKS
+            .iter()
+            .filter_map(|(name, args)| Some((root.find_program(name)?, *args)))
+            .collect()
+    } else {
+        Vec::new()
     };
-    let (version, banner) = match run(root, &real, &["--version"], TIMEOUT) {
-        Ok(out) => (first_version(&out.text), Some(out.text)),
-        Err(e) => (None, Some(format!("{e:#}"))),
-    };
-    Ok(Binary {
-        name: name.into(),
-        path: Some(root.node_path(&real)),
-        version,
-        banner,
-    })
-}
-
-/// The version of a kube-proxy, kubelet or kubeadm under the root, and which one said it.
-pub fn detect_kube_version(root: &Root) -> Option<(Version, String)> {
-    let asks: [(&str, &[&str]); 3] = [
-        ("kube-proxy", &["--version"]),
-        ("kubelet", &["--version"]),
-        ("kubeadm", &["version", "-o", "short"]),
-    ];
-    for (name, args) in asks {
-        let Some(real) = find_program(root, name) else {
-            continue;
-        };
-        let Ok(out) = run(root, &real, args, TIMEOUT) else {
-            continue;
-        };
-        let found = out
+    for (path, args) in &kube {
+        jobs.push((path.clone(), args.to_vec()));
+    }
+    let mut results = run_all(root, &jobs, TIMEOUT).into_iter();
+    let binaries = BINARIES
+        .iter()
+        .zip(&found)
+        .map(|(name, path)| {
+            let Some(path) = path else {
+                return Binary {
+                    name: name.to_string(),
+                    path: None,
+                    version: None,
+                    banner: None,
+                };
+            };
+            let (version, banner) = match results.next() {
+                Some(Ok(out)) => (first_version(&out.text), Some(out.text)),
+                Some(Err(e)) => (None, Some(format!("{e:#}"))),
+                None => (None, None),
+            };
+            Binary {
+                name: name.to_string(),
+                path: Some(path.clone()),
+                version,
+                banner,
+            }
+        })
+        .collect();
+    let kube_version = kube.iter().zip(results).find_map(|((path, _), out)| {
+        let out = out.ok().filter(|o| o.success)?;
+        let v = out
             .text
             .split_whitespace()
             .find(|w| w.starts_with('v'))
-            .and_then(Version::parse);
-        if let (true, Some(v)) = (out.success, found) {
-            return Some((v, root.node_path(&real)));
-        }
-    }
-    None
+            .and_then(Version::parse)?;
+        Some((v, path.clone()))
+    });
+    (binaries, kube_version)
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
+use super::FILE_LIMIT;
 use crate::root::Root;
-use crate::system::{file_name, is_masked, list_dir, read_optional};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DropIn {
@@ -43,26 +43,24 @@ pub const MODPROBE_DIRS: [&str; 5] = [
 pub fn collect(root: &Root, dirs: &[&str]) -> Result<Vec<DropIn>> {
     let mut by_name: BTreeMap<String, Option<DropIn>> = BTreeMap::new();
     for dir in dirs {
-        let real_dir = root.path(dir);
         // /lib is a symlink to /usr/lib on merged-/usr systems: do not read it twice
         if dirs
             .iter()
             .take_while(|d| *d != dir)
-            .any(|d| same_dir(&root.path(d), &real_dir))
+            .any(|d| root.same_file(d, dir))
         {
             continue;
         }
-        for path in list_dir(&real_dir)? {
-            let name = file_name(&path);
+        for name in root.list_dir(dir)? {
             if !name.ends_with(".conf") || by_name.contains_key(&name) {
                 continue;
             }
-            if is_masked(&path) {
+            let node = format!("{dir}/{name}");
+            if root.is_masked(&node) {
                 by_name.insert(name, None);
                 continue;
             }
-            if let Some(content) = read_optional(&path)? {
-                let node = format!("{dir}/{name}");
+            if let Some(content) = root.read_text(&node, FILE_LIMIT)? {
                 by_name.insert(
                     name,
                     Some(DropIn {
@@ -76,16 +74,12 @@ pub fn collect(root: &Root, dirs: &[&str]) -> Result<Vec<DropIn>> {
     Ok(by_name.into_values().flatten().collect())
 }
 
-fn same_dir(a: &std::path::Path, b: &std::path::Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
-}
-
 /// Lines that are neither blank nor comments (`#` or `;`), trimmed, with their line numbers.
+/// A UTF-8 byte-order mark before the first line is not part of it, as in systemd.
 pub fn config_lines(content: &str) -> impl Iterator<Item = (usize, &str)> {
     content
+        .strip_prefix('\u{feff}')
+        .unwrap_or(content)
         .lines()
         .enumerate()
         .map(|(i, l)| (i + 1, l.trim()))

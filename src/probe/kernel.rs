@@ -5,11 +5,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::BufReader;
 
 use anyhow::{Context, Result, bail};
-use procfs_core::{ConfigSetting, FromBufRead, FromRead, KernelModules};
+use procfs_core::{ConfigSetting, FromBufRead, KernelModules};
 use serde::Serialize;
 
-use crate::root::Root;
-use crate::system::read_optional;
+use super::FILE_LIMIT;
+use crate::root::{Root, read_capped};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -112,6 +112,15 @@ pub fn parse_release(release: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
+/// A kernel release names one directory under /lib/modules: it must be one path component.
+pub fn is_release(release: &str) -> bool {
+    !release.is_empty()
+        && release != "."
+        && release != ".."
+        && release.len() <= 255
+        && release.bytes().all(|b| b.is_ascii_graphic() && b != b'/')
+}
+
 /// A module file name or path from modules.dep / modules.builtin → its module name.
 pub fn module_name_of(path: &str) -> Option<String> {
     let base = path.rsplit('/').next()?;
@@ -122,33 +131,39 @@ pub fn module_name_of(path: &str) -> Option<String> {
 }
 
 pub fn probe(root: &Root) -> Result<Kernel> {
-    let osrelease = root.path("/proc/sys/kernel/osrelease");
-    let Some(release) = read_optional(&osrelease)? else {
+    let osrelease = "/proc/sys/kernel/osrelease";
+    let Some(release) = root.read_text(osrelease, FILE_LIMIT)? else {
         bail!(
             "cannot read {}: is {} the root of a node, with /proc mounted?",
-            osrelease.display(),
+            root.show(osrelease),
             root
         );
     };
     let release = release.trim().to_string();
+    if !is_release(&release) {
+        bail!(
+            "{} holds {release:?}, which is not a kernel release (one path component, like 6.1.0-13-amd64)",
+            root.show(osrelease)
+        );
+    }
     let mut k = Kernel {
         version: parse_release(&release),
         release,
         ..Kernel::default()
     };
 
-    let proc_modules = root.path("/proc/modules");
-    if let Some(text) = read_optional(&proc_modules)? {
+    let proc_modules = "/proc/modules";
+    if let Some(text) = root.read_text(proc_modules, FILE_LIMIT)? {
         k.modules_supported = true;
         let mods = KernelModules::from_buf_read(text.as_bytes())
-            .with_context(|| format!("cannot parse {}", proc_modules.display()))?;
+            .with_context(|| format!("cannot parse {}", root.show(proc_modules)))?;
         k.loaded = mods.0.keys().map(|n| n.replace('-', "_")).collect();
     }
 
     for base in ["/lib/modules", "/usr/lib/modules"] {
         let dir = format!("{base}/{}", k.release);
-        let dep = read_optional(&root.path(format!("{dir}/modules.dep")))?;
-        let builtin = read_optional(&root.path(format!("{dir}/modules.builtin")))?;
+        let dep = root.read_text(format!("{dir}/modules.dep"), FILE_LIMIT)?;
+        let builtin = root.read_text(format!("{dir}/modules.builtin"), FILE_LIMIT)?;
         if dep.is_none() && builtin.is_none() {
             continue;
         }
@@ -173,28 +188,37 @@ pub fn probe(root: &Root) -> Result<Kernel> {
         format!("/usr/lib/modules/{}/config", k.release),
     ];
     for node_path in candidates {
-        let path = root.path(&node_path);
-        let file = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(_) => continue,
+        // an unreadable candidate (0600 for a user) is skipped like a missing one
+        let Ok(Some(bytes)) = root.read(&node_path, FILE_LIMIT) else {
+            continue;
         };
-        let parsed = if node_path.ends_with(".gz") {
-            procfs_core::KernelConfig::from_read(flate2::read::GzDecoder::new(file))
+        let text = if node_path.ends_with(".gz") {
+            // a gzip bomb stops at the same limit as any other file
+            let plain = read_capped(flate2::read::GzDecoder::new(&bytes[..]), FILE_LIMIT)
+                .with_context(|| format!("cannot read kernel config {}", root.show(&node_path)))?;
+            if plain.len() as u64 > FILE_LIMIT {
+                bail!(
+                    "{} unpacks to more than {FILE_LIMIT} bytes; that is not a kernel config",
+                    root.show(&node_path)
+                );
+            }
+            plain
         } else {
-            procfs_core::KernelConfig::from_buf_read(BufReader::new(file))
+            bytes
         };
-        let cfg =
-            parsed.with_context(|| format!("cannot read kernel config {}", path.display()))?;
+        let cfg = procfs_core::KernelConfig::from_buf_read(BufReader::new(&text[..]))
+            .with_context(|| format!("cannot read kernel config {}", root.show(&node_path)))?;
         k.config = cfg.0;
         k.config_path = Some(node_path);
         break;
     }
 
-    k.modules_disabled = read_optional(&root.path("/proc/sys/kernel/modules_disabled"))?
+    k.modules_disabled = root
+        .read_text("/proc/sys/kernel/modules_disabled", FILE_LIMIT)?
         .is_some_and(|v| v.trim() == "1");
-    if let Some(helper) = read_optional(&root.path("/proc/sys/kernel/modprobe"))? {
+    if let Some(helper) = root.read_text("/proc/sys/kernel/modprobe", FILE_LIMIT)? {
         let helper = helper.trim().to_string();
-        k.modprobe_helper_exists = !helper.is_empty() && root.path(&helper).exists();
+        k.modprobe_helper_exists = helper.starts_with('/') && root.is_executable(&helper);
         k.modprobe_helper = Some(helper);
     }
     Ok(k)
@@ -210,6 +234,10 @@ mod tests {
         assert_eq!(parse_release("6.1.0-13-amd64"), Some((6, 1)));
         assert_eq!(parse_release("3.10.0-1160.el7.x86_64"), Some((3, 10)));
         assert_eq!(parse_release("garbage"), None);
+        assert!(is_release("6.1.0-13-amd64"));
+        for bad in ["", ".", "..", "../../etc", "6.1/x", "6.1\n", "6 1"] {
+            assert!(!is_release(bad), "{bad:?}");
+        }
         assert_eq!(
             module_name_of("kernel/net/netfilter/ipvs/ip_vs_rr.ko.xz").as_deref(),
             Some("ip_vs_rr")

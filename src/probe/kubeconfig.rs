@@ -3,9 +3,13 @@
 
 use std::path::Path;
 
+use std::os::unix::fs::OpenOptionsExt;
+
 use anyhow::{Result, anyhow, bail};
 use serde::Deserialize;
 use serde_yaml::Value;
+
+use crate::exit::UsageError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KubeProxyConfig {
@@ -16,10 +20,39 @@ pub struct KubeProxyConfig {
     pub strict_arp: Option<bool>,
 }
 
+/// A KubeProxyConfiguration is a few KB; anything near this is not one.
+pub const CONFIG_LIMIT: u64 = 1 << 20;
+
+/// Reads the file named on the command line: it must be a regular, readable YAML file of
+/// sane size holding a KubeProxyConfiguration. Every failure is a usage error (exit 64).
 pub fn load(path: &Path) -> Result<KubeProxyConfig> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
-    parse(&path.display().to_string(), &text)
+    read_and_parse(path).map_err(|e| UsageError(format!("--kube-proxy-config {e:#}")).into())
+}
+
+fn read_and_parse(path: &Path) -> Result<KubeProxyConfig> {
+    let shown = path.display();
+    // O_NONBLOCK: opening a FIFO must not wait for a writer
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            anyhow!("{shown}: cannot open it ({e}); give the path of a KubeProxyConfiguration file")
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| anyhow!("{shown}: cannot stat it ({e})"))?;
+    if !meta.is_file() {
+        bail!("{shown}: not a regular file; give the path of a KubeProxyConfiguration file");
+    }
+    let bytes = crate::root::read_capped(file, CONFIG_LIMIT)
+        .map_err(|e| anyhow!("{shown}: cannot read it ({e})"))?;
+    if bytes.len() as u64 > CONFIG_LIMIT {
+        bail!("{shown}: larger than {CONFIG_LIMIT} bytes; that is not a KubeProxyConfiguration");
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow!("{shown}: not UTF-8 text; expected a YAML KubeProxyConfiguration"))?;
+    parse(&shown.to_string(), &text)
 }
 
 pub fn parse(name: &str, text: &str) -> Result<KubeProxyConfig> {
@@ -92,7 +125,17 @@ fn fields(name: &str, text: &str, doc: &Value) -> Result<KubeProxyConfig> {
     let ipvs = doc.get("ipvs");
     let scheduler = match ipvs.and_then(|i| i.get("scheduler")) {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
+        // blank means kube-proxy's default
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => match crate::cli::parse_scheduler(s) {
+            Ok(s) => Some(s),
+            Err(why) => {
+                return Err(wrong(
+                    "scheduler",
+                    &format!("an IPVS scheduler name ({why})"),
+                ));
+            }
+        },
         Some(_) => return Err(wrong("scheduler", "a string such as rr")),
     };
     let strict_arp = match ipvs.and_then(|i| i.get("strictARP")) {

@@ -11,12 +11,14 @@ pub mod sysctl;
 use anyhow::Result;
 
 use crate::config::{Config, Version};
-use crate::root::Root;
-use crate::system::read_optional;
+use crate::root::{Root, Target};
 
 /// The files nodeprep owns.
 pub const MODULES_FILE: &str = "/etc/modules-load.d/ipvs.conf";
 pub const SYSCTL_FILE: &str = "/etc/sysctl.d/k8s.conf";
+/// The largest file nodeprep reads (Debian's modules.dep is under 1 MB); a bigger one, or a
+/// FIFO or device where a file belongs, is an error rather than a hang or a flood.
+pub const FILE_LIMIT: u64 = 16 << 20;
 /// Where `apply` takes its lock.
 pub const LOCK_FILE: &str = "/run/nodeprep.lock";
 
@@ -33,6 +35,16 @@ pub struct Facts {
     /// Current contents of the files nodeprep writes (None: absent).
     pub modules_file: Option<String>,
     pub sysctl_file: Option<String>,
+    /// Files nodeprep owns that the admin masked (a link to /dev/null on the way).
+    pub masked: Vec<Mask>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Mask {
+    /// The file nodeprep would write.
+    pub file: String,
+    /// The link to /dev/null.
+    pub link: String,
 }
 
 impl Facts {
@@ -50,29 +62,60 @@ pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
         Some(path) => Some(kubeconfig::load(path)?),
         None => None,
     };
+    let want_kube_version = cfg.kube_proxy_version.is_none();
+    // the helpers run in the background while the files are read
+    let (facts, (binaries, kube_version)) = std::thread::scope(|s| {
+        let helpers = s.spawn(|| binaries::probe(root, want_kube_version));
+        let files = read_files(cfg, root, sysctl_keys, kernel, kube_config);
+        let helpers = helpers.join().unwrap_or_else(|_| (Vec::new(), None));
+        (files, helpers)
+    });
+    let mut facts = facts?;
+    facts.binaries = binaries;
+    facts.kube_version = kube_version;
+    Ok(facts)
+}
+
+fn read_files(
+    _cfg: &Config,
+    root: &Root,
+    sysctl_keys: &[String],
+    kernel: kernel::Kernel,
+    kube_config: Option<kubeconfig::KubeProxyConfig>,
+) -> Result<Facts> {
     Ok(Facts {
         persist: persist::probe(root)?,
         sysctls: sysctl::probe(root, sysctl_keys)?,
-        binaries: binaries::probe(root)?,
+        binaries: Vec::new(),
         os: os::probe(root)?,
-        kube_version: if cfg.kube_proxy_version.is_some() {
-            None
-        } else {
-            binaries::detect_kube_version(root)
-        },
+        kube_version: None,
         kube_config,
-        modules_file: read_optional(&root.path(MODULES_FILE))?,
-        sysctl_file: read_optional(&root.path(SYSCTL_FILE))?,
+        modules_file: managed_file(root, MODULES_FILE)?,
+        sysctl_file: managed_file(root, SYSCTL_FILE)?,
+        masked: [MODULES_FILE, SYSCTL_FILE]
+            .into_iter()
+            .filter_map(|f| match root.write_target(f) {
+                Ok(Target::Masked(link)) => Some(Mask {
+                    file: f.to_string(),
+                    link: link.display().to_string(),
+                }),
+                _ => None,
+            })
+            .collect(),
         kernel,
     })
 }
 
 fn check_root(root: &Root) -> Result<()> {
-    match std::fs::read_dir(root.dir()) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(anyhow::anyhow!(
-            "cannot read the root directory {}: {e}; give --root the path of a node's /",
-            root
-        )),
+    root.open()
+}
+
+/// A file nodeprep rewrites, byte for byte (see [`crate::text`]); a mask reads as absent.
+pub fn managed_file(root: &Root, node: &str) -> Result<Option<String>> {
+    if let Target::Masked(_) = root.write_target(node)? {
+        return Ok(None);
     }
+    Ok(root
+        .read(node, FILE_LIMIT)?
+        .map(|b| crate::text::decode(&b)))
 }

@@ -3,7 +3,6 @@
 use anyhow::Result;
 
 use crate::root::Root;
-use crate::system::read_optional;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OsRelease {
@@ -63,7 +62,7 @@ impl OsRelease {
 
 pub fn probe(root: &Root) -> Result<OsRelease> {
     for p in ["/etc/os-release", "/usr/lib/os-release"] {
-        if let Some(text) = read_optional(&root.path(p))? {
+        if let Some(text) = root.read_text(p, super::FILE_LIMIT)? {
             return Ok(OsRelease::parse(&text));
         }
     }

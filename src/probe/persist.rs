@@ -1,14 +1,12 @@
 //! What happens at boot and on every load: modules-load.d, modprobe.d, and RHEL's legacy
 //! /etc/sysconfig/modules scripts.
 
-use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
-
 use anyhow::Result;
+use std::collections::BTreeMap;
 
+use super::FILE_LIMIT;
 use super::dropins::{self, DropIn, config_lines};
 use crate::root::Root;
-use crate::system::{file_name, list_dir, read_optional};
 
 #[derive(Debug, Clone, Default)]
 pub struct Persistence {
@@ -94,19 +92,18 @@ pub fn probe(root: &Root) -> Result<Persistence> {
             }
         }
     }
-    let legacy_dir = root.path("/etc/sysconfig/modules");
-    for path in list_dir(&legacy_dir)? {
-        let name = file_name(&path);
+    let legacy_dir = "/etc/sysconfig/modules";
+    for name in root.list_dir(legacy_dir)? {
         if !name.ends_with(".modules") {
             continue;
         }
-        let Some(content) = read_optional(&path)? else {
+        let path = format!("{legacy_dir}/{name}");
+        let Some(content) = root.read_text(&path, FILE_LIMIT)? else {
             continue;
         };
-        let executable =
-            std::fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+        let executable = root.is_executable(&path);
         p.legacy_scripts.push(LegacyScript {
-            path: format!("/etc/sysconfig/modules/{name}"),
+            path,
             executable,
             modules: module_words(&content),
         });

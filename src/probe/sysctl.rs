@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
+use super::FILE_LIMIT;
 use super::dropins::{self, config_lines};
 use crate::root::Root;
-use crate::system::read_optional;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -42,6 +42,25 @@ pub fn normalize_key(key: &str) -> String {
         Some(i) if key.as_bytes()[i] == b'/' => key.to_string(),
         _ => swap_separators(key),
     }
+}
+
+/// Whether a key in path form names a file under /proc/sys: no empty, `.` or `..`
+/// component, and only the characters sysctl names use. Checked in the form that becomes a
+/// path, after the separators are swapped.
+pub fn is_valid_key(path_key: &str) -> bool {
+    !path_key.is_empty()
+        && path_key.len() <= 255
+        && path_key
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+        && path_key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/:@+".contains(&b))
+}
+
+/// The /proc/sys path of a key in path form; `None` when the key is not a valid name.
+pub fn live_path(path_key: &str) -> Option<String> {
+    is_valid_key(path_key).then(|| format!("/proc/sys/{path_key}"))
 }
 
 /// Path form → the dotted form people write (`net/ipv4/ip_forward` → `net.ipv4.ip_forward`).
@@ -109,11 +128,15 @@ pub fn probe(root: &Root, keys: &[String]) -> Result<Sysctls> {
         .into_iter()
         .map(|d| parse(&d.path, &d.content))
         .collect();
-    let sysctl_conf =
-        read_optional(&root.path("/etc/sysctl.conf"))?.map(|c| parse("/etc/sysctl.conf", &c));
+    let sysctl_conf = root
+        .read_text("/etc/sysctl.conf", FILE_LIMIT)?
+        .map(|c| parse("/etc/sysctl.conf", &c));
     let mut live = BTreeMap::new();
     for key in keys {
-        let value = read_optional(&root.path(format!("/proc/sys/{key}")))?;
+        let value = match live_path(key) {
+            Some(path) => root.read_text(path, FILE_LIMIT)?,
+            None => None,
+        };
         live.insert(key.clone(), value.map(|v| v.trim().to_string()));
     }
     Ok(Sysctls {

@@ -1,6 +1,7 @@
-//! Unit tests for the pure planning code: the two managed files, the boot-time sysctl
-//! replay, the findings, and the wanted state. Facts come from small temporary roots or
-//! from the read-only fixture roots under tests/fixtures (never written to).
+//! The planner, called in-process: the two managed files, the boot-time sysctl replay, the
+//! findings, and the wanted state. Facts are surveyed from copies of small temporary roots or
+//! of the fixture roots under tests/fixtures, whose helpers run chrooted through the real
+//! binary.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -9,14 +10,19 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use tempfile::TempDir;
 
-use super::files::{changes, diff, modules_content, sysctl_content};
-use super::*;
-use crate::cli::Cli;
-use crate::config::Surroundings;
-use crate::probe::kernel::parse_release;
-use crate::probe::sysctl::parse as parse_sysctl;
-use crate::probe::{MODULES_FILE, SYSCTL_FILE};
-use crate::run::Survey;
+use crate::toolbox;
+use nodeprep::cli::Cli;
+use nodeprep::config::Surroundings;
+use nodeprep::config::{Config, Version};
+use nodeprep::plan::files::{changes, diff, modules_content, sysctl_content};
+use nodeprep::plan::*;
+use nodeprep::probe::Facts;
+use nodeprep::probe::kernel::parse_release;
+use nodeprep::probe::kernel::{Kernel, ModState};
+use nodeprep::probe::sysctl::normalize_key;
+use nodeprep::probe::sysctl::parse as parse_sysctl;
+use nodeprep::probe::{MODULES_FILE, SYSCTL_FILE};
+use nodeprep::run::Survey;
 
 // ---------------------------------------------------------------------------------------
 // helpers
@@ -93,19 +99,36 @@ fn config(root: &Path, extra: &[&str]) -> Config {
     args.extend(extra.iter().map(|s| s.to_string()));
     args.push("check".into());
     let cli = Cli::try_parse_from(&args).expect("arguments parse");
-    Config::from_cli(cli, Surroundings::default()).expect("config resolves")
+    Config::from_cli(
+        cli,
+        Surroundings {
+            self_exe: Some(crate::support::BIN.into()),
+            ..Surroundings::default()
+        },
+    )
+    .expect("config resolves")
 }
 
+/// Surveys a copy of `root` with the test toolbox in it (its helpers run chrooted).
 fn node(root: &Path, extra: &[&str]) -> Node {
-    let cfg = config(root, extra);
+    let tmp = TempDir::new().unwrap();
+    let copy = tmp.path().join("root");
+    toolbox::copy_tree(root, &copy);
+    toolbox::install(&copy);
+    let cfg = config(&copy, extra);
     let survey = Survey::take(&cfg).expect("probe");
-    Node { cfg, survey }
+    Node {
+        cfg,
+        survey,
+        _tmp: tmp,
+    }
 }
 
 /// A node surveyed as `run::run` does for `check`.
 struct Node {
     cfg: Config,
     survey: Survey,
+    _tmp: TempDir,
 }
 
 impl Node {
@@ -291,7 +314,7 @@ fn modules_entry_missing_on_this_kernel_is_commented_out_with_a_note() {
     );
     // what systemd-modules-load will read from it: no missing module any more
     assert_eq!(
-        crate::probe::persist::parse_modules_load(&got),
+        nodeprep::probe::persist::parse_modules_load(&got),
         strings(&["ip_vs", "br_netfilter", "nf_conntrack"])
     );
     // a wanted module that is missing is neither listed nor kept

@@ -1,0 +1,64 @@
+//! SIGINT and SIGTERM end a run promptly with exit 130, whatever it is waiting for; only a
+//! file replacement in progress (temp file → rename) is finished first. Helper programs still
+//! running are killed with their whole process group.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::exit::Exit;
+
+/// Held while a file is being replaced; the signal thread takes it before exiting.
+static GATE: Mutex<()> = Mutex::new(());
+/// Process groups of the helper programs running now.
+static HELPERS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// Starts the thread that turns SIGINT/SIGTERM into exit 130.
+pub fn install() -> std::io::Result<()> {
+    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            let _gate = GATE.lock();
+            kill_helpers();
+            let _ = writeln!(std::io::stderr(), "nodeprep: interrupted");
+            std::process::exit(Exit::Interrupted.code().into());
+        }
+    });
+    Ok(())
+}
+
+/// Runs `f` so that a signal cannot end the process in the middle of it.
+pub fn critical<T>(f: impl FnOnce() -> T) -> T {
+    let _gate = GATE.lock();
+    f()
+}
+
+pub fn helper_started(pgid: i32) {
+    if let Ok(mut h) = HELPERS.lock() {
+        h.push(pgid);
+    }
+}
+
+pub fn helper_done(pgid: i32) {
+    if let Ok(mut h) = HELPERS.lock() {
+        h.retain(|p| *p != pgid);
+    }
+}
+
+fn kill_helpers() {
+    if let Ok(h) = HELPERS.lock() {
+        for pgid in h.iter() {
+            kill_group(*pgid);
+        }
+    }
+}
+
+/// SIGKILL to a whole process group; a group that is gone already is fine.
+pub fn kill_group(pgid: i32) {
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pgid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+}
