@@ -146,11 +146,10 @@ fn parse_sysctl(s: &str) -> Result<(String, String), String> {
         .split_once('=')
         .ok_or_else(|| "expected KEY=VALUE".to_string())?;
     let (k, v) = (k.trim(), v.trim());
-    let key_ok = !k.is_empty()
-        && !k.starts_with(['.', '/'])
-        && !k.contains("..")
-        && k.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b));
+    // validated in the form that becomes a path under /proc/sys, after the separators are
+    // swapped: `net.ipv4//x` would otherwise turn into `net/ipv4/../x`
+    let key_ok = !k.starts_with(['.', '/'])
+        && crate::probe::sysctl::is_valid_key(&crate::probe::sysctl::normalize_key(k));
     if !key_ok {
         return Err(format!(
             "{k:?} is not a sysctl key (like net.ipv4.ip_forward)"
@@ -184,6 +183,18 @@ mod tests {
         );
         assert!(parse_sysctl("net.ipv4.ip_forward").is_err());
         assert!(parse_sysctl("../../etc/passwd=1").is_err());
+        // dots and slashes swap: each of these would reach outside /proc/sys
+        for bad in [
+            "net.ipv4//..//..//etc//passwd=1",
+            "net//..//x=1",
+            "net.ipv4.conf.eth0/../x=1",
+            "net..ipv4=1",
+            "net.ipv4.=1",
+            "net.*.ip_forward=1",
+        ] {
+            assert!(parse_sysctl(bad).is_err(), "{bad}");
+        }
+        assert!(parse_sysctl("net.ipv4.conf.eth0/100.forwarding=1").is_ok());
         assert!(parse_sysctl("net.ipv4.ip_forward=").is_err());
     }
 

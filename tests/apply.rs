@@ -3,7 +3,6 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 
 use crate::support::*;
 
@@ -416,7 +415,7 @@ fn sigint_during_a_helper_exits_130_at_once_with_files_untouched() {
     fs::rename(&fake, node.path("/usr/sbin/modprobe.real")).unwrap();
     fs::write(
         &fake,
-        "#!/bin/sh\n: > /started\nsleep 30\nexec /usr/sbin/modprobe.real \"$@\"\n",
+        "#!/bin/sh\n: > /started\nsleep 31\nexec /usr/sbin/modprobe.real \"$@\"\n",
     )
     .unwrap();
     fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
@@ -447,11 +446,7 @@ fn sigint_during_a_helper_exits_130_at_once_with_files_untouched() {
     // the helper's whole group went with it: the real modprobe was never reached
     assert_eq!(node.modprobe_calls(), Vec::<String>::new());
     assert!(
-        !Command::new("pgrep")
-            .args(["-f", "sleep 30"])
-            .status()
-            .unwrap()
-            .success(),
+        crate::boundary::gone("^sleep 31$"),
         "the helper's sleep outlived nodeprep"
     );
 }

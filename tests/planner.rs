@@ -544,29 +544,46 @@ fn changes_skip_the_modules_file_when_nothing_is_loaded() {
 }
 
 #[test]
-fn diff_marks_removed_and_added_lines() {
-    assert_eq!(diff("a\nb\n", "a\nb\n"), " a\n b\n");
-    assert_eq!(diff("", "x\ny\n"), "+x\n+y\n");
-    assert_eq!(diff("x\ny\n", ""), "-x\n-y\n");
-    assert_eq!(diff("a\nb\n", "a\nb\nc\n"), " a\n b\n+c\n");
-    assert_eq!(diff("a\nb\nc\n", "a\nc\n"), " a\n-b\n c\n");
-
+fn diff_prints_unified_hunks_with_context() {
+    assert_eq!(diff("a\nb\n", "a\nb\n"), "");
+    assert_eq!(diff("", "x\ny\n"), "@@ -0,0 +1,2 @@\n+x\n+y\n");
+    assert_eq!(diff("x\ny\n", ""), "@@ -1,2 +0,0 @@\n-x\n-y\n");
+    assert_eq!(diff("a\nb\nc\n", "a\nc\n"), "@@ -1,3 +1,2 @@\n a\n-b\n c\n");
+    // far apart changes are separate hunks with three lines of context each
+    let before: String = (1..=20).map(|i| format!("l{i}\n")).collect();
+    let after = before.replace("l2\n", "L2\n").replace("l19\n", "L19\n");
+    let d = diff(&before, &after);
+    assert_eq!(d.matches("@@ ").count(), 2, "{d}");
+    assert!(
+        d.starts_with("@@ -1,5 +1,5 @@\n l1\n-l2\n+L2\n l3\n"),
+        "{d}"
+    );
+    assert!(d.contains("@@ -16,5 +16,5 @@\n"), "{d}");
+    assert!(
+        !d.contains(" l10\n"),
+        "unchanged middle is not printed: {d}"
+    );
+    // removals before additions, as diff(1) prints them
     let d = diff(
         "# from the wiki\nnet.ipv4.ip_forward=0\n; keep\n",
         "# from the wiki\nnet.ipv4.ip_forward = 1\n; keep\nvm.swappiness = 0\n",
     );
-    let lines: Vec<&str> = d.lines().collect();
-    assert_eq!(lines.len(), 5, "{d}");
-    assert_eq!(lines[0], " # from the wiki");
-    // the replaced line: one removal and one addition, in either order, between the context
-    let mut middle = lines[1..3].to_vec();
-    middle.sort();
     assert_eq!(
-        middle,
-        vec!["+net.ipv4.ip_forward = 1", "-net.ipv4.ip_forward=0"]
+        d,
+        "@@ -1,3 +1,4 @@\n # from the wiki\n-net.ipv4.ip_forward=0\n+net.ipv4.ip_forward = 1\n ; keep\n+vm.swappiness = 0\n"
     );
-    assert_eq!(lines[3], " ; keep");
-    assert_eq!(lines[4], "+vm.swappiness = 0");
+    // a byte that is not UTF-8 is shown, not mangled
+    let odd = nodeprep::text::decode(b"caf\xe9 = 1\n");
+    assert_eq!(diff(&odd, ""), "@@ -1 +0,0 @@\n-caf\\xe9 = 1\n");
+}
+
+#[test]
+fn diff_of_a_long_file_is_fast_and_small() {
+    // the old LCS table was quadratic: 20 000 × 20 000 cells
+    let before: String = (0..20_000).map(|i| format!("k{i} = {i}\n")).collect();
+    let after = format!("{before}new = 1\n");
+    let d = diff(&before, &after);
+    assert_eq!(d.lines().count(), 5, "{d}");
 }
 
 // ---------------------------------------------------------------------------------------

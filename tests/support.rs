@@ -22,6 +22,9 @@ pub fn fixture(name: &str) -> PathBuf {
 pub struct Node {
     _dir: tempfile::TempDir,
     pub root: PathBuf,
+    /// A directory beside the root, on this machine: what a hostile tree would aim at. It
+    /// holds `secret` (0600) and an empty `sysctl.d/`.
+    pub outside: PathBuf,
 }
 
 impl Node {
@@ -32,7 +35,15 @@ impl Node {
         let root = dir.path().join(fixture_name);
         copy_tree(&fixture(fixture_name), &root);
         crate::toolbox::install(&root);
-        Node { _dir: dir, root }
+        let outside = dir.path().join("outside");
+        fs::create_dir_all(outside.join("sysctl.d")).unwrap();
+        fs::write(outside.join("secret"), "password = hunter2\n").unwrap();
+        fs::set_permissions(outside.join("secret"), fs::Permissions::from_mode(0o600)).unwrap();
+        Node {
+            _dir: dir,
+            root,
+            outside,
+        }
     }
 
     pub fn path(&self, node_path: &str) -> PathBuf {
@@ -77,6 +88,27 @@ impl Node {
         let mut out = BTreeMap::new();
         snapshot_into(&self.root, &self.root, &mut out);
         out
+    }
+
+    /// Everything in [`Node::outside`], to compare before and after a run.
+    pub fn outside_snapshot(&self) -> BTreeMap<PathBuf, (String, u32, u64)> {
+        let mut out = BTreeMap::new();
+        snapshot_into(&self.outside, &self.outside, &mut out);
+        out
+    }
+
+    /// A symlink at `node_path` in the root.
+    pub fn link(&self, node_path: &str, target: impl AsRef<Path>) {
+        let p = self.path(node_path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let _ = fs::remove_file(&p);
+        std::os::unix::fs::symlink(target, &p).unwrap();
+    }
+
+    /// An executable script at `node_path` in the root (it runs chrooted: name node paths).
+    pub fn script(&self, node_path: &str, body: &str) {
+        self.write(node_path, &format!("#!/bin/sh\n{body}\n"));
+        fs::set_permissions(self.path(node_path), fs::Permissions::from_mode(0o755)).unwrap();
     }
 
     /// The lines the fake modprobe logged, one per call.

@@ -2,6 +2,7 @@
 //! against the machine running the tests.
 
 mod apply;
+mod boundary;
 mod check;
 mod host;
 mod kube_config;

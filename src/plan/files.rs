@@ -21,7 +21,17 @@ pub struct FileChange {
 const MODULES_HEADER: &str = "# Kernel modules for kube-proxy in IPVS mode, loaded at boot by systemd-modules-load.\n# Managed by nodeprep; lines it did not write are kept.\n";
 const SYSCTL_HEADER: &str = "# Sysctls for Kubernetes nodes, applied at boot by systemd-sysctl.\n# Managed by nodeprep; lines it did not write are kept.\n";
 
-/// Both files' new contents, where they differ from what is there.
+/// The modules nodeprep manages in its modules-load.d file: the IPVS, conntrack and bridge
+/// modules. An entry it did not write for anything else (`zfs`) is never touched.
+pub fn is_managed_module(name: &str) -> bool {
+    name == "ip_vs"
+        || name.starts_with("ip_vs_")
+        || name.starts_with("nf_conntrack")
+        || name == "br_netfilter"
+}
+
+/// Both files' new contents, where they differ from what is there. A file the admin masked
+/// is never written.
 pub fn changes(facts: &Facts, wanted: &Wanted) -> Vec<FileChange> {
     let modules = modules_content(facts.modules_file.as_deref(), &facts.kernel, wanted);
     let sysctls = sysctl_content(facts.sysctl_file.as_deref(), wanted);
@@ -31,6 +41,7 @@ pub fn changes(facts: &Facts, wanted: &Wanted) -> Vec<FileChange> {
     ]
     .into_iter()
     .filter_map(|(path, before, after)| Some((path, before, after?)))
+    .filter(|(path, _, _)| !facts.masked.iter().any(|m| m.file == *path))
     .filter(|(_, before, after)| before.as_deref() != Some(after.as_str()))
     .map(|(path, before, after)| FileChange {
         path,
@@ -41,7 +52,9 @@ pub fn changes(facts: &Facts, wanted: &Wanted) -> Vec<FileChange> {
 }
 
 /// modules-load.d: every wanted module loaded as a module is listed; an entry naming a
-/// module this kernel does not have is commented out, since it would fail the unit at boot.
+/// module nodeprep manages that this kernel does not have (the seeds' `nf_conntrack_ipv4`)
+/// is commented out, since systemd-modules-load logs an error for it at every boot. Any other
+/// line stays exactly as it is.
 /// `None`: no file is needed (nothing to load at boot and no file yet).
 pub fn modules_content(existing: Option<&str>, kernel: &Kernel, wanted: &Wanted) -> Option<String> {
     let mut out = String::new();
@@ -52,7 +65,7 @@ pub fn modules_content(existing: Option<&str>, kernel: &Kernel, wanted: &Wanted)
             for line in text.lines() {
                 let entry = parse_modules_load(line);
                 if let Some(name) = entry.first() {
-                    if kernel.known_missing(name) {
+                    if kernel.known_missing(name) && is_managed_module(name) {
                         out.push_str(&format!(
                             "# {}  # nodeprep: no {name} in kernel {}\n",
                             line.trim(),
@@ -167,37 +180,18 @@ fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// A small unified-style diff for --dry-run: removed lines with `-`, added with `+`.
+/// The hunks of a unified diff (`@@ -l,n +l,n @@`, three lines of context), as `diff -u`
+/// prints them after its header. Myers' algorithm (the `similar` crate): linear memory, so a
+/// long file cannot blow up a dry run. Bytes that are not UTF-8 are shown as `\xNN`.
 pub fn diff(before: &str, after: &str) -> String {
-    let a: Vec<&str> = before.lines().collect();
-    let b: Vec<&str> = after.lines().collect();
-    // longest common subsequence table; the files are a few dozen lines
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, String::new());
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            out.push_str(&format!(" {}\n", a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            // removals before additions on a tie, as diff(1) prints them
-            out.push_str(&format!("-{}\n", a[i]));
-            i += 1;
-        } else {
-            out.push_str(&format!("+{}\n", b[j]));
-            j += 1;
-        }
-    }
-    out
+    let (before, after) = (crate::text::display(before), crate::text::display(after));
+    similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Myers)
+        .diff_lines(&before, &after)
+        .unified_diff()
+        .context_radius(3)
+        .missing_newline_hint(true)
+        .to_string()
 }
 
 /// Keys in path form as the probe wants them.

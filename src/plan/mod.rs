@@ -327,9 +327,19 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             f.add(
                 Severity::Warning,
                 format!("ModulesLoadUnknown-{m}"),
-                format!("{} lists {m}, which does not exist for kernel {release}: systemd-modules-load logs \"Failed to find module '{m}'\" at every boot (older systemd marks the unit failed); {}", file.path, if file.path == crate::probe::MODULES_FILE { "`nodeprep apply` comments it out" } else { "remove that line" }),
+                format!("{} lists {m}, which does not exist for kernel {release}: systemd-modules-load logs \"Failed to find module '{m}'\" at every boot (older systemd marks the unit failed); {}", file.path, match (file.path == crate::probe::MODULES_FILE, files::is_managed_module(m)) { (true, true) => "`nodeprep apply` comments it out", (true, false) => "nodeprep keeps lines it did not write: remove that line", _ => "remove that line" }),
             );
         }
+    }
+    for mask in &facts.masked {
+        f.add(
+            Severity::Warning,
+            "ManagedFileMasked",
+            format!(
+                "{}: the admin masked it ({} is a link to /dev/null); nodeprep never replaces a mask, so it does not write {}: remove the link to let it",
+                mask.file, mask.link, mask.file
+            ),
+        );
     }
     for s in &facts.persist.legacy_scripts {
         let absent: Vec<&str> = s

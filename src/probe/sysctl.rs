@@ -110,17 +110,44 @@ pub fn parse(path: &str, content: &str) -> SysctlFile {
 }
 
 /// Whether a sysctl.d key (possibly a glob) sets `key`. `*` and `?` stay within one level.
+/// Matched level by level with one backtrack point per level (the classic wildcard
+/// algorithm): O(pattern × key) at worst, never the exponential blow-up of naive recursion.
 pub fn key_matches(pattern: &str, key: &str) -> bool {
-    fn m(p: &[u8], k: &[u8]) -> bool {
-        match (p.first(), k.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => m(&p[1..], k) || (!k.is_empty() && k[0] != b'/' && m(p, &k[1..])),
-            (Some(b'?'), Some(c)) if *c != b'/' => m(&p[1..], &k[1..]),
-            (Some(a), Some(b)) if a == b => m(&p[1..], &k[1..]),
-            _ => false,
+    let (mut p, mut k) = (pattern.split('/'), key.split('/'));
+    loop {
+        match (p.next(), k.next()) {
+            (None, None) => return true,
+            (Some(ps), Some(ks)) if level_matches(ps.as_bytes(), ks.as_bytes()) => {}
+            _ => return false,
         }
     }
-    m(pattern.as_bytes(), key.as_bytes())
+}
+
+fn level_matches(p: &[u8], k: &[u8]) -> bool {
+    let (mut pi, mut ki) = (0, 0);
+    // after the last `*`: where in the pattern, and how much of the key it has taken
+    let mut star: Option<(usize, usize)> = None;
+    while ki < k.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi, ki));
+                pi += 1;
+            }
+            Some(c) if *c == b'?' || *c == k[ki] => {
+                pi += 1;
+                ki += 1;
+            }
+            _ => match star {
+                Some((sp, sk)) => {
+                    pi = sp + 1;
+                    ki = sk + 1;
+                    star = Some((sp, sk + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|c| *c == b'*')
 }
 
 pub fn probe(root: &Root, keys: &[String]) -> Result<Sysctls> {
@@ -191,5 +218,25 @@ mod tests {
         assert!(key_matches("net/ipv4/ip_forward", "net/ipv4/ip_forward"));
         assert!(key_matches("net/ipv4/ip_forwar?", "net/ipv4/ip_forward"));
         assert!(same_value("4096\t87380  6291456", "4096 87380 6291456"));
+        assert!(key_matches("net/*/conf/*", "net/ipv4/conf/all"));
+        assert!(key_matches(
+            "net/ipv4/conf/e*0/rp_filter",
+            "net/ipv4/conf/eth0/rp_filter"
+        ));
+        assert!(!key_matches(
+            "net/ipv4/conf/e*1/rp_filter",
+            "net/ipv4/conf/eth0/rp_filter"
+        ));
+        assert!(key_matches("a*b*c", "axxbyyc") && !key_matches("a*b*c", "axxbyy"));
+        assert!(key_matches("**", "") && !key_matches("?", ""));
+    }
+
+    #[test]
+    fn many_stars_do_not_take_exponential_time() {
+        // naive recursion needs about 2^40 steps for this; the matcher a few thousand
+        let pattern = format!("{}b", "*a".repeat(40));
+        let key = "a".repeat(200);
+        assert!(!key_matches(&pattern, &key));
+        assert!(key_matches(&pattern, &format!("{key}b")));
     }
 }

@@ -1,0 +1,446 @@
+//! `--root` is a chroot: hostile trees, inputs and helpers stay bounded. Every test also
+//! checks that nothing beside the root (`Node::outside`, on this machine) changed.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+/// Runs nodeprep against the node, failing the test (not hanging it) after `secs`.
+fn run_within(node: &Node, args: &[&str], secs: u64) -> Run {
+    let mut all = vec!["--root", node.root.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let mut child = command(&all)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(secs) {
+            let _ = child.kill();
+            panic!("nodeprep {args:?} still running after {secs}s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Run::from_output(child.wait_with_output().unwrap())
+}
+
+/// No process with this command line is left, once the killed ones have been reaped.
+pub fn gone(cmdline: &str) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        let found = Command::new("pgrep")
+            .args(["-f", cmdline])
+            .output()
+            .unwrap();
+        let live = String::from_utf8_lossy(&found.stdout)
+            .lines()
+            .filter(|pid| {
+                // a zombie waiting for init to reap it is not running
+                fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                    !s.rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z')
+                })
+            })
+            .count();
+        if live == 0 {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn json_of(r: &Run) -> serde_json::Value {
+    serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", r.stdout, r.stderr))
+}
+
+#[test]
+fn an_absolute_symlinked_sysctl_d_is_taken_inside_the_root() {
+    let node = Node::new("debian12-fresh");
+    let outside = node.outside.to_str().unwrap().to_string();
+    let before = node.outside_snapshot();
+    // on this machine the link would lead beside the root; on the node it names <root>/<that>
+    fs::remove_dir_all(node.path("/etc/sysctl.d")).unwrap();
+    node.link("/etc/sysctl.d", format!("{outside}/sysctl.d"));
+    // dangling on the node: the directory cannot be created, as `mkdir -p` could not there
+    let r = run_within(&node, &["apply"], 60);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("etc/sysctl.d"), "{}", r.stderr);
+    assert_eq!(
+        node.outside_snapshot(),
+        before,
+        "apply wrote beside the root"
+    );
+    fs::create_dir_all(node.path(&format!("{outside}/sysctl.d"))).unwrap();
+    let r = run_within(&node, &["apply"], 60);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        node.outside_snapshot(),
+        before,
+        "apply wrote beside the root"
+    );
+    let inside = node.path(&format!("{outside}/sysctl.d/k8s.conf"));
+    assert!(
+        inside.is_file(),
+        "k8s.conf not written where the node's link leads"
+    );
+}
+
+#[test]
+fn a_k8s_conf_linked_to_a_secret_outside_is_neither_shown_nor_copied() {
+    let node = Node::new("debian12-fresh");
+    let secret = node.outside.join("secret");
+    node.link("/etc/sysctl.d/k8s.conf", &secret);
+    let before = node.outside_snapshot();
+    let r = run_within(&node, &["apply", "--dry-run", "-o", "json"], 60);
+    assert!(!r.stdout.contains("hunter2"), "{}", r.stdout);
+    let r = run_within(&node, &["apply"], 60);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(node.outside_snapshot(), before);
+    // the link is kept, and its target inside the root got the file
+    assert!(
+        fs::symlink_metadata(node.path("/etc/sysctl.d/k8s.conf"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let target = node.read(secret.to_str().unwrap());
+    assert!(
+        target.contains("net.ipv4.ip_forward = 1") && !target.contains("hunter2"),
+        "{target}"
+    );
+}
+
+#[test]
+fn proc_sys_and_lock_links_cannot_reach_outside() {
+    let node = Node::new("debian12-fresh");
+    let outside = node.outside.to_str().unwrap().to_string();
+    fs::remove_file(node.path("/proc/sys/net/ipv4/ip_forward")).unwrap();
+    node.link("/proc/sys/net/ipv4/ip_forward", format!("{outside}/secret"));
+    let before = node.outside_snapshot();
+    let r = run_within(&node, &["apply", "-o", "json"], 60);
+    assert_eq!(node.outside_snapshot(), before, "{}", r.stderr);
+    let v = json_of(&r);
+    let a = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["target"] == "net.ipv4.ip_forward")
+        .expect("an ip_forward action");
+    assert_eq!(a["ok"], false, "{a}");
+
+    let node = Node::new("debian12-fresh");
+    node.link("/run/nodeprep.lock", node.outside.join("lock"));
+    let before = node.outside_snapshot();
+    let r = run_within(&node, &["apply"], 60);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("nodeprep.lock"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert_eq!(node.outside_snapshot(), before);
+}
+
+#[test]
+fn a_helper_linked_outside_the_root_is_never_run() {
+    let node = Node::new("debian12-fresh");
+    let evil = node.outside.join("evil");
+    fs::write(
+        &evil,
+        format!("#!/bin/sh\necho ran > {}/ran\n", node.outside.display()),
+    )
+    .unwrap();
+    fs::set_permissions(&evil, fs::Permissions::from_mode(0o755)).unwrap();
+    for helper in ["/usr/sbin/modprobe", "/usr/sbin/ipset"] {
+        fs::remove_file(node.path(helper)).unwrap();
+        node.link(helper, &evil);
+    }
+    let before = node.outside_snapshot();
+    let r = run_within(&node, &["apply", "-o", "json"], 60);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(
+        node.outside_snapshot(),
+        before,
+        "a helper outside the root ran"
+    );
+    let v = json_of(&r);
+    let ipset = v["binaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "ipset")
+        .unwrap();
+    assert!(ipset["path"].is_null(), "{ipset}");
+}
+
+#[test]
+fn a_helper_runs_chrooted_and_sees_the_root_as_slash() {
+    let node = Node::new("debian12-ready");
+    node.script(
+        "/usr/sbin/ipset",
+        "if [ -e /etc/sysctl.d/k8s.conf ] && [ ! -e /work ]; then echo 'ipset v7.99, protocol version: 7'; else echo 'ipset v1.0'; fi",
+    );
+    let (code, v) = node.json(&["check"]);
+    assert_eq!(code, 0);
+    let ipset = v["binaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "ipset")
+        .unwrap();
+    assert_eq!(ipset["version"], "7.99", "{ipset}");
+}
+
+#[test]
+fn sysctl_keys_and_kernel_releases_cannot_traverse() {
+    let node = Node::new("debian12-fresh");
+    let before = node.outside_snapshot();
+    for key in [
+        "net.ipv4//..//..//..//outside//secret=1",
+        "kernel/../../outside/secret=1",
+    ] {
+        let r = node.run(&["--sysctl", key, "apply"]);
+        assert_eq!(r.code, 64, "{key}: {}", r.stderr);
+        assert!(r.stderr.contains("is not a sysctl key"), "{}", r.stderr);
+    }
+    node.write("/proc/sys/kernel/osrelease", "../../../outside\n");
+    let r = node.run(&["check"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("not a kernel release"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert_eq!(node.outside_snapshot(), before);
+}
+
+#[test]
+fn a_helper_that_leaves_a_child_or_floods_is_bounded() {
+    let node = Node::new("debian12-ready");
+    // a wrapper that backgrounds something holding its stdout
+    node.script(
+        "/usr/sbin/ipset",
+        "sleep 300 &\necho 'ipset v7.17, protocol version: 7'",
+    );
+    node.script("/usr/sbin/ipvsadm", "yes flood");
+    let r = run_within(&node, &["check", "-o", "json"], 30);
+    let v = json_of(&r);
+    let ipset = &v["binaries"].as_array().unwrap()[0];
+    assert_eq!(ipset["version"], "7.17", "{ipset}");
+    assert!(gone("^sleep 300$"), "the helper's child outlived the run");
+    let ipvsadm = &v["binaries"].as_array().unwrap()[1];
+    assert!(ipvsadm["version"].is_null(), "{ipvsadm}");
+    assert!(gone("^yes flood$"), "the flooding helper outlived the run");
+}
+
+#[test]
+fn fifos_and_devices_are_errors_never_hangs() {
+    let fifo = |node: &Node, p: &str| {
+        let path = node.path(p);
+        let _ = fs::remove_file(&path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    };
+    for (p, cmd) in [
+        ("/etc/sysctl.d/50-fifo.conf", "check"),
+        ("/etc/sysctl.d/k8s.conf", "apply"),
+        ("/run/nodeprep.lock", "apply"),
+        ("/proc/modules", "check"),
+    ] {
+        let node = Node::new("debian12-fresh");
+        fifo(&node, p);
+        let before = node.outside_snapshot();
+        let r = run_within(&node, &[cmd], 30);
+        assert_eq!(r.code, 3, "{p}: {}\n{}", r.stdout, r.stderr);
+        let name = p.rsplit('/').next().unwrap();
+        assert!(
+            r.stderr.contains(name) && r.stderr.contains("FIFO")
+                || r.stderr.contains("not a regular file"),
+            "{p}: {}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.lines().count(), 1, "{p}: {}", r.stderr);
+        assert_eq!(node.outside_snapshot(), before);
+    }
+    // the node's /dev/zero as a drop-in: a device, not an endless read
+    let node = Node::new("debian12-fresh");
+    node.link("/etc/sysctl.d/60-zero.conf", "/dev/zero");
+    let made = Command::new("mknod")
+        .arg(node.path("/dev/zero"))
+        .args(["c", "1", "5"])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let r = run_within(&node, &["check"], 30);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("character device"), "{}", r.stderr);
+}
+
+#[test]
+fn a_huge_file_and_a_gzip_bomb_are_refused() {
+    let node = Node::new("debian12-fresh");
+    let f = fs::File::create(node.path("/etc/sysctl.d/70-huge.conf")).unwrap();
+    f.set_len(64 << 20).unwrap(); // sparse: costs no disk
+    let r = run_within(&node, &["check"], 30);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("70-huge.conf") && r.stderr.contains("larger than"),
+        "{}",
+        r.stderr
+    );
+
+    let node = Node::new("debian12-fresh");
+    let gz = Command::new("sh")
+        .arg("-c")
+        .arg("head -c 100000000 /dev/zero | gzip -c")
+        .output()
+        .unwrap()
+        .stdout;
+    assert!(gz.len() < 1 << 20, "the bomb is small");
+    let proc_dir = node.path("/proc");
+    fs::write(proc_dir.join("config.gz"), gz).unwrap();
+    let r = run_within(&node, &["check"], 30);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("config.gz") && r.stderr.contains("unpacks to more than"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_line_added_during_a_slow_modprobe_is_kept() {
+    let node = Node::new("debian12-fresh");
+    node.write(
+        "/etc/sysctl.d/k8s.conf",
+        "# ours and theirs\nnet.ipv4.ip_forward = 0\n",
+    );
+    // config management edits k8s.conf while apply is loading modules
+    fs::rename(
+        node.path("/usr/sbin/modprobe"),
+        node.path("/usr/sbin/modprobe.real"),
+    )
+    .unwrap();
+    node.script(
+        "/usr/sbin/modprobe",
+        "grep -q added /etc/sysctl.d/k8s.conf || echo 'net.core.somaxconn = 4096 # added' >> /etc/sysctl.d/k8s.conf\nexec /usr/sbin/modprobe.real \"$@\"",
+    );
+    let before = node.outside_snapshot();
+    let r = run_within(&node, &["apply"], 60);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let k8s = node.read("/etc/sysctl.d/k8s.conf");
+    assert!(k8s.contains("net.core.somaxconn = 4096 # added"), "{k8s}");
+    assert!(k8s.contains("net.ipv4.ip_forward = 1\n"), "{k8s}");
+    assert_eq!(k8s.matches("net.ipv4.ip_forward").count(), 1, "{k8s}");
+    assert_eq!(node.outside_snapshot(), before);
+}
+
+#[test]
+fn an_in_root_symlink_keeps_its_link_and_a_mask_is_never_replaced() {
+    let node = Node::new("debian12-fresh");
+    node.write(
+        "/etc/kubernetes/node-sysctl.conf",
+        "# from config management\nnet.ipv4.ip_forward = 0\n",
+    );
+    node.link("/etc/sysctl.d/k8s.conf", "/etc/kubernetes/node-sysctl.conf");
+    node.link("/etc/modules-load.d/ipvs.conf", "/dev/null");
+    let before = node.outside_snapshot();
+    let r = run_within(&node, &["apply", "-o", "json"], 60);
+    assert_eq!(node.outside_snapshot(), before);
+    let link = fs::read_link(node.path("/etc/sysctl.d/k8s.conf")).unwrap();
+    assert_eq!(link.to_str(), Some("/etc/kubernetes/node-sysctl.conf"));
+    let target = node.read("/etc/kubernetes/node-sysctl.conf");
+    assert!(
+        target.starts_with("# from config management\nnet.ipv4.ip_forward = 1\n"),
+        "{target}"
+    );
+    let mask = fs::read_link(node.path("/etc/modules-load.d/ipvs.conf")).unwrap();
+    assert_eq!(mask.to_str(), Some("/dev/null"), "the mask was replaced");
+    let v = json_of(&r);
+    let f = finding(&v, "ManagedFileMasked").expect("a finding for the mask");
+    let msg = f["message"].as_str().unwrap();
+    assert!(
+        msg.contains("/etc/modules-load.d/ipvs.conf") && msg.contains("masked"),
+        "{msg}"
+    );
+    // the modules cannot be persisted: the node is not ready, and says so
+    assert_eq!(r.code, 1, "{}", r.stdout);
+}
+
+#[test]
+fn foreign_bytes_a_bom_and_foreign_module_lines_are_kept() {
+    let node = Node::new("debian12-fresh");
+    let k8s =
+        b"\xef\xbb\xbfnet.ipv4.ip_forward = 0\n# caf\xe9 \xff\xfe\nnet.core.somaxconn = 1024\n";
+    fs::create_dir_all(node.path("/etc/sysctl.d")).unwrap();
+    fs::write(node.path("/etc/sysctl.d/k8s.conf"), k8s).unwrap();
+    node.write("/etc/modules-load.d/ipvs.conf", "zfs\nnf_conntrack_ipv4\n");
+    // a stale temp file of ours from a killed run
+    node.write("/etc/sysctl.d/.k8s.conf.nodeprep.tmp", "half");
+    let before = node.outside_snapshot();
+    let r = run_within(&node, &["apply", "-o", "json"], 60);
+    assert_eq!(node.outside_snapshot(), before);
+    let mut got = Vec::new();
+    fs::File::open(node.path("/etc/sysctl.d/k8s.conf"))
+        .unwrap()
+        .read_to_end(&mut got)
+        .unwrap();
+    assert!(
+        got.starts_with(
+            b"\xef\xbb\xbfnet.ipv4.ip_forward = 1\n# caf\xe9 \xff\xfe\nnet.core.somaxconn = 1024\n"
+        ),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&got)
+            .matches("net.ipv4.ip_forward")
+            .count(),
+        1
+    );
+    assert!(!node.path("/etc/sysctl.d/.k8s.conf.nodeprep.tmp").exists());
+    let modules = node.read("/etc/modules-load.d/ipvs.conf");
+    assert!(modules.starts_with("zfs\n# nf_conntrack_ipv4"), "{modules}");
+    let v = json_of(&r);
+    let f = finding(&v, "ModulesLoadUnknown-zfs").expect("a warning for zfs");
+    assert_eq!(f["severity"], "warning");
+    assert!(
+        f["message"].as_str().unwrap().contains("remove that line"),
+        "{f}"
+    );
+}
+
+#[test]
+fn a_report_that_cannot_be_written_is_exit_3() {
+    let node = Node::new("debian12-ready");
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = command(&["--root", node.root.to_str().unwrap(), "check", "-o", "json"])
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot write the report"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // a stderr that cannot be written is no panic either
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = command(&["--root", "/nonexistent-root", "check"])
+        .stderr(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+}
