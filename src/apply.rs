@@ -106,6 +106,10 @@ pub fn begin(root: &Root) -> Result<Flock<File>> {
         );
     }
     root.open()?;
+    if root.is_image() {
+        // an image gets nothing but its persistent files, not even a lock file
+        return root.lock_dir();
+    }
     root.lock(crate::probe::LOCK_FILE)
 }
 
@@ -125,6 +129,17 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Vec<Action>
     );
 
     let mut actions = Vec::new();
+    if facts.kernel.image {
+        let done = write_files(
+            cfg,
+            crate::plan::predicted_loads(facts, wanted),
+            wanted,
+            &bar,
+            actions,
+        );
+        bar.finish_and_clear();
+        return done;
+    }
     let modprobe = root.find_program("modprobe");
     let mut attempted = Vec::new();
     for m in &wanted.modules {
@@ -155,7 +170,7 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Vec<Action>
 
     // What is loaded now decides what may be persisted.
     let mut now = facts.clone();
-    now.kernel = kernel::probe(root)?;
+    now.kernel = kernel::probe(root, cfg.kernel_release.as_deref())?;
     // merge with the files as they are now: a line someone added during the loads is kept
     now.modules_file = managed_file(root, MODULES_FILE)?;
     now.sysctl_file = managed_file(root, SYSCTL_FILE)?;
@@ -172,6 +187,28 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Vec<Action>
         }
     }
 
+    let mut actions = write_files(cfg, now, wanted, &bar, actions)?;
+
+    for (key, want) in &wanted.sysctls {
+        bar.set_message(format!("setting {}", sysctl::dotted(key)));
+        bar.inc(1);
+        if let Some(a) = set_sysctl(root, key, want)? {
+            actions.push(a);
+        }
+    }
+    bar.finish_and_clear();
+    Ok(actions)
+}
+
+/// Writes nodeprep's files for the node as `now` says it is.
+fn write_files(
+    cfg: &Config,
+    now: Facts,
+    wanted: &Wanted,
+    bar: &ProgressBar,
+    mut actions: Vec<Action>,
+) -> Result<Vec<Action>> {
+    let root = &cfg.root;
     for change in files::changes(&now, wanted) {
         bar.set_message(format!("writing {}", change.path));
         bar.inc(1);
@@ -184,14 +221,6 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Vec<Action>
         });
     }
 
-    for (key, want) in &wanted.sysctls {
-        bar.set_message(format!("setting {}", sysctl::dotted(key)));
-        bar.inc(1);
-        if let Some(a) = set_sysctl(root, key, want)? {
-            actions.push(a);
-        }
-    }
-    bar.finish_and_clear();
     Ok(actions)
 }
 

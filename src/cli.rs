@@ -77,6 +77,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, value_name = "RUNTIME", default_value_t = Runtime::Container)]
     pub kube_proxy_runtime: Runtime,
 
+    /// For a root without a live /proc (an image): the kernel to judge for, when /lib/modules holds several
+    #[arg(long, global = true, value_name = "RELEASE")]
+    pub kernel_release: Option<String>,
+
     /// Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)
     #[arg(long, global = true, value_name = "FILE")]
     pub kube_proxy_config: Option<PathBuf>,

@@ -23,6 +23,8 @@ pub struct Config {
     pub kube_proxy_version: Option<Version>,
     pub runtime: Runtime,
     pub kube_proxy_config: Option<PathBuf>,
+    /// `--kernel-release`, for an image root.
+    pub kernel_release: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +102,13 @@ impl Config {
                 ))
             })?),
         };
+        if let Some(r) = &g.kernel_release
+            && !crate::probe::kernel::is_release(r)
+        {
+            return Err(UsageError(format!(
+                "--kernel-release {r:?}: expected a kernel release such as 6.1.0-13-amd64"
+            )));
+        }
         if g.root.as_os_str().is_empty() {
             return Err(UsageError("--root must name a directory".into()));
         }
@@ -140,6 +149,7 @@ impl Config {
             kube_proxy_version,
             runtime: g.kube_proxy_runtime,
             kube_proxy_config: g.kube_proxy_config,
+            kernel_release: g.kernel_release,
         })
     }
 }

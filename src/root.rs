@@ -449,6 +449,25 @@ impl Root {
             .with_context(|| format!("cannot write {}", self.show(node)))
     }
 
+    /// A root other than `/` with no live /proc: an image being built.
+    pub fn is_image(&self) -> bool {
+        !self.is_host() && !self.exists("/proc/sys/kernel/osrelease")
+    }
+
+    /// An exclusive, non-blocking `flock` on the root directory itself (creates nothing).
+    pub fn lock_dir(&self) -> Result<Flock<File>> {
+        let h = self
+            .tree()?
+            .resolve(".")
+            .map_err(|e| anyhow!("cannot open {}: {}", self.dir.display(), io_error(e)))?;
+        let dir = h
+            .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
+            .map_err(|e| anyhow!("cannot open {}: {}", self.dir.display(), io_error(e)))?;
+        Flock::lock(dir, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
+            anyhow!("cannot take the lock on {}: {e}; another nodeprep apply is running, wait for it and try again", self.dir.display())
+        })
+    }
+
     /// An exclusive, non-blocking `flock` on `node` (created 0600 when missing).
     pub fn lock(&self, node: impl AsRef<Path>) -> Result<Flock<File>> {
         let node = node.as_ref();

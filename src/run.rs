@@ -19,7 +19,10 @@ impl Survey {
     /// Probe → wanted → project: what every command starts from (and `apply` ends with).
     pub fn take(cfg: &Config) -> Result<Survey> {
         let keys = sysctl_keys(&plan::wanted_sysctls(cfg));
-        let facts = probe::probe(cfg, &keys)?;
+        let mut facts = probe::probe(cfg, &keys)?;
+        if facts.kernel.image {
+            facts = plan::at_boot(&facts, &keys);
+        }
         let wanted = plan::wanted(cfg, &facts);
         let projected = plan::project(&facts, &wanted);
         Ok(Survey {

@@ -444,3 +444,65 @@ fn a_report_that_cannot_be_written_is_exit_3() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[test]
+fn an_image_without_proc_is_judged_at_boot_and_gets_only_its_files() {
+    let node = Node::new("debian12-fresh");
+    fs::remove_dir_all(node.path("/proc")).unwrap();
+    let before = node.outside_snapshot();
+    let (code, v) = node.json(&["check"]);
+    assert_eq!(code, 1);
+    let f = finding(&v, "ImageRoot").expect("the image is named as such");
+    assert!(
+        f["message"].as_str().unwrap().contains("6.1.0-13-amd64"),
+        "{f}"
+    );
+    let r = run_within(&node, &["apply"], 60);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        !node.path("/proc").exists(),
+        "apply created something under /proc"
+    );
+    assert!(
+        !node.path("/run").exists(),
+        "apply left a lock file in the image"
+    );
+    assert!(node.modprobe_calls().is_empty(), "an image's modprobe ran");
+    assert!(
+        node.read("/etc/modules-load.d/ipvs.conf")
+            .contains("br_netfilter\n")
+    );
+    assert!(
+        node.read("/etc/sysctl.d/k8s.conf")
+            .contains("net.ipv4.ip_forward = 1\n")
+    );
+    let (code, _) = node.json(&["check"]);
+    assert_eq!(code, 0, "the image is ready once its files are written");
+    assert_eq!(node.outside_snapshot(), before);
+
+    // two kernels: the operator picks one
+    let node = Node::new("debian12-fresh");
+    fs::remove_dir_all(node.path("/proc")).unwrap();
+    toolbox_copy_kernel(&node, "6.1.0-13-amd64", "6.1.0-18-amd64");
+    let r = node.run(&["check"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("several kernels") && r.stderr.contains("--kernel-release"),
+        "{}",
+        r.stderr
+    );
+    let (code, v) = node.json(&["--kernel-release", "6.1.0-18-amd64", "check"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["kernel"]["release"], "6.1.0-18-amd64", "{}", v["kernel"]);
+    let r = node.run(&["--kernel-release", "9.9", "check"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let r = node.run(&["--kernel-release", "../x", "check"]);
+    assert_eq!(r.code, 64, "{}", r.stderr);
+}
+
+fn toolbox_copy_kernel(node: &Node, from: &str, to: &str) {
+    copy_tree(
+        &node.path(&format!("/lib/modules/{from}")),
+        &node.path(&format!("/lib/modules/{to}")),
+    );
+}

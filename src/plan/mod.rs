@@ -244,6 +244,16 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
     let mut f = Findings(Vec::new());
     let release = &k.release;
 
+    if k.image {
+        f.add(
+            Severity::Info,
+            "ImageRoot",
+            format!(
+                "{} has no live /proc: judged as the node will be at boot with kernel {release} (modules from modules-load.d, sysctls from sysctl.d); apply writes only the persistent files",
+                cfg.root
+            ),
+        );
+    }
     if k.modules_disabled && wanted.modules.iter().any(|m| !k.state(m).is_present()) {
         f.add(
             Severity::Error,
@@ -581,6 +591,24 @@ pub fn load_would_work(k: &Kernel, facts: &Facts, module: &str) -> bool {
             .install
             .get(module)
             .is_some_and(|(_, cmd)| install_effect(cmd) != InstallEffect::Custom)
+}
+
+/// An image as it will be at boot: what systemd-modules-load loads is loaded, and each
+/// wanted sysctl (path form) has the value sysctl.d gives it then.
+pub fn at_boot(facts: &Facts, keys: &[String]) -> Facts {
+    let mut b = facts.clone();
+    for (_, mods) in &facts.persist.modules_load {
+        for m in mods {
+            if facts.kernel.state(m) == ModState::Loadable {
+                b.kernel.loaded.insert(m.clone());
+            }
+        }
+    }
+    for key in keys {
+        let value = boot_value(&b, key).value;
+        b.sysctls.live.insert(key.clone(), value);
+    }
+    b
 }
 
 /// The node once `apply` has loaded what it can.

@@ -58,6 +58,9 @@ pub struct Kernel {
     /// `/proc/sys/kernel/modprobe`, and whether that program exists under the root.
     pub modprobe_helper: Option<String>,
     pub modprobe_helper_exists: bool,
+    /// The root has no live /proc (an image being built): nothing is loaded, and the node is
+    /// judged as it will be at boot.
+    pub image: bool,
 }
 
 impl Kernel {
@@ -112,6 +115,44 @@ pub fn parse_release(release: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
+/// The kernel of an image: the one asked for, or the only one with a module index.
+fn image_release(root: &Root, asked: Option<&str>) -> Result<String> {
+    let mut found = BTreeSet::new();
+    for base in ["/lib/modules", "/usr/lib/modules"] {
+        for name in root.list_dir(base)? {
+            if root.exists(format!("{base}/{name}/modules.dep")) {
+                found.insert(name);
+            }
+        }
+    }
+    if let Some(r) = asked {
+        if found.contains(r) {
+            return Ok(r.to_string());
+        }
+        bail!(
+            "--kernel-release {r}: {} has no /lib/modules/{r}/modules.dep (kernels there: {})",
+            root,
+            if found.is_empty() {
+                "none".to_string()
+            } else {
+                found.into_iter().collect::<Vec<_>>().join(", ")
+            }
+        );
+    }
+    match found.len() {
+        1 => Ok(found.into_iter().next().unwrap_or_default()),
+        0 => bail!(
+            "{} has no live /proc and no kernel under /lib/modules: is it the root of a node or an image? (an image needs its kernel's modules.dep; run depmod)",
+            root
+        ),
+        _ => bail!(
+            "{} is an image with several kernels ({}): pick one with --kernel-release",
+            root,
+            found.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
 /// A kernel release names one directory under /lib/modules: it must be one path component.
 pub fn is_release(release: &str) -> bool {
     !release.is_empty()
@@ -130,16 +171,15 @@ pub fn module_name_of(path: &str) -> Option<String> {
     Some(stem.replace('-', "_"))
 }
 
-pub fn probe(root: &Root) -> Result<Kernel> {
+/// Reads the running kernel under the root. A root other than `/` without a live /proc is an
+/// image: its kernel is `release` (`--kernel-release`) or the only one under /lib/modules.
+pub fn probe(root: &Root, release: Option<&str>) -> Result<Kernel> {
     let osrelease = "/proc/sys/kernel/osrelease";
-    let Some(release) = root.read_text(osrelease, FILE_LIMIT)? else {
-        bail!(
-            "cannot read {}: is {} the root of a node, with /proc mounted?",
-            root.show(osrelease),
-            root
-        );
+    let (release, image) = match root.read_text(osrelease, FILE_LIMIT)? {
+        Some(r) => (r.trim().to_string(), false),
+        None if root.is_host() => bail!("cannot read {osrelease}: is /proc mounted?"),
+        None => (image_release(root, release)?, true),
     };
-    let release = release.trim().to_string();
     if !is_release(&release) {
         bail!(
             "{} holds {release:?}, which is not a kernel release (one path component, like 6.1.0-13-amd64)",
@@ -149,11 +189,15 @@ pub fn probe(root: &Root) -> Result<Kernel> {
     let mut k = Kernel {
         version: parse_release(&release),
         release,
+        image,
         ..Kernel::default()
     };
 
     let proc_modules = "/proc/modules";
-    if let Some(text) = root.read_text(proc_modules, FILE_LIMIT)? {
+    if image {
+        // whatever this kernel is built with, an image cannot tell what is loaded
+        k.modules_supported = true;
+    } else if let Some(text) = root.read_text(proc_modules, FILE_LIMIT)? {
         k.modules_supported = true;
         let mods = KernelModules::from_buf_read(text.as_bytes())
             .with_context(|| format!("cannot parse {}", root.show(proc_modules)))?;
@@ -213,6 +257,12 @@ pub fn probe(root: &Root) -> Result<Kernel> {
         break;
     }
 
+    if image {
+        // the kernel's default helper, as it will be at boot
+        k.modprobe_helper = Some("/sbin/modprobe".into());
+        k.modprobe_helper_exists = root.is_executable("/sbin/modprobe");
+        return Ok(k);
+    }
     k.modules_disabled = root
         .read_text("/proc/sys/kernel/modules_disabled", FILE_LIMIT)?
         .is_some_and(|v| v.trim() == "1");

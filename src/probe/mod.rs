@@ -57,7 +57,7 @@ impl Facts {
 pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
     let root = &cfg.root;
     check_root(root)?;
-    let kernel = kernel::probe(root)?;
+    let kernel = kernel::probe(root, cfg.kernel_release.as_deref())?;
     let kube_config = match &cfg.kube_proxy_config {
         Some(path) => Some(kubeconfig::load(path)?),
         None => None,
