@@ -6,6 +6,7 @@ mod boundary;
 mod check;
 mod host;
 mod kube_config;
+mod parsers;
 mod planner;
 mod support;
 mod toolbox;

@@ -67,6 +67,30 @@ pub fn parse_modules_load(content: &str) -> Vec<String> {
         .collect()
 }
 
+/// The modprobe.d lines that matter to loading a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModprobeLine {
+    Blacklist(String),
+    /// Module and the command that replaces its load.
+    Install(String, String),
+}
+
+pub fn parse_modprobe_d(content: &str) -> Vec<ModprobeLine> {
+    config_lines(content)
+        .filter_map(|(_, line)| {
+            let mut words = line.split_whitespace();
+            match (words.next(), words.next()) {
+                (Some("blacklist"), Some(m)) => Some(ModprobeLine::Blacklist(m.replace('-', "_"))),
+                (Some("install"), Some(m)) => Some(ModprobeLine::Install(
+                    m.replace('-', "_"),
+                    words.collect::<Vec<_>>().join(" "),
+                )),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 pub fn probe(root: &Root) -> Result<Persistence> {
     let mut p = Persistence::default();
     for f in dropins::collect(root, &dropins::MODULES_LOAD_DIRS)? {
@@ -74,21 +98,14 @@ pub fn probe(root: &Root) -> Result<Persistence> {
         p.modules_load.push((f, mods));
     }
     for f in dropins::collect(root, &dropins::MODPROBE_DIRS)? {
-        for (_, line) in config_lines(&f.content) {
-            let mut words = line.split_whitespace();
-            match (words.next(), words.next()) {
-                (Some("blacklist"), Some(m)) => {
-                    p.blacklist
-                        .entry(m.replace('-', "_"))
-                        .or_insert_with(|| f.path.clone());
+        for line in parse_modprobe_d(&f.content) {
+            match line {
+                ModprobeLine::Blacklist(m) => {
+                    p.blacklist.entry(m).or_insert_with(|| f.path.clone());
                 }
-                (Some("install"), Some(m)) => {
-                    let cmd = words.collect::<Vec<_>>().join(" ");
-                    p.install
-                        .entry(m.replace('-', "_"))
-                        .or_insert_with(|| (f.path.clone(), cmd));
+                ModprobeLine::Install(m, cmd) => {
+                    p.install.entry(m).or_insert_with(|| (f.path.clone(), cmd));
                 }
-                _ => {}
             }
         }
     }

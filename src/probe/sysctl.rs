@@ -40,7 +40,8 @@ pub fn normalize_key(key: &str) -> String {
     let key = key.trim().trim_start_matches('/');
     match key.find(['.', '/']) {
         Some(i) if key.as_bytes()[i] == b'/' => key.to_string(),
-        _ => swap_separators(key),
+        // `.a.b` → `/a/b`: systemd joins it under /proc/sys all the same
+        _ => swap_separators(key).trim_start_matches('/').to_string(),
     }
 }
 
