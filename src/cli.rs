@@ -35,7 +35,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Treat DIR as the node's /: every path read or written (/proc, /sys, /etc, /lib/modules, /usr/lib, /boot) and every helper program is taken under it
+    /// Treat DIR as the node's / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root's own, run chrooted into it; a DIR without a live /proc is an image, judged as it will boot
     #[arg(
         long,
         global = true,
