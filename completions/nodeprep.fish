@@ -40,6 +40,7 @@ complete -c nodeprep -n "__fish_nodeprep_needs_command" -s h -l help -d 'Print h
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -s V -l version -d 'Print version'
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "check" -d 'Report the node\'s state and kube-proxy\'s verdict; reads only, needs no root'
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "apply" -d 'Load the modules, persist them and the sysctls, set the live sysctls; idempotent'
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "completion" -d 'Print the shell completion script for bash, zsh or fish (like kubectl completion SHELL)'
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l root -d 'Treat DIR as the node\'s /: every path read or written (/proc, /sys, /etc, /lib/modules, /usr/lib, /boot) and every helper program is taken under it' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -s o -l output -d 'Report format' -r -f -a "text\t''
@@ -70,6 +71,20 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l detailed-exi
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l no-color -d 'Never colour the output (also when NO_COLOR is set and non-empty)'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply help" -f -a "check" -d 'Report the node\'s state and kube-proxy\'s verdict; reads only, needs no root'
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply help" -f -a "apply" -d 'Load the modules, persist them and the sysctls, set the live sysctls; idempotent'
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l root -d 'Treat DIR as the node\'s /: every path read or written (/proc, /sys, /etc, /lib/modules, /usr/lib, /boot) and every helper program is taken under it' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -s o -l output -d 'Report format' -r -f -a "text\t''
+json\t''"
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l module -d 'Add a kernel module to the wanted set (repeatable), e.g. --module ip_vs_lc' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l sysctl -d 'Add or override a wanted sysctl (repeatable), e.g. --sysctl net.ipv4.conf.all.arp_ignore=1' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l scheduler -d 'IPVS scheduler kube-proxy is configured with; its module ip_vs_NAME is wanted too' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l kube-proxy-version -d 'kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
+host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l kube-proxy-config -d 'Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l no-color -d 'Never colour the output (also when NO_COLOR is set and non-empty)'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply completion help" -f -a "check" -d 'Report the node\'s state and kube-proxy\'s verdict; reads only, needs no root'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply completion help" -f -a "apply" -d 'Load the modules, persist them and the sysctls, set the live sysctls; idempotent'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply completion help" -f -a "completion" -d 'Print the shell completion script for bash, zsh or fish (like kubectl completion SHELL)'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

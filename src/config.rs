@@ -88,6 +88,12 @@ impl Config {
                 dry_run: a.dry_run,
                 detailed_exitcode: a.detailed_exitcode,
             },
+            // main answers `completion` before building a Config
+            Command::Completion(_) => {
+                return Err(UsageError(
+                    "completion prints a script and takes no node settings".into(),
+                ));
+            }
         };
         let kube_proxy_version = match &g.kube_proxy_version {
             None => None,

@@ -69,6 +69,12 @@ fn man_command() -> clap::Command {
     cmd
 }
 
+/// The subcommands with a page of their own: `completion` is described on nodeprep's page.
+fn paged_subcommands(top: &clap::Command) -> impl Iterator<Item = &clap::Command> {
+    top.get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "completion")
+}
+
 /// The man pages: file name (`nodeprep.1`, `nodeprep-check.1`, …) and roff source.
 pub fn man_pages() -> io::Result<Vec<(String, String)>> {
     let top = man_command();
@@ -76,7 +82,7 @@ pub fn man_pages() -> io::Result<Vec<(String, String)>> {
         Man::new(top.clone()).get_filename(),
         man_page(&top, &top, None)?,
     )];
-    for sub in top.get_subcommands().filter(|s| !s.is_hide_set()) {
+    for sub in paged_subcommands(&top) {
         let man = Man::new(sub.clone());
         pages.push((
             man.get_filename(),
@@ -246,11 +252,7 @@ fn see_also_section(top: &clap::Command, cmd: &clap::Command) -> Roff {
     let this = cmd.get_display_name().unwrap_or_else(|| cmd.get_name());
     let pages = [BIN.to_string()]
         .into_iter()
-        .chain(
-            top.get_subcommands()
-                .filter(|s| !s.is_hide_set())
-                .map(|s| format!("{BIN}-{}", s.get_name())),
-        )
+        .chain(paged_subcommands(top).map(|s| format!("{BIN}-{}", s.get_name())))
         .filter(|p| p != this)
         .map(|p| (p, "1"))
         .chain([
@@ -272,18 +274,19 @@ fn see_also_section(top: &clap::Command, cmd: &clap::Command) -> Roff {
     r
 }
 
+/// The completion script for one shell, as `nodeprep completion SHELL` prints it.
+pub fn completion(shell: Shell) -> String {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), BIN, &mut buf);
+    // clap_complete writes only what it was given: UTF-8 names and help text
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 /// The shell completions: file name (`nodeprep.bash`, `_nodeprep`, `nodeprep.fish`) and script.
 pub fn completions() -> Vec<(String, String)> {
     SHELLS
         .iter()
-        .map(|&shell| {
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), BIN, &mut buf);
-            (
-                shell.file_name(BIN),
-                String::from_utf8(buf).expect("clap_complete writes UTF-8"),
-            )
-        })
+        .map(|&shell| (shell.file_name(BIN), completion(shell)))
         .collect()
 }
 

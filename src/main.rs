@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use nodeprep::cli::Cli;
+use nodeprep::cli::{Cli, Command};
 use nodeprep::config::{Config, Surroundings};
 use nodeprep::exit::{self, Exit};
 
@@ -21,6 +21,13 @@ fn main() -> ExitCode {
             };
         }
     };
+    if let Command::Completion(c) = &cli.command {
+        let mut out = std::io::stdout().lock();
+        let _ = out
+            .write_all(nodeprep::docs::completion(c.shell.shell()).as_bytes())
+            .and_then(|_| out.flush());
+        return Exit::Ready.into();
+    }
     let env = Surroundings {
         no_color_env: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         stdout_tty: std::io::stdout().is_terminal(),

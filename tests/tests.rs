@@ -3,6 +3,7 @@
 
 mod apply;
 mod check;
+mod completion;
 mod host;
 mod kube_config;
 mod support;
