@@ -6,6 +6,7 @@ mod check;
 mod completion;
 mod host;
 mod kube_config;
+mod man;
 mod support;
 mod usage;
 mod verdict;
