@@ -103,6 +103,12 @@ fn description(page: Option<&str>) -> &'static [&'static str] {
              survives a reboot. Findings carry stable names in kubeadm's style, such as \
              KernelModule-ip_vs or SysctlBoot-net.ipv4.ip_forward.",
             "nodeprep completion bash|zsh|fish prints the shell completion script.",
+            "Copied into an Ansible playbook's library directory, nodeprep is also an Ansible module: \
+             run with one argument, the absolute path of a JSON file of parameters that holds \
+             Ansible's _ansible_ keys, it answers with one JSON object (changed, failed, msg and the \
+             report's fields). Its parameters mirror the options: action (check or apply), root, mode, \
+             scheduler, kube_proxy_version, kube_proxy_runtime, kube_proxy_config, modules and \
+             sysctls; check mode is apply --dry-run, and diff mode adds each file's before and after.",
         ],
         Some("check") => &[
             "nodeprep check reads the node and prints a report; it changes nothing and needs no root.",

@@ -11,6 +11,14 @@ use nodeprep::config::{Config, Surroundings};
 use nodeprep::exit::{self, Exit};
 
 fn main() -> ExitCode {
+    // Ansible runs a binary module with one argument, its parameter file: answered in JSON
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Some(params) = nodeprep::ansible::invocation(&args) {
+        let answer = nodeprep::ansible::answer(&params);
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", answer.json).and_then(|_| out.flush());
+        return answer.exit.into();
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real `nodeprep` against fixture roots and, read-only,
 //! against the machine running the tests.
 
+mod ansible_module;
 mod apply;
 mod check;
 mod completion;
