@@ -7,6 +7,7 @@ mod check;
 mod completion;
 mod host;
 mod kube_config;
+mod kubernetes;
 mod man;
 mod support;
 mod usage;
