@@ -9,6 +9,7 @@ mod host;
 mod kube_config;
 mod kubernetes;
 mod man;
+mod report;
 mod support;
 mod usage;
 mod verdict;
