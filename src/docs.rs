@@ -424,8 +424,9 @@ fn exit_status_section(r: &mut Roff) {
     }
     r.control("PP", []);
     r.text([roman(
-        "apply --dry-run exits with what the node would be after apply. Errors are one line on \
-         standard error, starting with nodeprep:, that names the path or input.",
+        "apply --dry-run exits with what the node would be after apply. Usage errors are printed \
+         as error: followed by what is wrong and a pointer to --help; other errors are one line \
+         on standard error, starting with nodeprep:, that names the path or input.",
     )]);
 }
 

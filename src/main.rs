@@ -38,16 +38,29 @@ fn main() -> ExitCode {
     }
     let env = Surroundings {
         no_color_env: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        term_dumb: std::env::var_os("TERM").is_some_and(|t| t == "dumb"),
         stdout_tty: std::io::stdout().is_terminal(),
         stderr_tty: std::io::stderr().is_terminal(),
     };
-    let cfg = match Config::from_cli(cli, env) {
+    let mut cfg = match Config::from_cli(cli, env) {
         Ok(cfg) => cfg,
-        Err(e) => {
-            eprintln!("nodeprep: {e}");
-            return Exit::Usage.into();
-        }
+        Err(e) => return usage_error(&e.0),
     };
+    if cfg.config_from_stdin() {
+        let mut stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            return usage_error(
+                "--kube-proxy-config -: standard input is a terminal; pipe the configuration in (kubectl -n kube-system get cm kube-proxy -o yaml | nodeprep --kube-proxy-config - check)",
+            );
+        }
+        let mut text = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut stdin, &mut text) {
+            return usage_error(&format!(
+                "--kube-proxy-config -: cannot read standard input: {e}"
+            ));
+        }
+        cfg.kube_proxy_config_text = Some(text);
+    }
     match nodeprep::run::run(&cfg) {
         Ok((report, status)) => {
             let mut out = std::io::stdout().lock();
@@ -55,9 +68,21 @@ fn main() -> ExitCode {
             let _ = out.write_all(report.as_bytes()).and_then(|_| out.flush());
             status.into()
         }
-        Err(e) => {
-            eprintln!("nodeprep: {e:#}");
-            exit::for_error(&e).into()
-        }
+        Err(e) => match exit::for_error(&e) {
+            Exit::Usage => usage_error(&format!("{e:#}")),
+            code => {
+                eprintln!("nodeprep: {e:#}");
+                code.into()
+            }
+        },
     }
+}
+
+/// A usage error in clap's style, as for a bad option: `error: …`, the usage line, exit 64.
+fn usage_error(msg: &str) -> ExitCode {
+    use clap::CommandFactory;
+    let _ = Cli::command()
+        .error(ErrorKind::ValueValidation, msg)
+        .print();
+    Exit::Usage.into()
 }

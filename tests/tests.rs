@@ -9,6 +9,7 @@ mod host;
 mod kube_config;
 mod kubernetes;
 mod man;
+mod options;
 mod report;
 mod support;
 mod usage;

@@ -40,6 +40,7 @@ pub fn wanted_sysctls(cfg: &Config) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = DEFAULT_SYSCTLS
         .iter()
         .map(|(k, v)| (normalize_key(k), v.to_string()))
+        .filter(|(k, _)| !cfg.without.contains(k))
         .collect();
     for (k, v) in &cfg.sysctls {
         let k = normalize_key(k);
@@ -69,6 +70,7 @@ pub fn wanted(cfg: &Config, facts: &Facts) -> Wanted {
     let mut modules: Vec<String> = verdict::BASE_IPVS_MODULES
         .into_iter()
         .chain([conntrack, "br_netfilter"])
+        .filter(|m| !cfg.without.iter().any(|w| w == m))
         .map(String::from)
         .collect();
     let sched_module = format!("ip_vs_{scheduler}");
@@ -577,6 +579,13 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             ),
         );
     }
+    // --ignore: the named errors are reported, as warnings, and no longer block "ready"
+    for finding in f.0.iter_mut() {
+        if finding.severity == Severity::Error && cfg.ignores(&finding.id) {
+            finding.severity = Severity::Warning;
+            finding.message.push_str(" (ignored: --ignore)");
+        }
+    }
     Assessment {
         modules,
         sysctls,
@@ -594,10 +603,20 @@ fn kube_proxy_verdict(
     let (version, version_source) = match (cfg.kube_proxy_version, &facts.kube_version) {
         (Some(v), _) => (v, "--kube-proxy-version".to_string()),
         (None, Some((v, path))) => (*v, path.clone()),
-        (None, None) => (
-            NEWEST,
-            "newest behaviour; no kube-proxy, kubelet or kubeadm found".to_string(),
-        ),
+        // a kubeadm config names the version it will install
+        (None, None) => match facts.kube_config.as_ref().and_then(|c| {
+            let v = c.kubernetes_version.as_deref()?;
+            Some((
+                Version::parse(v)?,
+                format!("kubernetesVersion {v} in {}", c.path),
+            ))
+        }) {
+            Some(found) => found,
+            None => (
+                NEWEST,
+                "newest behaviour; no kube-proxy, kubelet or kubeadm found".to_string(),
+            ),
+        },
     };
     let situation = |fx: &Facts| {
         verdict::judge(&Situation {

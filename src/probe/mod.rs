@@ -46,9 +46,10 @@ pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
     let root = &cfg.root;
     check_root(root)?;
     let kernel = kernel::probe(root)?;
-    let kube_config = match &cfg.kube_proxy_config {
-        Some(path) => Some(kubeconfig::load(path)?),
-        None => None,
+    let kube_config = match (&cfg.kube_proxy_config, &cfg.kube_proxy_config_text) {
+        (Some(_), Some(text)) => Some(kubeconfig::parse("standard input", text)?),
+        (Some(path), None) => Some(kubeconfig::load(path)?),
+        (None, _) => None,
     };
     Ok(Facts {
         persist: persist::probe(root)?,
