@@ -247,7 +247,13 @@ pub fn answer(params: &Map<String, Value>) -> Answer {
     };
     let report = match run::run(&cfg) {
         Ok((text, _)) => text,
-        Err(e) => return fail(format!("{e:#}")),
+        Err(e) => {
+            let mut msg = format!("{e:#}");
+            if !nix::unistd::geteuid().is_root() && cfg.root.is_host() {
+                msg.push_str("; under Ansible: become: true on the task or play");
+            }
+            return fail(msg);
+        }
     };
     let Ok(Value::Object(mut doc)) = serde_json::from_str::<Value>(&report) else {
         return fail("nodeprep produced a report that is not a JSON object; this is a bug");
