@@ -21,7 +21,7 @@ use crate::run::Survey;
 // ---------------------------------------------------------------------------------------
 // helpers
 
-const MODULES_HEADER: &str = "# Kernel modules for kube-proxy in IPVS mode, loaded at boot by systemd-modules-load.\n# Managed by nodeprep; lines it did not write are kept.\n";
+const MODULES_HEADER: &str = "# IPVS modules for kube-proxy, loaded at boot by systemd-modules-load.\n# Managed by nodeprep; lines it did not write are kept.\n";
 const SYSCTL_HEADER: &str = "# Sysctls for Kubernetes nodes, applied at boot by systemd-sysctl.\n# Managed by nodeprep; lines it did not write are kept.\n";
 const DEFAULT_MODULES: [&str; 6] = [
     "ip_vs",
