@@ -21,7 +21,7 @@ use crate::plan::{self, Finding, Severity};
 use crate::run::{self, Survey};
 
 /// The module's own parameters, as the task writes them.
-pub const PARAMETERS: [&str; 9] = [
+pub const PARAMETERS: [&str; 11] = [
     "action",
     "root",
     "mode",
@@ -31,6 +31,8 @@ pub const PARAMETERS: [&str; 9] = [
     "kube_proxy_config",
     "modules",
     "sysctls",
+    "ignore",
+    "without",
 ];
 
 /// Larger than any parameter file Ansible writes for this module; a bigger file is not one.
@@ -136,23 +138,13 @@ pub fn argv(params: &Map<String, Value>) -> Result<Vec<String>, String> {
             out.extend([flag.to_string(), scalar(param, v)?]);
         }
     }
-    match get("modules") {
-        None => {}
-        Some(Value::Array(items)) => {
-            for m in items {
-                out.extend(["--module".into(), scalar("modules", m)?]);
-            }
-        }
-        // Ansible's habit for list parameters: a comma-separated string
-        Some(Value::String(s)) => {
-            for m in s.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-                out.extend(["--module".into(), m.to_string()]);
-            }
-        }
-        Some(v) => {
-            return Err(format!(
-                "parameter modules: expected a list of names, got {v}"
-            ));
+    for (param, flag) in [
+        ("modules", "--module"),
+        ("ignore", "--ignore"),
+        ("without", "--without"),
+    ] {
+        for item in list(param, get(param))? {
+            out.extend([flag.to_string(), item]);
         }
     }
     match get("sysctls") {
@@ -178,6 +170,23 @@ pub fn argv(params: &Map<String, Value>) -> Result<Vec<String>, String> {
         out.push("--dry-run".into());
     }
     Ok(out)
+}
+
+/// A list parameter: a list, or Ansible's habit for lists, a comma-separated string.
+fn list(name: &str, v: Option<&Value>) -> Result<Vec<String>, String> {
+    match v {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => items.iter().map(|i| scalar(name, i)).collect(),
+        Some(Value::String(s)) => Ok(s
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(String::from)
+            .collect()),
+        Some(v) => Err(format!(
+            "parameter {name}: expected a list of names, got {v}"
+        )),
+    }
 }
 
 /// Whether this build's CLI has the long option `--NAME` (global options are on the top level).
@@ -399,6 +408,20 @@ mod tests {
         );
         let csv = argv(&params(json!({"modules": "a, b"}))).unwrap();
         assert!(csv.windows(2).any(|w| w == ["--module", "b"]), "{csv:?}");
+        let narrow = argv(&params(
+            json!({"ignore": ["StrictARP"], "without": "vm.swappiness"}),
+        ))
+        .unwrap();
+        assert!(
+            narrow.windows(2).any(|w| w == ["--ignore", "StrictARP"]),
+            "{narrow:?}"
+        );
+        assert!(
+            narrow
+                .windows(2)
+                .any(|w| w == ["--without", "vm.swappiness"]),
+            "{narrow:?}"
+        );
     }
 
     #[test]

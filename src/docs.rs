@@ -107,7 +107,7 @@ fn description(page: Option<&str>) -> &'static [&'static str] {
              run with one argument, the absolute path of a JSON file of parameters that holds \
              Ansible's _ansible_ keys, it answers with one JSON object (changed, failed, msg and the \
              report's fields). Its parameters mirror the options: action (check or apply), root, mode, \
-             scheduler, kube_proxy_version, kube_proxy_runtime, kube_proxy_config, modules and \
+             scheduler, kube_proxy_version, kube_proxy_runtime, kube_proxy_config, modules, ignore, without and \
              sysctls; check mode is apply --dry-run, and diff mode adds each file's before and after.",
         ],
         Some("check") => &[
