@@ -266,7 +266,8 @@ fn action_rows(o: &mut String, p: &Paint, actions: &[&Action]) {
                 if act.ok { "ok  " } else { "FAIL" }.to_string(),
                 act.kind.to_string(),
                 clean(&act.target),
-                clean(&act.detail),
+                // "would set net.ipv4.ip_forward = 1" in the row of net.ipv4.ip_forward
+                clean(&act.detail.replace(&format!("{} = ", act.target), "to ")),
             ]
         })
         .collect();

@@ -161,6 +161,11 @@ fn dry_run_prints_actions_diffs_and_the_predicted_result() {
     let modules = out.find("\nModules ").expect("modules table");
     assert!(would < diff && diff < modules, "{out}");
     assert!(out.contains("\n  ok   load_module ip_vs "), "{out}");
+    let words = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("ok set_sysctl net.ipv4.ip_forward would set to 1 ok"),
+        "{out}"
+    );
     // the tables and findings are the node after apply; the current state's errors are not
     assert!(
         out.contains("\n  ip_vs        loaded yes (/etc/modules-load.d/ipvs.conf)\n"),
