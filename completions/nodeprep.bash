@@ -22,6 +22,9 @@ _nodeprep() {
             nodeprep,check)
                 cmd="nodeprep__subcmd__check"
                 ;;
+            nodeprep,completion)
+                cmd="nodeprep__subcmd__completion"
+                ;;
             nodeprep,help)
                 cmd="nodeprep__subcmd__help"
                 ;;
@@ -30,6 +33,9 @@ _nodeprep() {
                 ;;
             nodeprep__subcmd__help,check)
                 cmd="nodeprep__subcmd__help__subcmd__check"
+                ;;
+            nodeprep__subcmd__help,completion)
+                cmd="nodeprep__subcmd__help__subcmd__completion"
                 ;;
             nodeprep__subcmd__help,help)
                 cmd="nodeprep__subcmd__help__subcmd__help"
@@ -41,7 +47,7 @@ _nodeprep() {
 
     case "${cmd}" in
         nodeprep)
-            opts="-o -q -h -V --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --kube-proxy-config --help --version check apply help"
+            opts="-o -q -h -V --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --kube-proxy-config --ignore --without --help --version check apply completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -87,6 +93,14 @@ _nodeprep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --without)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -95,7 +109,7 @@ _nodeprep() {
             return 0
             ;;
         nodeprep__subcmd__apply)
-            opts="-o -q -h --dry-run --detailed-exitcode --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --kube-proxy-config --help"
+            opts="-o -q -h --dry-run --detailed-exitcode --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --kube-proxy-config --ignore --without --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -138,6 +152,14 @@ _nodeprep() {
                     return 0
                     ;;
                 --kube-proxy-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --without)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -149,7 +171,7 @@ _nodeprep() {
             return 0
             ;;
         nodeprep__subcmd__check)
-            opts="-o -q -h --probe --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --kube-proxy-config --help"
+            opts="-o -q -h --probe --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --kube-proxy-config --ignore --without --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -195,6 +217,76 @@ _nodeprep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --without)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nodeprep__subcmd__completion)
+            opts="-o -q -h --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --kube-proxy-config --ignore --without --help bash zsh fish"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --module)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysctl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scheduler)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kube-proxy-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kube-proxy-runtime)
+                    COMPREPLY=($(compgen -W "container host" -- "${cur}"))
+                    return 0
+                    ;;
+                --kernel-release)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kube-proxy-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --without)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -203,7 +295,7 @@ _nodeprep() {
             return 0
             ;;
         nodeprep__subcmd__help)
-            opts="check apply help"
+            opts="check apply completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -231,6 +323,20 @@ _nodeprep() {
             return 0
             ;;
         nodeprep__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nodeprep__subcmd__help__subcmd__completion)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -81,17 +81,59 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "RELEASE")]
     pub kernel_release: Option<String>,
 
-    /// Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)
+    /// Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml); - reads standard input. A kubeadm config's kubernetesVersion is the version judged when no binary on the node tells it
     #[arg(long, global = true, value_name = "FILE")]
     pub kube_proxy_config: Option<PathBuf>,
+
+    /// Turn the named errors into warnings (finding ids such as SysctlBoot-vm.swappiness, comma-separated or repeated, or all), like kubeadm's --ignore-preflight-errors; the exit code follows
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME[,NAME...]|all",
+        value_delimiter = ','
+    )]
+    pub ignore: Vec<String>,
+
+    /// Drop a default module or sysctl from the wanted set (repeatable), e.g. --without vm.swappiness
+    #[arg(long, global = true, value_name = "MODULE|KEY")]
+    pub without: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Report the node's state and kube-proxy's verdict; reads only, needs no root
+    #[command(after_help = exit_codes())]
     Check(CheckArgs),
     /// Load the modules, persist them and the sysctls, set the live sysctls; idempotent
+    #[command(after_help = exit_codes())]
     Apply(ApplyArgs),
+    /// Print the shell completion script for bash, zsh or fish (like kubectl completion SHELL)
+    Completion(CompletionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to print the script for
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: CompletionShell,
+}
+
+/// The shells nodeprep has completions for (the ones packaged under completions/).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl CompletionShell {
+    pub fn shell(self) -> clap_complete::Shell {
+        match self {
+            CompletionShell::Bash => clap_complete::Shell::Bash,
+            CompletionShell::Zsh => clap_complete::Shell::Zsh,
+            CompletionShell::Fish => clap_complete::Shell::Fish,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

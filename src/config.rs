@@ -22,9 +22,15 @@ pub struct Config {
     pub scheduler: Option<String>,
     pub kube_proxy_version: Option<Version>,
     pub runtime: Runtime,
+    /// `-` is standard input, read by `main` into `kube_proxy_config_text`.
     pub kube_proxy_config: Option<PathBuf>,
     /// `--kernel-release`, for an image root.
     pub kernel_release: Option<String>,
+    pub kube_proxy_config_text: Option<String>,
+    /// Finding ids (lowercase) whose errors are reported as warnings; `all` for every one.
+    pub ignore: Vec<String>,
+    /// Default modules (normalised) and sysctls (path form) dropped from the wanted set.
+    pub without: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +48,8 @@ pub enum Mode {
 #[derive(Debug, Clone, Default)]
 pub struct Surroundings {
     pub no_color_env: bool,
+    /// TERM=dumb: a terminal that takes no escape sequences.
+    pub term_dumb: bool,
     pub stdout_tty: bool,
     pub stderr_tty: bool,
     /// The nodeprep binary that chroots a helper into the root (None: this process's own,
@@ -93,6 +101,12 @@ impl Config {
                 dry_run: a.dry_run,
                 detailed_exitcode: a.detailed_exitcode,
             },
+            // main answers `completion` before building a Config
+            Command::Completion(_) => {
+                return Err(UsageError(
+                    "completion prints a script and takes no node settings".into(),
+                ));
+            }
         };
         let kube_proxy_version = match &g.kube_proxy_version {
             None => None,
@@ -113,6 +127,7 @@ impl Config {
             return Err(UsageError("--root must name a directory".into()));
         }
         if let Some(f) = &g.kube_proxy_config
+            && f.as_os_str() != "-"
             && !f.exists()
         {
             return Err(UsageError(format!(
@@ -130,6 +145,10 @@ impl Config {
             ));
         }
         let text = g.output == OutputFormat::Text;
+        let mut without = Vec::new();
+        for w in &g.without {
+            without.push(resolve_without(w)?);
+        }
         let mut extra_modules = Vec::new();
         for m in g.modules {
             if !extra_modules.contains(&m) {
@@ -141,8 +160,8 @@ impl Config {
             mode,
             output: g.output,
             quiet: g.quiet,
-            color: text && !g.no_color && !env.no_color_env && env.stdout_tty,
-            progress: text && !g.quiet && env.stderr_tty,
+            color: text && !g.no_color && !env.no_color_env && !env.term_dumb && env.stdout_tty,
+            progress: text && !g.quiet && !env.term_dumb && env.stderr_tty,
             extra_modules,
             sysctls: g.sysctls,
             scheduler: g.scheduler,
@@ -150,8 +169,58 @@ impl Config {
             runtime: g.kube_proxy_runtime,
             kube_proxy_config: g.kube_proxy_config,
             kernel_release: g.kernel_release,
+            kube_proxy_config_text: None,
+            ignore: g
+                .ignore
+                .iter()
+                .map(|i| i.trim().to_ascii_lowercase())
+                .filter(|i| !i.is_empty())
+                .collect(),
+            without,
         })
     }
+
+    /// Whether `--ignore` names this finding (ids compare case-insensitively, as kubeadm's).
+    pub fn ignores(&self, id: &str) -> bool {
+        self.ignore
+            .iter()
+            .any(|i| i == "all" || i.eq_ignore_ascii_case(id))
+    }
+
+    /// Whether standard input is the kube-proxy configuration (`--kube-proxy-config -`).
+    pub fn config_from_stdin(&self) -> bool {
+        self.kube_proxy_config
+            .as_deref()
+            .is_some_and(|p| p.as_os_str() == "-")
+    }
+}
+
+/// `--without NAME`: a default module or a default sysctl; anything else is a usage error.
+fn resolve_without(name: &str) -> Result<String, UsageError> {
+    let module = name.replace('-', "_");
+    let defaults: Vec<&str> = crate::plan::verdict::BASE_IPVS_MODULES
+        .into_iter()
+        .chain(["nf_conntrack", "nf_conntrack_ipv4", "br_netfilter"])
+        .collect();
+    if defaults.contains(&module.as_str()) {
+        return Ok(module);
+    }
+    let key = crate::probe::sysctl::normalize_key(name);
+    if crate::plan::DEFAULT_SYSCTLS
+        .iter()
+        .any(|(k, _)| crate::probe::sysctl::normalize_key(k) == key)
+    {
+        return Ok(key);
+    }
+    Err(UsageError(format!(
+        "--without {name:?}: not a default module ({}) or sysctl ({})",
+        defaults.join(", "),
+        crate::plan::DEFAULT_SYSCTLS
+            .iter()
+            .map(|(k, _)| *k)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
 }
 
 #[cfg(test)]
@@ -181,6 +250,7 @@ mod tests {
     fn defaults_and_tty_rules() {
         let tty = Surroundings {
             no_color_env: false,
+            term_dumb: false,
             stdout_tty: true,
             stderr_tty: true,
             self_exe: None,
@@ -198,6 +268,15 @@ mod tests {
             ..tty.clone()
         };
         assert!(!parse(&["nodeprep", "check"], no_color).unwrap().color);
+        let dumb = Surroundings {
+            term_dumb: true,
+            ..tty.clone()
+        };
+        let c = parse(&["nodeprep", "check"], dumb).unwrap();
+        assert!(
+            !c.color && !c.progress,
+            "TERM=dumb: no colour, no progress bar"
+        );
         let c = parse(&["nodeprep", "apply", "--output", "json"], tty.clone()).unwrap();
         assert!(!c.color && !c.progress);
         let c = parse(&["nodeprep", "apply", "-q"], tty).unwrap();
@@ -230,6 +309,51 @@ mod tests {
         .unwrap();
         assert_eq!(c.extra_modules, vec!["ip_vs_lc".to_string()]);
         assert_eq!(c.sysctls, vec![("a.b".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn ignore_and_without_narrow_the_defaults() {
+        let c = parse(
+            &[
+                "nodeprep",
+                "check",
+                "--ignore",
+                "KernelModule-ip_vs, Sysctl-vm.swappiness",
+                "--ignore",
+                "StrictARP",
+                "--without",
+                "vm.swappiness",
+                "--without",
+                "ip-vs-sh",
+            ],
+            Surroundings::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.ignore,
+            ["kernelmodule-ip_vs", "sysctl-vm.swappiness", "strictarp"]
+        );
+        assert!(c.ignores("KERNELMODULE-IP_VS") && !c.ignores("KernelModule-ip_vs_rr"));
+        assert_eq!(c.without, ["vm/swappiness", "ip_vs_sh"]);
+        let all = parse(
+            &["nodeprep", "check", "--ignore", "all"],
+            Surroundings::default(),
+        )
+        .unwrap();
+        assert!(all.ignores("anything"));
+        let e = parse(
+            &["nodeprep", "check", "--without", "net.core.somaxconn"],
+            Surroundings::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("not a default module"), "{e}");
+        // `-` is standard input, read by main: no existence check
+        let c = parse(
+            &["nodeprep", "check", "--kube-proxy-config", "-"],
+            Surroundings::default(),
+        )
+        .unwrap();
+        assert!(c.config_from_stdin());
     }
 
     #[test]

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 use clap_complete::{Generator, Shell};
-use clap_mangen::Man;
 use clap_mangen::roff::{Roff, bold, italic, roman};
 
 use crate::cli::Cli;
@@ -29,37 +28,135 @@ pub const COMPLETIONS_DIR: &str = "completions";
 /// The shells completions are generated for.
 pub const SHELLS: [Shell; 3] = [Shell::Bash, Shell::Zsh, Shell::Fish];
 
-/// One example: the command line, what it does, and the subcommand it belongs to.
+/// The manual section: an administrator's command, like modprobe(8), sysctl(8), ipvsadm(8).
+pub const SECTION: &str = "8";
+
+/// One example: the command line, what it does, and the page it belongs to (None: nodeprep.8).
 struct Example {
     line: &'static str,
     what: &'static str,
-    subcommand: &'static str,
+    page: Option<&'static str>,
 }
 
-const EXAMPLES: [Example; 4] = [
+const EXAMPLES: &[Example] = &[
     Example {
         line: "nodeprep check",
         what: "Report whether the node is ready for kube-proxy's IPVS mode. Reads only; needs no root.",
-        subcommand: "check",
+        page: Some("check"),
     },
     Example {
         line: "nodeprep check -o json",
-        what: "The same report as JSON, for scripts and configuration management.",
-        subcommand: "check",
+        what: "The same report as one JSON object, for scripts and configuration management.",
+        page: Some("check"),
+    },
+    Example {
+        line: "nodeprep --kube-proxy-config /var/lib/kube-proxy/config.conf check",
+        what: "Judge the node for the mode and scheduler in kube-proxy's own configuration file.",
+        page: Some("check"),
+    },
+    Example {
+        line: "kubectl -n kube-system get cm kube-proxy -o yaml | nodeprep --kube-proxy-config - check",
+        what: "The same, with the configuration read from standard input.",
+        page: Some("check"),
+    },
+    Example {
+        line: "sudo nodeprep check --probe",
+        what: "Also add and delete a dummy IPVS virtual service, as kube-proxy 1.27 and later does at start.",
+        page: Some("check"),
     },
     Example {
         line: "sudo nodeprep apply --detailed-exitcode",
         what: "Make the node ready: load the modules, persist them and the sysctls, set the live sysctls. \
                Exits 2 when something was changed and the node is ready, 0 when there was nothing to do.",
-        subcommand: "apply",
+        page: Some("apply"),
     },
     Example {
         line: "nodeprep --root /mnt/node apply --dry-run",
         what: "Show what apply would change in the node tree mounted at /mnt/node, with a diff of each file, \
-               and change nothing.",
-        subcommand: "apply",
+               and the result it would reach; change nothing.",
+        page: Some("apply"),
+    },
+    Example {
+        line: "sudo nodeprep --scheduler lc apply",
+        what: "Prepare the node for kube-proxy with ipvs.scheduler lc: ip_vs_lc is loaded and persisted too.",
+        page: Some("apply"),
+    },
+    Example {
+        line: "source <(nodeprep completion bash)",
+        what: "Shell completion for the current bash session; zsh and fish work the same way.",
+        page: None,
     },
 ];
+
+/// What each page says in DESCRIPTION: plain text, one paragraph per entry.
+fn description(page: Option<&str>) -> &'static [&'static str] {
+    match page {
+        None => &[
+            "nodeprep prepares a Linux node for kube-proxy's IPVS mode and tells whether kube-proxy \
+             will really use IPVS there. It replaces the usual recipe of modprobe loops, a hand-written \
+             /etc/sysctl.d/k8s.conf and a modules-load.d file, followed by ipvsadm -Ln and a look at \
+             kube-proxy's logs.",
+            "nodeprep check is run before kubeadm init or join: it reads the node and reports. \
+             nodeprep apply is run in provisioning, as root: it makes the node ready and keeps it ready \
+             after a reboot, and is idempotent.",
+            "A node is ready when nothing of error severity is found: the live state is right and it \
+             survives a reboot. Findings carry stable names in kubeadm's style, such as \
+             KernelModule-ip_vs or SysctlBoot-net.ipv4.ip_forward.",
+            "--root DIR is a chroot, not a path prefix: every path nodeprep reads, writes, lists, locks \
+             or executes is resolved inside DIR as the node would resolve it, so an absolute symlink or \
+             a .. can never leave DIR. Only regular files are read, each at most 16 MiB; a FIFO or \
+             device is an error, never a hang. The helpers (ipset, ipvsadm and iptables --version, \
+             kube-proxy, kubelet or kubeadm for the version, modprobe) are the root's own programs, \
+             found in its /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin and /bin, run \
+             with an empty environment, in their own process group, with a deadline and at most \
+             64 KiB of output, and chrooted into DIR when DIR is not / (which needs root).",
+            "A DIR without a live /proc (an image being built) is judged as it will be at boot, with \
+             the kernel under /lib/modules (or --kernel-release when there are several); apply then \
+             writes only the persistent files.",
+            "nodeprep completion bash|zsh|fish prints the shell completion script.",
+            "Copied into an Ansible playbook's library directory, nodeprep is also an Ansible module: \
+             run with one argument, the absolute path of a JSON file of parameters that holds \
+             Ansible's _ansible_ keys, it answers with one JSON object (changed, failed, msg and the \
+             report's fields). Its parameters mirror the options: action (check or apply), root, mode, \
+             scheduler, kube_proxy_version, kube_proxy_runtime, kube_proxy_config, modules, ignore, without and \
+             sysctls; check mode is apply --dry-run, and diff mode adds each file's before and after.",
+        ],
+        Some("check") => &[
+            "nodeprep check reads the node and prints a report; it changes nothing and needs no root.",
+            "It reports every kernel module kube-proxy needs (loaded, builtin, loadable or missing, and \
+             whether a modules-load.d file loads it at boot); every wanted sysctl, live and as it will be \
+             after the next boot, found by replaying sysctl.d in systemd-sysctl's order; the ipset, \
+             ipvsadm and iptables programs and their versions; modprobe.d blacklist and install lines \
+             and legacy module scripts that get in the way; and the verdict: what this kube-proxy \
+             version will do on this node, now and after nodeprep apply.",
+            "The version judged is the one given with --kube-proxy-version, else the one reported by \
+             kube-proxy, kubelet or kubeadm under the root, else the kubernetesVersion of a kubeadm \
+             configuration given with --kube-proxy-config, else the newest behaviour.",
+            "The exit status is 0 when the node is ready and 1 when it is not, so check can gate a \
+             provisioning step.",
+        ],
+        Some("apply") => &[
+            "nodeprep apply makes the node ready for kube-proxy's IPVS mode and keeps it ready after a \
+             reboot. It must run as root, against the real root and against another root (--root DIR), \
+             whose helpers run chrooted into it.",
+            "It takes the lock /run/nodeprep.lock before it reads anything, loads each wanted module with the node's own \
+             modprobe (run chrooted into the root), reads /proc/modules again to confirm each load, \
+             writes /etc/modules-load.d/ipvs.conf and /etc/sysctl.d/k8s.conf when their content \
+             changes, merged with the file as it is then (atomically, a new file mode 0644, every byte \
+             of foreign lines and comments kept, existing keys updated in place; a symlinked file \
+             keeps its link and its target is replaced; a mask, a link to /dev/null, is never \
+             replaced), then sets each live sysctl and reads it back. It finishes with the same report as \
+             check, and says what it did.",
+            "A second run changes nothing. With --dry-run it prints the actions and a diff of each \
+             file it would write, and the result the node would reach, and changes nothing.",
+            "SIGINT and SIGTERM end it at once with exit status 130, with any helper it runs; a file \
+             replacement under way is finished first, so a file is either unchanged or completely \
+             written. In an image (no live /proc) it loads nothing, sets nothing and creates nothing \
+             under /proc or /run.",
+        ],
+        Some(_) => &[],
+    }
+}
 
 /// The clap command as the man pages see it: built (global options propagated to the
 /// subcommands), and without clap's `help` subcommand, which has no page of its own.
@@ -69,101 +166,286 @@ fn man_command() -> clap::Command {
     cmd
 }
 
-/// The man pages: file name (`nodeprep.1`, `nodeprep-check.1`, …) and roff source.
+/// The subcommands with a page of their own: `completion` is described on nodeprep's page.
+fn paged_subcommands(top: &clap::Command) -> impl Iterator<Item = &clap::Command> {
+    top.get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "completion")
+}
+
+/// The page name of the top-level command or one of its subcommands: `nodeprep`, `nodeprep-check`.
+fn page_name(sub: Option<&str>) -> String {
+    match sub {
+        None => BIN.to_string(),
+        Some(s) => format!("{BIN}-{s}"),
+    }
+}
+
+/// The man pages: file name (`nodeprep.8`, `nodeprep-check.8`, …) and roff source.
 pub fn man_pages() -> io::Result<Vec<(String, String)>> {
     let top = man_command();
-    let mut pages = vec![(
-        Man::new(top.clone()).get_filename(),
-        man_page(&top, &top, None)?,
-    )];
-    for sub in top.get_subcommands().filter(|s| !s.is_hide_set()) {
-        let man = Man::new(sub.clone());
+    let mut pages = vec![(format!("{BIN}.{SECTION}"), man_page(&top, &top, None))];
+    for sub in paged_subcommands(&top) {
+        let name = sub.get_name();
         pages.push((
-            man.get_filename(),
-            man_page(&top, sub, Some(sub.get_name()))?,
+            format!("{}.{SECTION}", page_name(Some(name))),
+            man_page(&top, sub, Some(name)),
         ));
     }
     Ok(pages)
 }
 
-/// The man page for the top-level command `top` (`subcommand` None) or one of its subcommands.
-fn man_page(
-    top: &clap::Command,
-    cmd: &clap::Command,
-    subcommand: Option<&str>,
-) -> io::Result<String> {
-    let name = cmd.get_display_name().unwrap_or_else(|| cmd.get_name());
-    // No date, for reproducible output. clap_mangen writes an empty date as nothing at all,
-    // which shifts the source ("nodeprep 0.1.0") into the date's place; `""` keeps the slot.
-    // Subcommands have no version of their own, so every page names the top-level one.
-    let man = Man::new(cmd.clone())
-        .title(name.to_uppercase())
-        .date("\"\"")
-        .source(format!("{BIN} {}", top.get_version().unwrap_or_default()));
-    let mut out = Sections::default();
-    out.push(|w| man.render_title(w))?;
-    out.push(|w| man.render_name_section(w))?;
-    out.push(|w| man.render_synopsis_section(w))?;
-    out.push(|w| man.render_description_section(w))?;
-    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
-        out.push(|w| man.render_options_section(w))?;
-    }
-    if cmd.has_subcommands() {
-        out.push(|w| man.render_subcommands_section(w))?;
-    }
-    // clap's after_help (the exit codes in `--help`) is replaced by EXIT STATUS below,
-    // so render_extra_section is left out; VERSION too, the title line carries it.
-    out.push_roff(&exit_status_section());
-    out.push_roff(&environment_section());
-    out.push_roff(&files_section());
-    out.push_roff(&examples_section(subcommand));
-    out.push_roff(&see_also_section(top, cmd));
-    Ok(out.text)
-}
+/// The man page for the top-level command (`sub` None) or one of its subcommands.
+fn man_page(top: &clap::Command, cmd: &clap::Command, sub: Option<&str>) -> String {
+    let name = page_name(sub);
+    let version = format!("{BIN} {}", top.get_version().unwrap_or_default());
+    let mut r = Roff::new();
+    // No date, for reproducible output; an empty argument would vanish and shift the rest.
+    r.control(
+        "TH",
+        [
+            name.to_uppercase().as_str(),
+            SECTION,
+            "\"\"",
+            version.as_str(),
+            "System Administration",
+        ],
+    );
+    // no hyphenation, ragged right: option names and paths stay whole
+    r.control("nh", []);
+    r.control("ad", ["l"]);
+    r.control("SH", ["NAME"]);
+    let summary = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
+    r.text([roman(format!("{name} - {}", first_sentence(&summary)))]);
 
-/// Concatenates rendered sections. Every roff render starts with the same preamble (a string
-/// definition for the apostrophe); it is kept once, at the top.
-#[derive(Default)]
-struct Sections {
-    text: String,
-}
-
-impl Sections {
-    fn push(&mut self, render: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> io::Result<()> {
-        let mut buf = Vec::new();
-        render(&mut buf)?;
-        let s =
-            String::from_utf8(buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        self.append(&s);
-        Ok(())
-    }
-
-    fn push_roff(&mut self, roff: &Roff) {
-        self.append(&roff.render());
-    }
-
-    fn append(&mut self, s: &str) {
-        let preamble = Roff::new().render();
-        match s.strip_prefix(&preamble) {
-            Some(rest) if !self.text.is_empty() => self.text.push_str(rest),
-            _ => self.text.push_str(s),
+    r.control("SH", ["SYNOPSIS"]);
+    match sub {
+        Some(s) => synopsis(&mut r, top, cmd, s),
+        None => {
+            for s in top.get_subcommands() {
+                if s.get_name() == "completion" {
+                    r.text([
+                        bold(BIN),
+                        roman(" "),
+                        bold("completion"),
+                        roman(" "),
+                        bold("bash"),
+                        roman("|"),
+                        bold("zsh"),
+                        roman("|"),
+                        bold("fish"),
+                    ]);
+                    r.control("br", []);
+                } else {
+                    synopsis(&mut r, top, s, s.get_name());
+                }
+            }
+            r.text([
+                bold(BIN),
+                roman(" "),
+                bold("-h"),
+                roman("|"),
+                bold("--help"),
+                roman(" | "),
+                bold("-V"),
+                roman("|"),
+                bold("--version"),
+            ]);
         }
     }
+
+    r.control("SH", ["DESCRIPTION"]);
+    for (i, para) in description(sub).iter().enumerate() {
+        if i > 0 {
+            r.control("PP", []);
+        }
+        r.text([roman(*para)]);
+    }
+
+    if sub.is_none() {
+        r.control("SH", ["COMMANDS"]);
+        for s in top.get_subcommands() {
+            r.control("TP", []);
+            let n = s.get_name();
+            if n == "completion" {
+                r.text([bold("completion"), roman(" "), italic("SHELL")]);
+            } else {
+                r.text([bold(n)]);
+            }
+            let about = s.get_about().map(|a| a.to_string()).unwrap_or_default();
+            let more = if paged_subcommands(top).any(|p| p.get_name() == n) {
+                format!(" See {}({SECTION}).", page_name(Some(n)))
+            } else {
+                String::new()
+            };
+            r.text([roman(format!("{}.{more}", first_sentence(&about)))]);
+        }
+    }
+
+    let own: Vec<&clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| !a.is_hide_set() && !a.is_global_set() && !is_help_or_version(a))
+        .collect();
+    if sub.is_some() && !own.is_empty() {
+        r.control("SH", ["OPTIONS"]);
+        for a in own {
+            option(&mut r, a);
+        }
+    }
+    r.control("SH", ["GLOBAL OPTIONS"]);
+    r.text([roman(
+        "These options may be given before or after the subcommand.",
+    )]);
+    for a in top
+        .get_arguments()
+        .filter(|a| a.is_global_set() && !a.is_hide_set())
+    {
+        option(&mut r, a);
+    }
+    r.control("TP", []);
+    r.text([bold("-h"), roman(", "), bold("--help")]);
+    r.text([roman("Print help and exit.")]);
+    if sub.is_none() {
+        r.control("TP", []);
+        r.text([bold("-V"), roman(", "), bold("--version")]);
+        r.text([roman("Print the version and exit.")]);
+    }
+
+    exit_status_section(&mut r);
+    environment_section(&mut r);
+    files_section(&mut r);
+    examples_section(&mut r, sub);
+    see_also_section(&mut r, top, sub);
+    r.render()
 }
 
-fn exit_status_section() -> Roff {
-    let mut r = Roff::new();
+fn first_sentence(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+fn is_help_or_version(a: &clap::Arg) -> bool {
+    matches!(a.get_id().as_str(), "help" | "version")
+}
+
+/// `--root DIR`, `-o|--output FORMAT`, `--quiet`, as the synopsis and option list show them.
+fn option_words(a: &clap::Arg, alternatives: &str) -> Vec<clap_mangen::roff::Inline> {
+    let mut w = Vec::new();
+    if let Some(s) = a.get_short() {
+        w.push(bold(format!("-{s}")));
+        w.push(roman(alternatives));
+    }
+    match a.get_long() {
+        Some(l) => w.push(bold(format!("--{l}"))),
+        None => {
+            // a positional: its value name alone
+            w.pop();
+        }
+    }
+    if a.get_action().takes_values() {
+        let value = a
+            .get_value_names()
+            .and_then(|v| v.first())
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| a.get_id().as_str().to_uppercase());
+        if a.get_long().is_some() {
+            w.push(roman(" "));
+        }
+        w.push(italic(value));
+    }
+    w
+}
+
+fn repeatable(a: &clap::Arg) -> bool {
+    matches!(a.get_action(), clap::ArgAction::Append)
+}
+
+/// One synopsis line: `nodeprep [--root DIR] … check [--probe]`.
+fn synopsis(r: &mut Roff, top: &clap::Command, cmd: &clap::Command, sub: &str) {
+    let mut line = vec![bold(BIN)];
+    for a in top
+        .get_arguments()
+        .filter(|a| a.is_global_set() && !a.is_hide_set())
+    {
+        line.push(roman(" ["));
+        line.extend(option_words(a, "|"));
+        line.push(roman(if repeatable(a) { "]..." } else { "]" }));
+    }
+    line.push(roman(" "));
+    line.push(bold(sub));
+    for a in cmd
+        .get_arguments()
+        .filter(|a| !a.is_hide_set() && !a.is_global_set() && !is_help_or_version(a))
+    {
+        line.push(roman(if a.is_positional() { " " } else { " [" }));
+        line.extend(option_words(a, "|"));
+        if !a.is_positional() {
+            line.push(roman("]"));
+        }
+    }
+    r.text(line);
+    r.control("br", []);
+}
+
+/// One option in OPTIONS or GLOBAL OPTIONS: the words, the help, the values, the default, the variable.
+fn option(r: &mut Roff, a: &clap::Arg) {
+    r.control("TP", []);
+    r.text(option_words(a, ", "));
+    let help = a
+        .get_long_help()
+        .or_else(|| a.get_help())
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    let mut text = help.trim_end_matches('.').to_string();
+    text.push('.');
+    let values: Vec<String> = a
+        .get_possible_values()
+        .iter()
+        .filter(|v| !v.is_hide_set())
+        .map(|v| match v.get_help() {
+            Some(h) => format!("{} ({h})", v.get_name()),
+            None => v.get_name().to_string(),
+        })
+        .collect();
+    let takes_values = a.get_action().takes_values();
+    if !values.is_empty() && takes_values {
+        text.push_str(&format!(" One of: {}.", values.join("; ")));
+    }
+    let defaults: Vec<String> = a
+        .get_default_values()
+        .iter()
+        .map(|d| d.to_string_lossy().into_owned())
+        .collect();
+    if !defaults.is_empty() && takes_values {
+        text.push_str(&format!(" Default: {}.", defaults.join(", ")));
+    }
+    if let Some(env) = a.get_env() {
+        text.push_str(&format!(
+            " The environment variable {} sets it too; the option wins.",
+            env.to_string_lossy()
+        ));
+    }
+    r.text([roman(text)]);
+}
+
+fn exit_status_section(r: &mut Roff) {
     r.control("SH", ["EXIT STATUS"]);
     for e in Exit::ALL {
         r.control("TP", []);
         r.text([bold(e.code().to_string())]);
         r.text([roman(e.meaning())]);
     }
-    r
+    r.control("PP", []);
+    r.text([roman(
+        "apply --dry-run exits with what the node would be after apply. Usage errors are printed \
+         as error: followed by what is wrong and a pointer to --help; other errors are one line \
+         on standard error, starting with nodeprep:, that names the path or input.",
+    )]);
 }
 
-fn environment_section() -> Roff {
-    let mut r = Roff::new();
+fn environment_section(r: &mut Roff) {
     r.control("SH", ["ENVIRONMENT"]);
     r.control("TP", []);
     r.text([bold("NODEPREP_ROOT")]);
@@ -181,11 +463,20 @@ fn environment_section() -> Roff {
         bold("--no-color"),
         roman("."),
     ]);
-    r
+    r.control("TP", []);
+    r.text([bold("TERM")]);
+    r.text([roman(
+        "When dumb, the text report is not coloured. Colour is only used when standard output is a terminal.",
+    )]);
+    r.control("PP", []);
+    r.text([roman(
+        "Helper programs (modprobe, ipset, ipvsadm, iptables, kube-proxy, kubelet, kubeadm) run with \
+         a clean environment and are looked up only in /usr/local/sbin, /usr/local/bin, /usr/sbin, \
+         /usr/bin, /sbin and /bin under the root, never in PATH.",
+    )]);
 }
 
-fn files_section() -> Roff {
-    let mut r = Roff::new();
+fn files_section(r: &mut Roff) {
     r.control("SH", ["FILES"]);
     r.text([
         roman("The paths are on the node: with "),
@@ -223,41 +514,48 @@ fn files_section() -> Roff {
         bold("--dry-run"),
         roman(") so that one apply runs at a time per root; when another holds it, apply exits 3."),
     ]);
-    r
+    r.control("TP", []);
+    r.text([
+        italic("/proc/modules"),
+        roman(", "),
+        italic("/proc/sys"),
+        roman(", "),
+        italic("/lib/modules"),
+    ]);
+    r.text([roman(
+        "The loaded modules, the live sysctls, and the module index of the running kernel.",
+    )]);
 }
 
-/// All examples on the top-level page; on a subcommand's page, those that use it.
-fn examples_section(subcommand: Option<&str>) -> Roff {
-    let mut r = Roff::new();
+/// On nodeprep.8 every example; on a subcommand's page, those that use it.
+fn examples_section(r: &mut Roff, sub: Option<&str>) {
     r.control("SH", ["EXAMPLES"]);
-    for ex in EXAMPLES
-        .iter()
-        .filter(|ex| subcommand.is_none_or(|s| s == ex.subcommand))
-    {
+    for ex in EXAMPLES.iter().filter(|ex| sub.is_none() || ex.page == sub) {
         r.control("TP", []);
         r.text([bold(ex.line)]);
         r.text([roman(ex.what)]);
     }
-    r
 }
 
 /// The other pages of nodeprep, then the system's pages for what it touches.
-fn see_also_section(top: &clap::Command, cmd: &clap::Command) -> Roff {
-    let this = cmd.get_display_name().unwrap_or_else(|| cmd.get_name());
-    let pages = [BIN.to_string()]
-        .into_iter()
+fn see_also_section(r: &mut Roff, top: &clap::Command, sub: Option<&str>) {
+    let this = page_name(sub);
+    let pages = std::iter::once(page_name(None))
+        .chain(paged_subcommands(top).map(|s| page_name(Some(s.get_name()))))
+        .filter(|p| *p != this)
+        .map(|p| (p, SECTION))
         .chain(
-            top.get_subcommands()
-                .filter(|s| !s.is_hide_set())
-                .map(|s| format!("{BIN}-{}", s.get_name())),
-        )
-        .filter(|p| p != this)
-        .map(|p| (p, "1"))
-        .chain([
-            ("modules-load.d".to_string(), "5"),
-            ("sysctl.d".to_string(), "5"),
-            ("ipvsadm".to_string(), "8"),
-        ]);
+            [
+                ("kubeadm", "1"),
+                ("modprobe", "8"),
+                ("sysctl", "8"),
+                ("ipvsadm", "8"),
+                ("modules-load.d", "5"),
+                ("sysctl.d", "5"),
+                ("modprobe.d", "5"),
+            ]
+            .map(|(p, s)| (p.to_string(), s)),
+        );
     let mut line = Vec::new();
     for (i, (page, section)) in pages.enumerate() {
         if i > 0 {
@@ -266,24 +564,23 @@ fn see_also_section(top: &clap::Command, cmd: &clap::Command) -> Roff {
         line.push(bold(page));
         line.push(roman(format!("({section})")));
     }
-    let mut r = Roff::new();
     r.control("SH", ["SEE ALSO"]);
     r.text(line);
-    r
+}
+
+/// The completion script for one shell, as `nodeprep completion SHELL` prints it.
+pub fn completion(shell: Shell) -> String {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), BIN, &mut buf);
+    // clap_complete writes only what it was given: UTF-8 names and help text
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// The shell completions: file name (`nodeprep.bash`, `_nodeprep`, `nodeprep.fish`) and script.
 pub fn completions() -> Vec<(String, String)> {
     SHELLS
         .iter()
-        .map(|&shell| {
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), BIN, &mut buf);
-            (
-                shell.file_name(BIN),
-                String::from_utf8(buf).expect("clap_complete writes UTF-8"),
-            )
-        })
+        .map(|&shell| (shell.file_name(BIN), completion(shell)))
         .collect()
 }
 
@@ -415,7 +712,7 @@ mod tests {
 
     #[test]
     fn top_level_man_page_states_every_exit_code() {
-        let roff = page("nodeprep.1");
+        let roff = page("nodeprep.8");
         let text = plain(&roff);
         let section = text
             .split_once("EXIT STATUS")
@@ -464,7 +761,7 @@ mod tests {
 
     #[test]
     fn subcommand_pages_carry_the_global_options_and_the_extra_sections() {
-        for name in ["nodeprep-check.1", "nodeprep-apply.1"] {
+        for name in ["nodeprep-check.8", "nodeprep-apply.8"] {
             let text = plain(&page(name));
             for needle in [
                 "--root",
@@ -476,8 +773,8 @@ mod tests {
                 assert!(text.contains(needle), "{needle:?} missing from {name}");
             }
         }
-        assert!(plain(&page("nodeprep-check.1")).contains("--probe"));
-        assert!(plain(&page("nodeprep-apply.1")).contains("--detailed-exitcode"));
+        assert!(plain(&page("nodeprep-check.8")).contains("--probe"));
+        assert!(plain(&page("nodeprep-apply.8")).contains("--detailed-exitcode"));
         assert!(!man_pages().unwrap().iter().any(|(n, _)| n.contains("help")));
     }
 
@@ -486,7 +783,7 @@ mod tests {
         for (name, roff) in man_pages().unwrap() {
             // .TH title section date source manual: the date is left empty
             let th = roff.lines().find(|l| l.starts_with(".TH ")).unwrap();
-            assert!(th.contains(" 1 \"\" \"nodeprep "), "{name}: {th}");
+            assert!(th.contains(" 8 \"\" \"nodeprep "), "{name}: {th}");
             assert_eq!(roff.matches(".ds Aq").count(), 2, "{name}"); // .ie and .el, once
         }
         assert_eq!(render_all().unwrap(), render_all().unwrap());

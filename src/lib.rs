@@ -3,6 +3,7 @@
 //! The flow: `probe` reads the node (under a root directory) → `plan` decides, purely →
 //! `apply` carries the actions out → `report` prints text or JSON.
 
+pub mod ansible;
 pub mod apply;
 pub mod cli;
 pub mod config;

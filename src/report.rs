@@ -22,6 +22,9 @@ pub struct Extras<'a> {
     pub diffs: &'a [(FileChange, String)],
     pub ready_after_apply: Option<bool>,
     pub probe: Option<&'a LiveProbe>,
+    /// apply --dry-run: the node as apply would leave it, and its assessment; the text
+    /// report shows these (the JSON report keeps the current state and `ready_after_apply`).
+    pub predicted: Option<(&'a Facts, &'a Assessment)>,
 }
 
 #[derive(Serialize)]
@@ -132,6 +135,13 @@ fn json(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
     s
 }
 
+// ---------------------------------------------------------------------------------------
+// Text report. One function per section, in the order they are printed; the layout helpers
+// (wrapping at WIDTH, tables, cleaning values) are at the end.
+
+/// Every line of the text report fits this many columns (a tab counts as 8).
+pub const WIDTH: usize = 80;
+
 struct Paint(bool);
 
 impl Paint {
@@ -162,175 +172,304 @@ fn label(s: Severity) -> &'static str {
 
 fn text(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
     let p = Paint(cfg.color);
+    // apply --dry-run shows the node as apply would leave it, not as it is
+    let (facts, a) = x.predicted.unwrap_or((facts, a));
     let mut o = String::new();
     if cfg.quiet {
-        for f in a.findings.iter().filter(|f| f.severity != Severity::Info) {
-            let _ = writeln!(
-                o,
-                "\t[{} {}]: {}",
-                p.sev(f.severity, label(f.severity)),
-                f.id,
-                f.message
-            );
-        }
+        quiet_section(&mut o, &p, a, x);
         return o;
     }
+    header_section(&mut o, cfg, facts, x);
+    actions_section(&mut o, &p, x);
+    diffs_section(&mut o, x);
+    modules_section(&mut o, a);
+    sysctls_section(&mut o, a);
+    binaries_section(&mut o, facts);
+    kube_proxy_section(&mut o, a, x);
+    findings_section(&mut o, &p, a);
+    summary_section(&mut o, &p, a, x);
+    o
+}
+
+/// `--quiet`: what matters for the command. check: the warnings and errors; apply: the
+/// actions that failed and what is still wrong; apply --dry-run: what it would do and what
+/// would still be wrong after it.
+fn quiet_section(o: &mut String, p: &Paint, a: &Assessment, x: &Extras) {
+    if let Some(actions) = x.actions {
+        let shown: Vec<&Action> = actions.iter().filter(|act| x.dry_run || !act.ok).collect();
+        action_rows(o, p, &shown);
+    }
+    for f in a.findings.iter().filter(|f| f.severity != Severity::Info) {
+        finding_line(o, p, f);
+    }
+    if x.dry_run {
+        summary_section(o, p, a, x);
+    }
+}
+
+fn header_section(o: &mut String, cfg: &Config, facts: &Facts, x: &Extras) {
     let k = &facts.kernel;
     let os = if facts.os.pretty_name.is_empty() {
         "unknown distribution"
     } else {
         &facts.os.pretty_name
     };
-    let _ = writeln!(
+    let command = match (x.actions.is_some(), x.dry_run) {
+        (false, _) => "check",
+        (true, false) => "apply",
+        (true, true) => "apply --dry-run",
+    };
+    wrap_into(
         o,
-        "nodeprep {}: kernel {}, {os}, root {}",
-        if x.actions.is_some() {
-            "apply"
-        } else {
-            "check"
-        },
-        k.release,
-        cfg.root
+        "",
+        "  ",
+        &format!(
+            "nodeprep {command}: kernel {}, {}, root {}",
+            clean(&k.release),
+            clean(os),
+            clean(&cfg.root.to_string())
+        ),
     );
     if !k.modules_supported {
-        let _ = writeln!(
+        wrap_into(
             o,
-            "This kernel has no loadable-module support (no /proc/modules): only built-in features exist."
+            "",
+            "",
+            "This kernel has no loadable-module support (no /proc/modules): only built-in features exist.",
         );
     }
+}
 
-    if let Some(actions) = x.actions {
-        let _ = writeln!(
-            o,
-            "\n{}",
-            if x.dry_run {
-                "Would do (dry run, nothing changed):"
-            } else {
-                "Actions:"
-            }
-        );
-        if actions.is_empty() {
-            let _ = writeln!(
-                o,
-                "  {}",
-                if x.dry_run {
-                    "nothing to do: the node already matches"
-                } else {
-                    "nothing changed: the node already matched"
-                }
-            );
-        }
-        for act in actions {
-            let mark = if act.ok {
-                p.wrap("32", "ok  ")
-            } else {
-                p.wrap("31", "FAIL")
-            };
-            let _ = writeln!(
-                o,
-                "  {mark}  {:<12} {:<40} {}",
-                act.kind, act.target, act.detail
-            );
-        }
-        for (change, d) in x.diffs {
-            let _ = writeln!(
-                o,
-                "\n--- {}{}\n+++ {}",
-                change.path,
-                if change.before.is_none() {
-                    " (new file)"
-                } else {
-                    ""
-                },
-                change.path
-            );
-            o.push_str(d);
-        }
-    }
-
-    let _ = writeln!(o, "\nModules                    state      at boot");
-    for m in &a.modules {
-        let boot = match (m.persisted, m.persisted_by.first()) {
-            (true, Some(f)) => format!("yes ({f})"),
-            (true, None) => "yes (built in)".into(),
-            (false, _) => "no".into(),
-        };
-        let _ = writeln!(o, "  {:<24} {:<10} {boot}", m.name, m.state.as_str());
-    }
-    let _ = writeln!(
-        o,
-        "\nSysctls                                  want  live  after reboot"
-    );
-    for s in &a.sysctls {
-        let live = s.live.as_deref().unwrap_or("-");
-        let boot = s.boot.as_deref().unwrap_or("-");
-        let _ = writeln!(
-            o,
-            "  {:<38} {:<5} {:<5} {boot} ({})",
-            s.key, s.want, live, s.boot_source
-        );
-    }
-    let _ = writeln!(o, "\nBinaries");
-    for b in &facts.binaries {
-        let _ = writeln!(
-            o,
-            "  {:<10} {:<26} {}",
-            b.name,
-            b.path.as_deref().unwrap_or("not found"),
-            b.version
-                .as_deref()
-                .map(|v| format!("v{v}"))
-                .unwrap_or_default()
-        );
-    }
-    let kp = &a.kube_proxy;
-    let _ = writeln!(
-        o,
-        "\nkube-proxy {} ({}; mode {}, scheduler {}, runtime {})",
-        kp.version,
-        kp.version_source,
-        kp.mode,
-        kp.scheduler,
-        if kp.runtime == crate::cli::Runtime::Host {
-            "host"
+fn actions_section(o: &mut String, p: &Paint, x: &Extras) {
+    let Some(actions) = x.actions else { return };
+    o.push_str(if x.dry_run {
+        "\nWould do (dry run, nothing changed):\n"
+    } else {
+        "\nActions:\n"
+    });
+    if actions.is_empty() {
+        o.push_str(if x.dry_run {
+            "  nothing to do: the node already matches\n"
         } else {
-            "container"
-        }
-    );
-    let _ = writeln!(
-        o,
-        "  now: kube-proxy {} {}",
-        kp.version,
-        kp.outcome.sentence()
-    );
-    for r in &kp.reasons {
-        let _ = writeln!(o, "       {r}");
+            "  nothing changed: the node already matched\n"
+        });
     }
-    if kp.after_apply.outcome != kp.outcome || x.actions.is_none() {
+    action_rows(o, p, &actions.iter().collect::<Vec<_>>());
+}
+
+fn action_rows(o: &mut String, p: &Paint, actions: &[&Action]) {
+    let rows: Vec<Vec<String>> = actions
+        .iter()
+        .map(|act| {
+            vec![
+                // both marks 4 wide, so the columns do not move with them
+                if act.ok { "ok  " } else { "FAIL" }.to_string(),
+                act.kind.to_string(),
+                clean(&act.target),
+                // "would set net.ipv4.ip_forward = 1" in the row of net.ipv4.ip_forward
+                clean(&act.detail.replace(&format!("{} = ", act.target), "to ")),
+            ]
+        })
+        .collect();
+    let mut t = String::new();
+    table(&mut t, None, &rows);
+    // colour the marks once the columns are laid out
+    for line in t.lines() {
+        let painted = if let Some(rest) = line.strip_prefix("  ok  ") {
+            format!("  {}  {rest}", p.wrap("32", "ok"))
+        } else if let Some(rest) = line.strip_prefix("  FAIL") {
+            format!("  {}{rest}", p.wrap("31", "FAIL"))
+        } else {
+            line.to_string()
+        };
+        o.push_str(&painted);
+        o.push('\n');
+    }
+}
+
+fn diffs_section(o: &mut String, x: &Extras) {
+    for (change, d) in x.diffs {
         let _ = writeln!(
             o,
-            "  after `nodeprep apply`: kube-proxy {} {}",
-            kp.version,
-            kp.after_apply.outcome.sentence()
+            "\n--- {}{}\n+++ {}",
+            change.path,
+            if change.before.is_none() {
+                " (new file)"
+            } else {
+                ""
+            },
+            change.path
         );
-        for r in &kp.after_apply.reasons {
-            let _ = writeln!(o, "       {r}");
+        for line in d.lines() {
+            // file content is shown as it is, only made safe for a terminal
+            o.push_str(line.trim_end());
+            o.push('\n');
+        }
+    }
+}
+
+fn modules_section(o: &mut String, a: &Assessment) {
+    let rows: Vec<Vec<String>> = a
+        .modules
+        .iter()
+        .map(|m| {
+            let boot = match (m.persisted, m.persisted_by.first()) {
+                (true, Some(f)) => format!("yes ({})", clean(f)),
+                (true, None) => "yes (built in)".into(),
+                (false, _) => "no".into(),
+            };
+            vec![clean(&m.name), m.state.as_str().to_string(), boot]
+        })
+        .collect();
+    o.push('\n');
+    table(o, Some(&["Modules", "state", "at boot"]), &rows);
+}
+
+fn sysctls_section(o: &mut String, a: &Assessment) {
+    let rows: Vec<Vec<String>> = a
+        .sysctls
+        .iter()
+        .map(|s| {
+            vec![
+                clean(&s.key),
+                clean(&s.want),
+                clean(s.live.as_deref().unwrap_or("-")),
+                format!(
+                    "{} ({})",
+                    clean(s.boot.as_deref().unwrap_or("-")),
+                    clean(&s.boot_source)
+                ),
+            ]
+        })
+        .collect();
+    o.push('\n');
+    table(o, Some(&["Sysctls", "want", "live", "after reboot"]), &rows);
+}
+
+fn binaries_section(o: &mut String, facts: &Facts) {
+    let rows: Vec<Vec<String>> = facts
+        .binaries
+        .iter()
+        .map(|b| {
+            vec![
+                clean(&b.name),
+                clean(b.path.as_deref().unwrap_or("not found")),
+                clean(&version_text(b)),
+            ]
+        })
+        .collect();
+    o.push('\n');
+    table(o, Some(&["Binaries", "path", "version"]), &rows);
+}
+
+/// The version as the program states it, with what follows in parentheses:
+/// `v1.8.9 (nf_tables)` for iptables, `v7.17` for ipset.
+pub fn version_text(b: &Binary) -> String {
+    let from_banner = b.banner.as_deref().and_then(|banner| {
+        let words: Vec<&str> = banner.split_whitespace().collect();
+        let i = words.iter().position(|w| {
+            w.strip_prefix('v')
+                .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()) && r.contains('.'))
+        })?;
+        let mut v = words[i].trim_end_matches([',', ':', ';']).to_string();
+        if let Some(next) = words
+            .get(i + 1)
+            .filter(|n| n.starts_with('(') && n.ends_with(')'))
+        {
+            v.push(' ');
+            v.push_str(next);
+        }
+        Some(v)
+    });
+    from_banner
+        .or_else(|| b.version.as_deref().map(|v| format!("v{v}")))
+        .unwrap_or_default()
+}
+
+fn kube_proxy_section(o: &mut String, a: &Assessment, x: &Extras) {
+    let kp = &a.kube_proxy;
+    o.push('\n');
+    wrap_into(
+        o,
+        "",
+        "  ",
+        &format!(
+            "kube-proxy {} ({}; mode {}, scheduler {}, runtime {})",
+            kp.version,
+            clean(&kp.version_source),
+            clean(&kp.mode),
+            clean(&kp.scheduler),
+            if kp.runtime == crate::cli::Runtime::Host {
+                "host"
+            } else {
+                "container"
+            }
+        ),
+    );
+    let verdict =
+        |o: &mut String, when: &str, outcome: crate::plan::verdict::Outcome, reasons: &[String]| {
+            wrap_into(
+                o,
+                "  ",
+                "       ",
+                &format!("{when}: kube-proxy {} {}", kp.version, outcome.sentence()),
+            );
+            for r in reasons {
+                wrap_into(o, "       ", "         ", &clean(r));
+            }
+        };
+    if x.predicted.is_some() {
+        verdict(o, "after apply", kp.outcome, &kp.reasons);
+    } else {
+        verdict(o, "now", kp.outcome, &kp.reasons);
+        if kp.after_apply.outcome != kp.outcome || x.actions.is_none() {
+            verdict(
+                o,
+                "after `nodeprep apply`",
+                kp.after_apply.outcome,
+                &kp.after_apply.reasons,
+            );
         }
     }
     if let Some(pr) = x.probe {
-        let _ = writeln!(o, "  live probe (as kube-proxy >= 1.27): {}", pr.detail);
-    }
-
-    let _ = writeln!(o, "\n[preflight] Running pre-flight checks");
-    for f in &a.findings {
-        let _ = writeln!(
+        wrap_into(
             o,
-            "\t[{} {}]: {}",
-            p.sev(f.severity, label(f.severity)),
-            f.id,
-            f.message
+            "  ",
+            "    ",
+            &format!("live probe (as kube-proxy >= 1.27): {}", clean(&pr.detail)),
         );
     }
+}
+
+fn findings_section(o: &mut String, p: &Paint, a: &Assessment) {
+    if a.findings.is_empty() {
+        return;
+    }
+    o.push_str("\n[preflight] Running pre-flight checks\n");
+    for f in &a.findings {
+        finding_line(o, p, f);
+    }
+}
+
+/// `\t[ERROR id]: message`, kubeadm's format, wrapped with the message continuing under itself.
+fn finding_line(o: &mut String, p: &Paint, f: &crate::plan::Finding) {
+    let tag = format!("[{} {}]", label(f.severity), clean(&f.id));
+    let mut t = String::new();
+    wrap_into(
+        &mut t,
+        "\t",
+        "\t  ",
+        &format!("{tag}: {}", clean(&f.message)),
+    );
+    let painted = format!(
+        "[{} {}]",
+        p.sev(f.severity, label(f.severity)),
+        clean(&f.id)
+    );
+    o.push_str(&t.replacen(&tag, &painted, 1));
+}
+
+fn summary_section(o: &mut String, p: &Paint, a: &Assessment, x: &Extras) {
     let errors = a
         .findings
         .iter()
@@ -341,42 +480,53 @@ fn text(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
         .iter()
         .filter(|f| f.severity == Severity::Warning)
         .count();
-    let summary = if a.ready() {
-        p.wrap(
+    let (colour, text) = match (a.ready(), x.actions.is_some(), x.dry_run) {
+        (true, _, true) => (
             "32",
-            &format!(
+            format!(
+                "After apply the node would be ready for kube-proxy in IPVS mode ({}).",
+                count(warnings, "warning")
+            ),
+        ),
+        (false, _, true) => (
+            "31",
+            format!(
+                "After apply the node would still not be ready: {}, {} that nodeprep cannot fix; see above.",
+                count(errors, "error"),
+                count(warnings, "warning")
+            ),
+        ),
+        (true, _, false) => (
+            "32",
+            format!(
                 "Ready for kube-proxy in IPVS mode ({}).",
                 count(warnings, "warning")
             ),
-        )
-    } else if x.actions.is_some() && !x.dry_run {
-        p.wrap(
+        ),
+        (false, true, false) => (
             "31",
-            &format!(
+            format!(
                 "Not ready: {}, {} remain that nodeprep cannot fix; see above.",
                 count(errors, "error"),
                 count(warnings, "warning")
             ),
-        )
-    } else {
-        p.wrap(
+        ),
+        (false, false, false) => (
             "31",
-            &format!(
+            format!(
                 "Not ready: {}, {}. `nodeprep apply` fixes what it can.",
                 count(errors, "error"),
                 count(warnings, "warning")
             ),
-        )
+        ),
     };
-    let _ = writeln!(o, "\n{summary}");
-    if let (true, Some(r)) = (x.dry_run, x.ready_after_apply) {
-        let _ = writeln!(
-            o,
-            "After apply the node would {}be ready.",
-            if r { "" } else { "still not " }
-        );
+    let mut t = String::new();
+    wrap_into(&mut t, "", "", &text);
+    o.push('\n');
+    for line in t.lines() {
+        o.push_str(&p.wrap(colour, line));
+        o.push('\n');
     }
-    o
 }
 
 /// "1 warning", "2 warnings".
@@ -385,5 +535,172 @@ fn count(n: usize, what: &str) -> String {
         format!("1 {what}")
     } else {
         format!("{n} {what}s")
+    }
+}
+
+// --- layout helpers -------------------------------------------------------------------------
+
+/// A value made safe for one table cell or line: tabs, newlines and other control
+/// characters become spaces.
+pub fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Display width of a line: a tab advances to the next multiple of 8.
+fn columns(s: &str) -> usize {
+    s.chars().fold(0, |col, c| {
+        if c == '\t' {
+            (col / 8 + 1) * 8
+        } else {
+            col + 1
+        }
+    })
+}
+
+/// Appends `text` wrapped at [`WIDTH`]: the first line after `first`, the others after `cont`.
+/// A word longer than a line (a long path) gets a line of its own; nothing is cut.
+fn wrap_into(o: &mut String, first: &str, cont: &str, text: &str) {
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !empty && columns(&line) + 1 + word.chars().count() > WIDTH {
+            o.push_str(&line);
+            o.push('\n');
+            line = cont.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    o.push_str(line.trim_end());
+    o.push('\n');
+}
+
+/// A table indented by two spaces: every column as wide as its widest cell, the last one
+/// wrapped under itself (or, when fewer than 20 columns would be left for it, on the next
+/// lines).
+fn table(o: &mut String, header: Option<&[&str]>, rows: &[Vec<String>]) {
+    let n = header
+        .map(<[&str]>::len)
+        .or_else(|| rows.first().map(Vec::len))
+        .unwrap_or(0);
+    if n == 0 {
+        return;
+    }
+    let mut widths = vec![0; n - 1];
+    let head: Option<Vec<String>> = header.map(|h| h.iter().map(|c| c.to_string()).collect());
+    for (j, w) in widths.iter_mut().enumerate() {
+        // the header's first cell is the section title, at column 0; the rows are indented by 2
+        let title = head.as_ref().map_or(0, |h| {
+            let c = h[j].chars().count();
+            if j == 0 { c.saturating_sub(2) } else { c }
+        });
+        *w = rows
+            .iter()
+            .map(|r| r[j].chars().count())
+            .chain([title])
+            .max()
+            .unwrap_or(0);
+    }
+    let last_col = 2 + widths.iter().map(|w| w + 1).sum::<usize>();
+    let render = |o: &mut String, indent: &str, cells: &[String], first_pad: usize| {
+        let mut line = indent.to_string();
+        for (j, w) in widths.iter().enumerate() {
+            let pad = if j == 0 { w + first_pad } else { *w };
+            line.push_str(&format!("{:<pad$} ", clean(&cells[j])));
+        }
+        let last = &clean(&cells[n - 1]);
+        let longest = last
+            .split(' ')
+            .map(|w| w.chars().count())
+            .max()
+            .unwrap_or(0);
+        if last_col + 20.max(longest) <= WIDTH {
+            wrap_into(o, &line, &" ".repeat(last_col), last);
+        } else {
+            o.push_str(line.trim_end());
+            o.push('\n');
+            wrap_into(o, "      ", "      ", last);
+        }
+    };
+    if let Some(h) = &head {
+        render(o, "", h, 2);
+    }
+    for r in rows {
+        render(o, "  ", r, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_keeps_every_word_and_the_width() {
+        let mut o = String::new();
+        let long = "word ".repeat(40);
+        wrap_into(&mut o, "\t[ERROR X]: ", "\t  ", &long);
+        assert!(o.lines().all(|l| columns(l) <= WIDTH), "{o}");
+        assert_eq!(o.split_whitespace().filter(|w| *w == "word").count(), 40);
+        assert!(o.lines().skip(1).all(|l| l.starts_with("\t  word")), "{o}");
+        let mut o = String::new();
+        let path = format!("/{}", "p".repeat(100));
+        wrap_into(&mut o, "", "  ", &format!("see {path} now"));
+        assert_eq!(o, format!("see\n  {path}\n  now\n"));
+    }
+
+    #[test]
+    fn tables_align_clean_and_wrap_the_last_column() {
+        let rows = vec![
+            vec!["a\tb".to_string(), "1".into(), "short".into()],
+            vec!["longer_name".to_string(), "22".into(), "x ".repeat(60)],
+        ];
+        let mut o = String::new();
+        table(&mut o, Some(&["Things", "n", "note"]), &rows);
+        assert!(!o.contains('\t'), "{o}");
+        assert!(
+            o.lines().all(|l| columns(l) <= WIDTH && !l.ends_with(' ')),
+            "{o}"
+        );
+        let lines: Vec<&str> = o.lines().collect();
+        assert_eq!(lines[0], "Things        n  note");
+        assert_eq!(lines[1], "  a b         1  short");
+        assert!(lines[2].starts_with("  longer_name 22 x x"), "{o}");
+        assert!(lines[3].starts_with("                 x"), "{o}");
+    }
+
+    #[test]
+    fn versions_show_the_backend() {
+        let b = |banner: &str, version: &str| Binary {
+            name: "x".into(),
+            path: Some("/usr/sbin/x".into()),
+            version: Some(version.into()),
+            banner: Some(banner.into()),
+        };
+        assert_eq!(
+            version_text(&b("iptables v1.8.9 (nf_tables)", "1.8")),
+            "v1.8.9 (nf_tables)"
+        );
+        assert_eq!(
+            version_text(&b("iptables v1.8.7 (legacy)\n", "1.8")),
+            "v1.8.7 (legacy)"
+        );
+        assert_eq!(version_text(&b("iptables v1.4.21", "1.4")), "v1.4.21");
+        assert_eq!(
+            version_text(&b(
+                "ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)",
+                "1.31"
+            )),
+            "v1.31"
+        );
+        assert_eq!(
+            version_text(&b("ipset v7.17, protocol version: 7", "7.17")),
+            "v7.17"
+        );
     }
 }

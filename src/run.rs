@@ -79,13 +79,15 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
         } => {
             let (actions, diffs) = apply::plan(facts, wanted);
             let a = survey.assess(cfg);
-            let after = plan::assess(cfg, projected, wanted, projected).ready();
+            let predicted = plan::assess(cfg, projected, wanted, projected);
+            let after = predicted.ready();
             let x = Extras {
                 actions: Some(&actions),
                 dry_run: true,
                 diffs: &diffs,
                 ready_after_apply: Some(after),
                 probe: None,
+                predicted: Some((projected, &predicted)),
             };
             let out = report::render(cfg, facts, &a, &x);
             Ok((out, status(after, !actions.is_empty(), detailed_exitcode)))

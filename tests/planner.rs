@@ -27,7 +27,7 @@ use nodeprep::run::Survey;
 // ---------------------------------------------------------------------------------------
 // helpers
 
-const MODULES_HEADER: &str = "# Kernel modules for kube-proxy in IPVS mode, loaded at boot by systemd-modules-load.\n# Managed by nodeprep; lines it did not write are kept.\n";
+const MODULES_HEADER: &str = "# IPVS modules for kube-proxy, loaded at boot by systemd-modules-load.\n# Managed by nodeprep; lines it did not write are kept.\n";
 const SYSCTL_HEADER: &str = "# Sysctls for Kubernetes nodes, applied at boot by systemd-sysctl.\n# Managed by nodeprep; lines it did not write are kept.\n";
 const DEFAULT_MODULES: [&str; 6] = [
     "ip_vs",
@@ -968,12 +968,14 @@ fn assess_debian12_ready_is_ready() {
 fn assess_sysctl_override_blames_security_conf() {
     let n = node(&fixture("sysctl-override"), &[]);
     let a = n.assess();
-    let f = finding(&a, "SysctlBoot-net.ipv4.ip_forward");
+    // wrong now and after a reboot: one finding that says both
+    let f = finding(&a, "Sysctl-net.ipv4.ip_forward");
     assert_eq!(f.severity, Severity::Error);
     assert_eq!(
         f.message,
-        "after a reboot net.ipv4.ip_forward will be 0 (/etc/sysctl.d/security.conf:2), want 1; /etc/sysctl.d/security.conf is applied after /etc/sysctl.d/k8s.conf and wins: change or remove that line"
+        "net.ipv4.ip_forward is 0, and after a reboot it will be 0 (/etc/sysctl.d/security.conf:2); want 1; `nodeprep apply` sets it, but /etc/sysctl.d/security.conf is applied after /etc/sysctl.d/k8s.conf and wins: change or remove that line"
     );
+    assert!(!a.findings.iter().any(|f| f.id.starts_with("SysctlBoot-")));
     // even once apply has written k8s.conf, security.conf still wins
     assert_eq!(
         boot(&n.projected, "net.ipv4.ip_forward"),
@@ -989,10 +991,12 @@ fn assess_sysctl_override_blames_security_conf() {
         boot(&n.projected, "vm.swappiness"),
         some("0", "/etc/sysctl.d/k8s.conf:6")
     );
-    let f = finding(&a, "SysctlBoot-vm.swappiness");
+    // kube-proxy does not need vm.swappiness: a warning
+    let f = finding(&a, "Sysctl-vm.swappiness");
+    assert_eq!(f.severity, Severity::Warning);
     assert!(
         f.message
-            .ends_with("; `nodeprep apply` writes /etc/sysctl.d/k8s.conf"),
+            .ends_with("; `nodeprep apply` sets it and writes /etc/sysctl.d/k8s.conf"),
         "{}",
         f.message
     );

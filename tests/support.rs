@@ -228,3 +228,26 @@ pub fn module_names(v: &Value) -> Vec<String> {
         .map(|m| m["name"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// The text report with wrapped findings joined again: a `\t  ` continuation line is
+/// appended to the line it continues, with one space.
+pub fn unwrapped(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        if let (Some(rest), false) = (line.strip_prefix("\t  "), out.is_empty()) {
+            out.pop();
+            out.push(' ');
+            out.push_str(rest);
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The report's closing paragraph (after the last blank line) as one line.
+pub fn closing(text: &str) -> String {
+    let last = text.trim_end().rsplit("\n\n").next().unwrap_or("");
+    last.split_whitespace().collect::<Vec<_>>().join(" ")
+}

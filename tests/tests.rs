@@ -1,13 +1,19 @@
 //! The one integration-test binary: the real `nodeprep` against fixture roots and, read-only,
 //! against the machine running the tests.
 
+mod ansible_module;
 mod apply;
 mod boundary;
 mod check;
+mod completion;
 mod host;
 mod kube_config;
+mod kubernetes;
+mod man;
+mod options;
 mod parsers;
 mod planner;
+mod report;
 mod support;
 mod toolbox;
 mod usage;

@@ -22,6 +22,10 @@ pub const DEFAULT_SYSCTLS: [(&str, &str); 4] = [
     ("vm.swappiness", "0"),
 ];
 
+/// Wanted sysctls kube-proxy does not need: a wrong value is a warning, not an error
+/// (vm.swappiness is the seeds' habit for the kubelet's old swap check).
+pub const ADVISORY_SYSCTLS: [&str; 1] = ["vm/swappiness"];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wanted {
     pub modules: Vec<String>,
@@ -36,6 +40,7 @@ pub fn wanted_sysctls(cfg: &Config) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = DEFAULT_SYSCTLS
         .iter()
         .map(|(k, v)| (normalize_key(k), v.to_string()))
+        .filter(|(k, _)| !cfg.without.contains(k))
         .collect();
     for (k, v) in &cfg.sysctls {
         let k = normalize_key(k);
@@ -65,6 +70,7 @@ pub fn wanted(cfg: &Config, facts: &Facts) -> Wanted {
     let mut modules: Vec<String> = verdict::BASE_IPVS_MODULES
         .into_iter()
         .chain([conntrack, "br_netfilter"])
+        .filter(|m| !cfg.without.iter().any(|w| w == m))
         .map(String::from)
         .collect();
     let sched_module = format!("ip_vs_{scheduler}");
@@ -276,36 +282,58 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
                 .map(String::from)
                 .collect(),
         };
-        match state {
-            ModState::Missing if !k.modules_supported => f.add(
-                Severity::Error,
-                format!("KernelModule-{m}"),
-                format!("{m} is not built into kernel {release}, and this kernel has no loadable-module support (no /proc/modules): use a kernel with {m}"),
-            ),
-            ModState::Missing => f.add(
-                Severity::Error,
-                format!("KernelModule-{m}"),
-                format!("{m} is missing: not loaded, not built in, and not in modules.dep for kernel {release}; install the kernel's extra modules package or use a kernel that has it"),
-            ),
-            ModState::Loadable => f.add(
-                Severity::Error,
-                format!("KernelModule-{m}"),
-                format!("{m} is loadable but not loaded; `nodeprep apply` loads it"),
-            ),
-            _ => {}
-        }
-        if state != ModState::Missing && !row.persisted {
-            let msg = match facts.persist.blacklist.get(m) {
+        // one finding per module: what is wrong now and what is wrong at boot, together
+        let now = match state {
+            ModState::Missing if !k.modules_supported => Some(format!(
+                "{m} is not built into kernel {release}, and this kernel has no loadable-module support (no /proc/modules): use a kernel with {m}"
+            )),
+            ModState::Missing => Some(format!(
+                "{m} is missing: not loaded, not built in, and not in modules.dep for kernel {release}; install the kernel's extra modules package or use a kernel that has it"
+            )),
+            ModState::Loadable => Some(format!("{m} is loadable but not loaded")),
+            _ => None,
+        };
+        let boot = (state != ModState::Missing && !row.persisted).then(|| {
+            match facts.persist.blacklist.get(m) {
                 Some(bl) if !row.persisted_by.is_empty() => format!(
-                    "{m} is listed in {} but blacklisted in {bl}: systemd-modules-load skips it at boot",
+                    "listed in {} but blacklisted in {bl}: systemd-modules-load skips it at boot",
                     row.persisted_by.join(", ")
                 ),
-                _ => format!(
-                    "{m} will not be loaded at boot: no modules-load.d file lists it; `nodeprep apply` writes {}",
-                    crate::probe::MODULES_FILE
-                ),
-            };
-            f.add(Severity::Error, format!("ModulesLoad-{m}"), msg);
+                _ => "no modules-load.d file loads it at boot".to_string(),
+            }
+        });
+        let writes = format!("`nodeprep apply` writes {}", crate::probe::MODULES_FILE);
+        match (now, boot) {
+            (Some(now), Some(boot)) => {
+                let fix = if boot.starts_with("no modules-load.d") {
+                    format!(
+                        "`nodeprep apply` loads it and writes {}",
+                        crate::probe::MODULES_FILE
+                    )
+                } else {
+                    "`nodeprep apply` loads it; remove the blacklist line".to_string()
+                };
+                f.add(
+                    Severity::Error,
+                    format!("KernelModule-{m}"),
+                    format!("{now}, and {boot}; {fix}"),
+                );
+            }
+            (Some(now), None) if state == ModState::Loadable => f.add(
+                Severity::Error,
+                format!("KernelModule-{m}"),
+                format!("{now}; `nodeprep apply` loads it"),
+            ),
+            (Some(now), None) => f.add(Severity::Error, format!("KernelModule-{m}"), now),
+            (None, Some(boot)) => {
+                let msg = if boot.starts_with("no modules-load.d") {
+                    format!("{m} will not be loaded at boot: {boot}; {writes}")
+                } else {
+                    format!("{m} is {boot}")
+                };
+                f.add(Severity::Error, format!("ModulesLoad-{m}"), msg);
+            }
+            (None, None) => {}
         }
         if let Some(bl) = facts.persist.blacklist.get(m) {
             f.add(
@@ -383,48 +411,83 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             source: boot_source,
             ..
         } = boot_value(facts, key);
-        match &live {
-            None => f.add(
-                Severity::Error,
-                format!("Sysctl-{name}"),
-                match module_of_key(key) {
-                    Some(m) => format!("/proc/sys/{key} does not exist: {m} is not loaded"),
-                    None => format!("/proc/sys/{key} does not exist on this kernel"),
-                },
-            ),
-            Some(v) if !same_value(v, want) => f.add(
-                Severity::Error,
-                format!("Sysctl-{name}"),
-                format!("{name} is {v}, want {want}; `nodeprep apply` sets it"),
-            ),
-            _ => {}
-        }
-        if !boot.as_deref().is_some_and(|b| same_value(b, want)) {
-            let now = match &boot {
-                Some(b) => {
-                    format!("after a reboot {name} will be {b} ({boot_source}), want {want}")
-                }
-                None => {
-                    format!("after a reboot {name} will not be set ({boot_source}), want {want}")
-                }
-            };
-            // would the files apply writes fix it? not when a file applied later sets it
+        // kube-proxy and kubeadm need forwarding and bridge netfilter; the rest is advice
+        let severity = if ADVISORY_SYSCTLS.contains(&key.as_str()) {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        let now = match &live {
+            None => Some(match module_of_key(key) {
+                Some(m) => format!("/proc/sys/{key} does not exist: {m} is not loaded"),
+                None => format!("/proc/sys/{key} does not exist on this kernel"),
+            }),
+            Some(v) if !same_value(v, want) => Some(format!("{name} is {v}")),
+            _ => None,
+        };
+        let boot_wrong = !boot.as_deref().is_some_and(|b| same_value(b, want));
+        let after_boot = match &boot {
+            Some(b) => format!("after a reboot it will be {b} ({boot_source})"),
+            None => format!("after a reboot it will not be set ({boot_source})"),
+        };
+        // would the files apply writes fix the boot value? not when a file applied later sets it
+        let boot_fix = boot_wrong.then(|| {
             let after = boot_value(after_apply, key);
-            let fix = match after.file {
+            match after.file {
                 _ if after.value.as_deref().is_some_and(|b| same_value(b, want)) => {
-                    format!("`nodeprep apply` writes {}", crate::probe::SYSCTL_FILE)
+                    Ok(format!("writes {}", crate::probe::SYSCTL_FILE))
                 }
-                Some(file) => format!(
+                Some(file) => Err(format!(
                     "{file} is applied after {} and wins: change or remove that line",
                     crate::probe::SYSCTL_FILE
-                ),
-                None => "nodeprep cannot fix this".to_string(),
-            };
-            f.add(
-                Severity::Error,
-                format!("SysctlBoot-{name}"),
-                format!("{now}; {fix}"),
-            );
+                )),
+                None => Err("nodeprep cannot fix this".to_string()),
+            }
+        });
+        let sets = if live.is_some() {
+            "sets it"
+        } else {
+            "sets it once the key exists"
+        };
+        let missing_module = module_of_key(key).filter(|_| live.is_none() && boot.is_none());
+        match (now, boot_fix) {
+            (Some(_), Some(Ok(w))) if missing_module.is_some() => {
+                let m = missing_module.unwrap_or_default();
+                f.add(
+                    severity,
+                    format!("Sysctl-{name}"),
+                    format!("{name} does not exist now or after a reboot: {m} is not loaded, nor loaded at boot; want {want}; `nodeprep apply` loads {m}, sets it and {w}"),
+                );
+            }
+            (Some(now), Some(fix)) => {
+                let fix = match fix {
+                    Ok(w) => format!("`nodeprep apply` {sets} and {w}"),
+                    Err(e) => format!("`nodeprep apply` {sets}, but {e}"),
+                };
+                f.add(
+                    severity,
+                    format!("Sysctl-{name}"),
+                    format!("{now}, and {after_boot}; want {want}; {fix}"),
+                );
+            }
+            (Some(now), None) => f.add(
+                severity,
+                format!("Sysctl-{name}"),
+                format!("{now}, want {want}; `nodeprep apply` {sets}"),
+            ),
+            (None, Some(fix)) => {
+                let fix = match fix {
+                    Ok(w) => format!("`nodeprep apply` {w}"),
+                    Err(e) => e,
+                };
+                let after_boot = after_boot.replacen(" it ", &format!(" {name} "), 1);
+                f.add(
+                    severity,
+                    format!("SysctlBoot-{name}"),
+                    format!("{after_boot}, want {want}; {fix}"),
+                );
+            }
+            (None, None) => {}
         }
         if let Some(conf) = &facts.sysctls.sysctl_conf {
             for e in conf
@@ -536,6 +599,13 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             ),
         );
     }
+    // --ignore: the named errors are reported, as warnings, and no longer block "ready"
+    for finding in f.0.iter_mut() {
+        if finding.severity == Severity::Error && cfg.ignores(&finding.id) {
+            finding.severity = Severity::Warning;
+            finding.message.push_str(" (ignored: --ignore)");
+        }
+    }
     Assessment {
         modules,
         sysctls,
@@ -553,10 +623,20 @@ fn kube_proxy_verdict(
     let (version, version_source) = match (cfg.kube_proxy_version, &facts.kube_version) {
         (Some(v), _) => (v, "--kube-proxy-version".to_string()),
         (None, Some((v, path))) => (*v, path.clone()),
-        (None, None) => (
-            NEWEST,
-            "newest behaviour; no kube-proxy, kubelet or kubeadm found".to_string(),
-        ),
+        // a kubeadm config names the version it will install
+        (None, None) => match facts.kube_config.as_ref().and_then(|c| {
+            let v = c.kubernetes_version.as_deref()?;
+            Some((
+                Version::parse(v)?,
+                format!("kubernetesVersion {v} in {}", c.path),
+            ))
+        }) {
+            Some(found) => found,
+            None => (
+                NEWEST,
+                "newest behaviour; no kube-proxy, kubelet or kubeadm found".to_string(),
+            ),
+        },
     };
     let situation = |fx: &Facts| {
         verdict::judge(&Situation {

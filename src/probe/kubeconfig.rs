@@ -18,6 +18,8 @@ pub struct KubeProxyConfig {
     pub mode: String,
     pub scheduler: Option<String>,
     pub strict_arp: Option<bool>,
+    /// A kubeadm ClusterConfiguration's (or MasterConfiguration's) kubernetesVersion.
+    pub kubernetes_version: Option<String>,
 }
 
 /// A KubeProxyConfiguration is a few KB; anything near this is not one.
@@ -57,11 +59,31 @@ fn read_and_parse(path: &Path) -> Result<KubeProxyConfig> {
 
 pub fn parse(name: &str, text: &str) -> Result<KubeProxyConfig> {
     let mut kinds = Vec::new();
+    let mut found = None;
+    let mut kubernetes_version = None;
     for doc in serde_yaml::Deserializer::from_str(text) {
         let value = Value::deserialize(doc).map_err(|e| yaml_error(name, "", &e))?;
-        if let Some(found) = from_document(name, text, &value, &mut kinds)? {
-            return Ok(found);
+        if let Some(v) = value
+            .get("kubernetesVersion")
+            .and_then(Value::as_str)
+            .filter(|_| {
+                matches!(
+                    value.get("kind").and_then(Value::as_str),
+                    Some("ClusterConfiguration" | "MasterConfiguration")
+                )
+            })
+        {
+            kubernetes_version = Some(v.to_string());
         }
+        if found.is_none() {
+            found = from_document(name, text, &value, &mut kinds)?;
+        }
+    }
+    if let Some(mut found) = found {
+        if found.kubernetes_version.is_none() {
+            found.kubernetes_version = kubernetes_version;
+        }
+        return Ok(found);
     }
     let line = line_of(text, "kind:")
         .map(|l| format!(" line {l}:"))
@@ -148,6 +170,7 @@ fn fields(name: &str, text: &str, doc: &Value) -> Result<KubeProxyConfig> {
         mode,
         scheduler,
         strict_arp,
+        kubernetes_version: None,
     })
 }
 

@@ -58,9 +58,13 @@ pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
     let root = &cfg.root;
     check_root(root)?;
     let kernel = kernel::probe(root, cfg.kernel_release.as_deref())?;
-    let kube_config = match &cfg.kube_proxy_config {
-        Some(path) => Some(kubeconfig::load(path)?),
-        None => None,
+    let kube_config = match (&cfg.kube_proxy_config, &cfg.kube_proxy_config_text) {
+        (Some(_), Some(text)) => Some(
+            kubeconfig::parse("standard input", text)
+                .map_err(|e| crate::exit::UsageError(format!("--kube-proxy-config -: {e:#}")))?,
+        ),
+        (Some(path), None) => Some(kubeconfig::load(path)?),
+        (None, _) => None,
     };
     let want_kube_version = cfg.kube_proxy_version.is_none();
     // the helpers run in the background while the files are read
