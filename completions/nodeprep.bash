@@ -41,7 +41,7 @@ _nodeprep() {
 
     case "${cmd}" in
         nodeprep)
-            opts="-o -q -h -V --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kube-proxy-config --help --version check apply help"
+            opts="-o -q -h -V --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --mode --kube-proxy-config --help --version check apply help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -79,6 +79,10 @@ _nodeprep() {
                     COMPREPLY=($(compgen -W "container host" -- "${cur}"))
                     return 0
                     ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "ipvs nftables iptables" -- "${cur}"))
+                    return 0
+                    ;;
                 --kube-proxy-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -91,7 +95,7 @@ _nodeprep() {
             return 0
             ;;
         nodeprep__subcmd__apply)
-            opts="-o -q -h --dry-run --detailed-exitcode --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kube-proxy-config --help"
+            opts="-o -q -h --dry-run --detailed-exitcode --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --mode --kube-proxy-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -127,6 +131,10 @@ _nodeprep() {
                     ;;
                 --kube-proxy-runtime)
                     COMPREPLY=($(compgen -W "container host" -- "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "ipvs nftables iptables" -- "${cur}"))
                     return 0
                     ;;
                 --kube-proxy-config)
@@ -141,7 +149,7 @@ _nodeprep() {
             return 0
             ;;
         nodeprep__subcmd__check)
-            opts="-o -q -h --probe --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kube-proxy-config --help"
+            opts="-o -q -h --probe --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --mode --kube-proxy-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -177,6 +185,10 @@ _nodeprep() {
                     ;;
                 --kube-proxy-runtime)
                     COMPREPLY=($(compgen -W "container host" -- "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "ipvs nftables iptables" -- "${cur}"))
                     return 0
                     ;;
                 --kube-proxy-config)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_nodeprep_global_optspecs
-    string join \n root= o/output= q/quiet no-color module= sysctl= scheduler= kube-proxy-version= kube-proxy-runtime= kube-proxy-config= h/help V/version
+    string join \n root= o/output= q/quiet no-color module= sysctl= scheduler= kube-proxy-version= kube-proxy-runtime= mode= kube-proxy-config= h/help V/version
 end
 
 function __fish_nodeprep_needs_command
@@ -33,7 +33,10 @@ complete -c nodeprep -n "__fish_nodeprep_needs_command" -l scheduler -d 'IPVS sc
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kube-proxy-version -d 'kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour' -r
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
 host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
-complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kube-proxy-config -d 'Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)' -r -F
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -l mode -d 'Proxy mode to prepare and judge for; overrides the config\'s mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs' -r -f -a "ipvs\t''
+nftables\t''
+iptables\t''"
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kube-proxy-config -d 'Read mode, featureGates, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)' -r -F
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -l no-color -d 'Never colour the output (also when NO_COLOR is set and non-empty)'
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -50,7 +53,10 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l scheduler -d
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kube-proxy-version -d 'kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
 host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kube-proxy-config -d 'Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l mode -d 'Proxy mode to prepare and judge for; overrides the config\'s mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs' -r -f -a "ipvs\t''
+nftables\t''
+iptables\t''"
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kube-proxy-config -d 'Read mode, featureGates, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l probe -d 'Also ask the real kernel, as kube-proxy 1.27 and later does: add the dummy virtual server 198.51.100.0:20000/TCP with the scheduler via ipvsadm, list, delete it (root, real / only)'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l no-color -d 'Never colour the output (also when NO_COLOR is set and non-empty)'
@@ -64,7 +70,10 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l scheduler -d
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kube-proxy-version -d 'kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
 host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kube-proxy-config -d 'Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l mode -d 'Proxy mode to prepare and judge for; overrides the config\'s mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs' -r -f -a "ipvs\t''
+nftables\t''
+iptables\t''"
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kube-proxy-config -d 'Read mode, featureGates, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l dry-run -d 'Print what would be done, with a diff of each file, and change nothing'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l detailed-exitcode -d 'Exit 2 when changes were made (or, with --dry-run, would be made) and the node is ready'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'

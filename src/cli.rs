@@ -77,7 +77,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, value_name = "RUNTIME", default_value_t = Runtime::Container)]
     pub kube_proxy_runtime: Runtime,
 
-    /// Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)
+    /// Proxy mode to prepare and judge for; overrides the config's mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs
+    #[arg(long, global = true, value_enum, value_name = "MODE")]
+    pub mode: Option<ProxyMode>,
+
+    /// Read mode, featureGates, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml)
     #[arg(long, global = true, value_name = "FILE")]
     pub kube_proxy_config: Option<PathBuf>,
 }
@@ -112,6 +116,24 @@ pub struct ApplyArgs {
 pub enum OutputFormat {
     Text,
     Json,
+}
+
+/// The proxy modes `--mode` accepts (kube-proxy's own spelling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProxyMode {
+    Ipvs,
+    Nftables,
+    Iptables,
+}
+
+impl ProxyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProxyMode::Ipvs => "ipvs",
+            ProxyMode::Nftables => "nftables",
+            ProxyMode::Iptables => "iptables",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::cli::{Cli, Command, OutputFormat, Runtime};
+use crate::cli::{Cli, Command, OutputFormat, ProxyMode, Runtime};
 use crate::exit::UsageError;
 use crate::root::Root;
 
@@ -21,6 +21,10 @@ pub struct Config {
     /// None: from the kube-proxy config, else `rr`.
     pub scheduler: Option<String>,
     pub kube_proxy_version: Option<Version>,
+    /// The patch level of `--kube-proxy-version X.Y.Z` (late 1.11.x/1.12.x differ from early ones).
+    pub kube_proxy_patch: Option<u32>,
+    /// `--mode`: overrides the config's mode.
+    pub proxy_mode: Option<ProxyMode>,
     pub runtime: Runtime,
     pub kube_proxy_config: Option<PathBuf>,
 }
@@ -65,6 +69,35 @@ impl Version {
         let minor = parts.next()?.parse().ok()?;
         Some(Version { major, minor })
     }
+
+    /// The patch level of `1.12.7`, `v1.12.7-eks-1`; None for `1.12`.
+    pub fn parse_patch(s: &str) -> Option<u32> {
+        let s = s.trim();
+        let s = s.strip_prefix('v').unwrap_or(s);
+        s.split(['-', '+']).next()?.split('.').nth(2)?.parse().ok()
+    }
+
+    /// A version a user typed: `X.Y` or `X.Y.Z` (optionally `v…` and a `-suffix`), which must
+    /// exist: 1.0 or later, at most three numbers.
+    pub fn parse_given(s: &str) -> Result<(Version, Option<u32>), String> {
+        let t = s.trim();
+        let t = t.strip_prefix('v').unwrap_or(t);
+        let core = t.split(['-', '+']).next().unwrap_or("");
+        let parts: Vec<&str> = core.split('.').collect();
+        let numbers: Option<Vec<u32>> = parts.iter().map(|p| p.parse().ok()).collect();
+        let bad = || format!("{s:?}: expected X.Y or X.Y.Z, like 1.30 or v1.30.2");
+        match numbers.as_deref() {
+            Some([0, ..]) => Err(format!(
+                "{s:?}: there is no Kubernetes version below 1.0; give X.Y like 1.30"
+            )),
+            Some([major, minor]) => Ok((Version::new(*major, *minor), None)),
+            Some([major, minor, patch]) => Ok((Version::new(*major, *minor), Some(*patch))),
+            Some(n) if n.len() > 3 => Err(format!(
+                "{s:?}: a Kubernetes version has at most three numbers (X.Y.Z)"
+            )),
+            _ => Err(bad()),
+        }
+    }
 }
 
 impl fmt::Display for Version {
@@ -89,13 +122,13 @@ impl Config {
                 detailed_exitcode: a.detailed_exitcode,
             },
         };
-        let kube_proxy_version = match &g.kube_proxy_version {
-            None => None,
-            Some(v) => Some(Version::parse(v).ok_or_else(|| {
-                UsageError(format!(
-                    "--kube-proxy-version {v:?}: expected X.Y or X.Y.Z, like 1.30 or v1.30.2"
-                ))
-            })?),
+        let (kube_proxy_version, kube_proxy_patch) = match &g.kube_proxy_version {
+            None => (None, None),
+            Some(v) => {
+                let (v, patch) = Version::parse_given(v)
+                    .map_err(|e| UsageError(format!("--kube-proxy-version {e}")))?;
+                (Some(v), patch)
+            }
         };
         if g.root.as_os_str().is_empty() {
             return Err(UsageError("--root must name a directory".into()));
@@ -132,6 +165,8 @@ impl Config {
             sysctls: g.sysctls,
             scheduler: g.scheduler,
             kube_proxy_version,
+            kube_proxy_patch,
+            proxy_mode: g.mode,
             runtime: g.kube_proxy_runtime,
             kube_proxy_config: g.kube_proxy_config,
         })
@@ -159,6 +194,44 @@ mod tests {
         assert_eq!(Version::parse("1"), None);
         assert_eq!(Version::parse("one.two"), None);
         assert!(Version::new(1, 9) < Version::new(1, 10));
+        assert_eq!(Version::parse_patch("v1.12.7"), Some(7));
+        assert_eq!(Version::parse_patch("1.12"), None);
+        assert_eq!(Version::parse_patch("v1.27.3-eks-a5565ad"), Some(3));
+    }
+
+    #[test]
+    fn given_versions_must_exist() {
+        let ok = |s| Version::parse_given(s).unwrap();
+        assert_eq!(ok("1.30"), (Version::new(1, 30), None));
+        assert_eq!(ok("v1.12.7"), (Version::new(1, 12), Some(7)));
+        assert_eq!(ok("1.0"), (Version::new(1, 0), None));
+        assert_eq!(ok("1.99"), (Version::new(1, 99), None));
+        assert_eq!(ok("v1.27.3-eks-a5565ad"), (Version::new(1, 27), Some(3)));
+        for bad in ["0.9", "0.0.1", "1.2.3.4", "1", "latest", "1.x", "", "v"] {
+            assert!(Version::parse_given(bad).is_err(), "{bad} accepted");
+        }
+        assert!(
+            Version::parse_given("0.9")
+                .unwrap_err()
+                .contains("below 1.0")
+        );
+        assert!(
+            Version::parse_given("1.2.3.4")
+                .unwrap_err()
+                .contains("at most three")
+        );
+    }
+
+    #[test]
+    fn mode_option() {
+        let env = Surroundings::default();
+        assert_eq!(parse(&["nodeprep", "check"], env).unwrap().proxy_mode, None);
+        let c = parse(&["nodeprep", "--mode", "nftables", "check"], env).unwrap();
+        assert_eq!(c.proxy_mode, Some(ProxyMode::Nftables));
+        let c = parse(&["nodeprep", "check", "--mode", "iptables"], env).unwrap();
+        assert_eq!(c.proxy_mode, Some(ProxyMode::Iptables));
+        assert!(parse(&["nodeprep", "check", "--mode", "IPVS"], env).is_err());
+        assert!(parse(&["nodeprep", "check", "--mode", "userspace"], env).is_err());
     }
 
     #[test]

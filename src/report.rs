@@ -1,5 +1,7 @@
 //! Text and JSON reports. Text follows kubeadm's preflight conventions.
 
+mod modes;
+
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -289,7 +291,7 @@ fn text(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
         "\nkube-proxy {} ({}; mode {}, scheduler {}, runtime {})",
         kp.version,
         kp.version_source,
-        kp.mode,
+        modes::mode_label(&kp.mode),
         kp.scheduler,
         if kp.runtime == crate::cli::Runtime::Host {
             "host"
@@ -301,7 +303,7 @@ fn text(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
         o,
         "  now: kube-proxy {} {}",
         kp.version,
-        kp.outcome.sentence()
+        kp.outcome.sentence(&kp.mode)
     );
     for r in &kp.reasons {
         let _ = writeln!(o, "       {r}");
@@ -311,7 +313,7 @@ fn text(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
             o,
             "  after `nodeprep apply`: kube-proxy {} {}",
             kp.version,
-            kp.after_apply.outcome.sentence()
+            kp.after_apply.outcome.sentence(&kp.mode)
         );
         for r in &kp.after_apply.reasons {
             let _ = writeln!(o, "       {r}");
@@ -320,6 +322,7 @@ fn text(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
     if let Some(pr) = x.probe {
         let _ = writeln!(o, "  live probe (as kube-proxy >= 1.27): {}", pr.detail);
     }
+    modes::render(&mut o, kp);
 
     let _ = writeln!(o, "\n[preflight] Running pre-flight checks");
     for f in &a.findings {
@@ -345,7 +348,8 @@ fn text(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
         p.wrap(
             "32",
             &format!(
-                "Ready for kube-proxy in IPVS mode ({}).",
+                "Ready for kube-proxy in {} mode ({}).",
+                modes::mode_label(&kp.mode),
                 count(warnings, "warning")
             ),
         )

@@ -70,6 +70,7 @@ fn wanted_with(modules: &[&str], extra_sysctls: &[(&str, &str)]) -> Wanted {
         sysctls,
         scheduler: "rr".into(),
         mode: "ipvs".into(),
+        binaries: vec!["ipset", "ipvsadm", "iptables"],
     }
 }
 

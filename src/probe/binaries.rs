@@ -24,7 +24,7 @@ pub struct Binary {
     pub banner: Option<String>,
 }
 
-pub const BINARIES: [&str; 3] = ["ipset", "ipvsadm", "iptables"];
+pub const BINARIES: [&str; 4] = ["ipset", "ipvsadm", "iptables", "nft"];
 
 pub fn probe(root: &Root) -> Result<Vec<Binary>> {
     BINARIES.iter().map(|name| probe_one(root, name)).collect()
@@ -51,8 +51,9 @@ fn probe_one(root: &Root, name: &str) -> Result<Binary> {
     })
 }
 
-/// The version of a kube-proxy, kubelet or kubeadm under the root, and which one said it.
-pub fn detect_kube_version(root: &Root) -> Option<(Version, String)> {
+/// The version (and patch level) of a kube-proxy, kubelet or kubeadm under the root, and
+/// which one said it.
+pub fn detect_kube_version(root: &Root) -> Option<(Version, Option<u32>, String)> {
     let asks: [(&str, &[&str]); 3] = [
         ("kube-proxy", &["--version"]),
         ("kubelet", &["--version"]),
@@ -65,13 +66,10 @@ pub fn detect_kube_version(root: &Root) -> Option<(Version, String)> {
         let Ok(out) = run(root, &real, args, TIMEOUT) else {
             continue;
         };
-        let found = out
-            .text
-            .split_whitespace()
-            .find(|w| w.starts_with('v'))
-            .and_then(Version::parse);
-        if let (true, Some(v)) = (out.success, found) {
-            return Some((v, root.node_path(&real)));
+        let word = out.text.split_whitespace().find(|w| w.starts_with('v'));
+        if let (true, Some(v)) = (out.success, word.and_then(Version::parse)) {
+            let patch = word.and_then(Version::parse_patch);
+            return Some((v, patch, root.node_path(&real)));
         }
     }
     None

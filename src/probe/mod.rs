@@ -28,7 +28,9 @@ pub struct Facts {
     pub binaries: Vec<binaries::Binary>,
     pub os: os::OsRelease,
     /// A kube-proxy, kubelet or kubeadm found under the root: its version and path.
-    pub kube_version: Option<(Version, String)>,
+    pub kube_version: Option<(Version, Option<u32>, String)>,
+    /// `/proc/net/if_inet6` exists: the kernel has IPv6 (kube-proxy ≥ 1.34 asks this).
+    pub ipv6: bool,
     pub kube_config: Option<kubeconfig::KubeProxyConfig>,
     /// Current contents of the files nodeprep writes (None: absent).
     pub modules_file: Option<String>,
@@ -61,6 +63,7 @@ pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
             binaries::detect_kube_version(root)
         },
         kube_config,
+        ipv6: root.path("/proc/net/if_inet6").exists(),
         modules_file: read_optional(&root.path(MODULES_FILE))?,
         sysctl_file: read_optional(&root.path(SYSCTL_FILE))?,
         kernel,

@@ -1,0 +1,36 @@
+//! The migration table in the text report: what each proxy mode would do on this node.
+
+use std::fmt::Write as _;
+
+use crate::plan::KubeProxyVerdict;
+use crate::plan::modes::display_name;
+
+/// ```text
+/// Proxy modes, kube-proxy 1.35 on this node now:
+///   ipvs      will run in IPVS mode
+///             The ipvs proxier is now deprecated …
+///   nftables  will run in nftables mode
+///   iptables  will run in iptables mode
+/// ```
+pub fn render(o: &mut String, kp: &KubeProxyVerdict) {
+    let _ = writeln!(
+        o,
+        "\nProxy modes, kube-proxy {} on this node now:",
+        kp.version
+    );
+    for (mode, row) in kp.modes.rows() {
+        let _ = writeln!(o, "  {mode:<9} {}", row.outcome.sentence(mode));
+        for r in &row.reasons {
+            let _ = writeln!(o, "            {r}");
+        }
+    }
+}
+
+/// The configured mode as the report names it: `iptables (mode is blank)` for a blank mode.
+pub fn mode_label(mode: &str) -> String {
+    if mode.is_empty() {
+        "iptables (blank)".into()
+    } else {
+        display_name(mode).into()
+    }
+}
