@@ -705,3 +705,6 @@ pub fn project(facts: &Facts, wanted: &Wanted) -> Facts {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod modes_tests;
