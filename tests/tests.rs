@@ -5,6 +5,7 @@ mod apply;
 mod check;
 mod host;
 mod kube_config;
+mod modes;
 mod support;
 mod usage;
 mod verdict;

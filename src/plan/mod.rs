@@ -481,9 +481,15 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
                 "a containerised kube-proxy brings its own, but the host's is the one you debug with"
             }
         };
+        // the package is named after the binary, except nft's
+        let package = if b.name == "nft" {
+            "nftables"
+        } else {
+            b.name.as_str()
+        };
         let install = facts
             .os
-            .install_command(&[b.name.as_str()])
+            .install_command(&[package])
             .map(|c| format!("; install it: {c}"))
             .unwrap_or_default();
         f.add(

@@ -152,7 +152,7 @@ pub fn available(s: &Situation, module: &str) -> bool {
 /// iptables mode's startup check: `iptables -w 5 -S POSTROUTING -t nat` for each family. Until
 /// 1.25 a failure meant the userspace proxier; from 1.26 kube-proxy exits.
 pub fn judge_iptables(s: &Situation) -> Judgement {
-    let host_binary = s.runtime == Runtime::Host && !s.iptables.is_some_and(|b| b.path.is_some());
+    let host_binary = s.runtime == Runtime::Host && s.iptables.is_none_or(|b| b.path.is_none());
     let problem = if host_binary {
         Some(
             "iptables is not installed on the host, and a kube-proxy on the host runs the host's"
