@@ -20,8 +20,9 @@ fn exit_codes() -> String {
 ///
 /// `nodeprep check` reports every kernel module kube-proxy needs (loaded, builtin, loadable or
 /// missing, and whether it is loaded at boot), every sysctl (live and after the next boot),
-/// ipset, ipvsadm and iptables, and what this kube-proxy version will do on this node. It only
-/// reads. `nodeprep apply` loads the modules, writes /etc/modules-load.d/ipvs.conf and
+/// ipset, ipvsadm, iptables and nft, and what this kube-proxy version will do on this node in
+/// the configured mode and in each of ipvs, nftables and iptables mode (--mode prepares and
+/// judges for another mode). It only reads. `nodeprep apply` loads the modules, writes /etc/modules-load.d/ipvs.conf and
 /// /etc/sysctl.d/k8s.conf (merged, never clobbered) and sets the live sysctls; it is idempotent.
 #[derive(Debug, Parser)]
 #[command(name = "nodeprep", version, about, after_help = exit_codes())]

@@ -366,3 +366,27 @@ fn versions_that_do_not_exist_are_usage_errors_and_future_ones_are_judged_as_the
     let (_, v) = node.json(&["--kube-proxy-version", "1.12.7", "check"]);
     assert_eq!(v["kube_proxy"]["patch"], 7);
 }
+
+#[test]
+fn a_blank_scheduler_means_rr() {
+    let node = Node::new("debian12-ready");
+    let (code, v) = node.json(&["--scheduler", "", "--kube-proxy-version", "1.22", "check"]);
+    assert_eq!(code, 0, "{}", v["findings"]);
+    assert_eq!(v["kube_proxy"]["scheduler"], "rr");
+    assert!(!module_names(&v).contains(&"ip_vs_".to_string()));
+    node.write(
+        "/etc/kp.yaml",
+        "kind: KubeProxyConfiguration\nmode: ipvs\nipvs:\n  scheduler: \"\"\n",
+    );
+    let f = node.path("/etc/kp.yaml");
+    let (code, v) = node.json(&[
+        "--kube-proxy-config",
+        f.to_str().unwrap(),
+        "--kube-proxy-version",
+        "1.22",
+        "check",
+    ]);
+    assert_eq!(code, 0, "{}", v["findings"]);
+    assert_eq!(v["kube_proxy"]["scheduler"], "rr");
+    assert_eq!(v["kube_proxy"]["outcome"], "ipvs");
+}
