@@ -90,10 +90,13 @@ pub fn judge(s: &Situation) -> Judgement {
     }
     let valid = valid_modes(s);
     if s.version >= v(1, 9) && !s.mode.is_empty() && !valid.contains(&s.mode) {
+        // the sorted list of valid modes, joined by "," until 1.25 and by ", " in 1.29's
+        // source (sets.List; not the reference's "ipvs, iptables" order)
+        let sep = if s.version >= v(1, 29) { ", " } else { "," };
         let mut reasons = vec![format!(
             "KubeProxyConfiguration.Mode.ProxyMode: Invalid value: {:?}: must be {} or blank (blank means the best-available proxy [currently iptables])",
             s.mode,
-            valid.join(",")
+            valid.join(sep)
         )];
         let hint = match s.mode {
             "nftables" if s.version < v(1, 29) => Some(format!(

@@ -332,7 +332,8 @@ const fn r(
 
 const NOT_LOADED: &str =
     "IPVS proxier will not be used because the following required kernel modules are not loaded:";
-const NFT_INVALID: &str = "KubeProxyConfiguration.Mode.ProxyMode: Invalid value: \"nftables\": must be iptables,ipvs or blank (blank means the best-available proxy [currently iptables])";
+/// 1.29's source: sorted, joined by ", " (the reference had "ipvs, iptables").
+const NFT_INVALID: &str = "KubeProxyConfiguration.Mode.ProxyMode: Invalid value: \"nftables\": must be iptables, ipvs or blank (blank means the best-available proxy [currently iptables])";
 const NO_NFT: &str = "unable to create proxier: could not find nftables binary: exec: \"nft\": executable file not found in $PATH";
 const KERNEL_5_13: &str =
     "unable to create proxier: kube-proxy in nftables mode requires kernel 5.13 or later";
@@ -351,13 +352,15 @@ const ROWS: &[Row] = &[
     r(asis, "userspace", "1.20", "rr", C, Userspace, ""),
     // modes are case-sensitive: `IPVS` fails validation (from 1.9, when validation came)
     r(ready, "IPVS", "1.9", "rr", C, Fail, "Invalid value: \"IPVS\": must be iptables,ipvs,userspace or blank"),
-    r(ready, "IPVS", "1.30", "rr", C, Fail, "Invalid value: \"IPVS\": must be iptables,ipvs or blank"),
+    r(ready, "IPVS", "1.28", "rr", C, Fail, "Invalid value: \"IPVS\": must be iptables,ipvs or blank"),
+    r(ready, "IPVS", "1.30", "rr", C, Fail, "Invalid value: \"IPVS\": must be iptables, ipvs or blank"),
     r(ready, "IPVS", "1.30", "rr", C, Fail, "(modes are lowercase: \"ipvs\")"),
-    r(ready, "IPVS", "1.31", "rr", C, Fail, "must be iptables,ipvs,nftables or blank"),
+    r(ready, "IPVS", "1.31", "rr", C, Fail, "must be iptables, ipvs, nftables or blank"),
     r(ready, "IPVS", "1.8", "rr", C, Iptables, "Flag proxy-mode=\"IPVS\" unknown, assuming iptables proxy"),
     r(ready, "ebpf", "1.30", "rr", C, Fail, "Invalid value: \"ebpf\""),
     // nftables: from 1.29, behind NFTablesProxyMode (alpha, off) in 1.29–1.30 …
     r(asis, "nftables", "1.28", "rr", C, Fail, "Invalid value: \"nftables\": must be iptables,ipvs or blank"),
+    r(asis, "nftables", "1.29", "rr", C, Fail, "Invalid value: \"nftables\": must be iptables, ipvs or blank"),
     r(asis, "nftables", "1.28", "rr", C, Fail, "nftables mode exists from kube-proxy 1.29"),
     r(nft_gate_on, "nftables", "1.28", "rr", C, Fail, "nftables mode exists from kube-proxy 1.29"),
     r(asis, "nftables", "1.29", "rr", C, Fail, NFT_INVALID),
