@@ -390,3 +390,14 @@ fn a_blank_scheduler_means_rr() {
     assert_eq!(v["kube_proxy"]["scheduler"], "rr");
     assert_eq!(v["kube_proxy"]["outcome"], "ipvs");
 }
+
+#[test]
+fn the_ipvs_live_probe_is_not_run_for_another_mode() {
+    // read-only on this machine: --probe needs the real root, and is skipped here
+    let r = nodeprep(&["--mode", "nftables", "--output", "json", "check", "--probe"]);
+    let v: Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", r.stdout, r.stderr));
+    assert!(v.get("probe").is_none(), "{}", v["probe"]);
+    let f = finding(&v, "LiveProbe").expect("a note that the probe was skipped");
+    assert_eq!(f["severity"], "info");
+}
