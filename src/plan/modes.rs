@@ -188,23 +188,16 @@ pub fn judge_iptables(s: &Situation) -> Judgement {
     }
 }
 
-/// One row of the migration table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ModeRow {
-    pub outcome: Outcome,
-    pub reasons: Vec<String>,
-}
-
 /// `kube_proxy.modes`: what each mode would do here with this version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Migration {
-    pub ipvs: ModeRow,
-    pub nftables: ModeRow,
-    pub iptables: ModeRow,
+    pub ipvs: Judgement,
+    pub nftables: Judgement,
+    pub iptables: Judgement,
 }
 
 impl Migration {
-    pub fn rows(&self) -> [(&'static str, &ModeRow); 3] {
+    pub fn rows(&self) -> [(&'static str, &Judgement); 3] {
         [
             ("ipvs", &self.ipvs),
             ("nftables", &self.nftables),
@@ -215,13 +208,7 @@ impl Migration {
 
 /// Judges each of the three modes for the same node, version and config otherwise.
 pub fn migration(s: &Situation) -> Migration {
-    let row = |mode: &str| {
-        let j = judge(&Situation { mode, ..*s });
-        ModeRow {
-            outcome: j.outcome,
-            reasons: j.reasons,
-        }
-    };
+    let row = |mode: &str| judge(&Situation { mode, ..*s });
     Migration {
         ipvs: row("ipvs"),
         nftables: row("nftables"),
