@@ -401,3 +401,44 @@ fn the_ipvs_live_probe_is_not_run_for_another_mode() {
     let f = finding(&v, "LiveProbe").expect("a note that the probe was skipped");
     assert_eq!(f["severity"], "info");
 }
+
+#[test]
+fn the_seeds_ipvs_feature_gate_stops_a_modern_kube_proxy() {
+    // the 1.8–1.9 recipe's kubeadm config, used with kubeadm 1.30
+    let node = Node::new("debian12-ready");
+    node.write(
+        "/etc/kubeadm.yaml",
+        "kind: MasterConfiguration\napiVersion: kubeadm.k8s.io/v1alpha1\nkubeProxy:\n  config:\n    featureGates: SupportIPVSProxyMode=true\n    mode: ipvs\n",
+    );
+    let f = node.path("/etc/kubeadm.yaml");
+    let (code, v) = node.json(&["--kube-proxy-config", f.to_str().unwrap(), "check"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["kube_proxy"]["outcome"], "fail");
+    let msg = finding(&v, "KubeProxyIPVS").expect("verdict")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("unrecognized feature gate: SupportIPVSProxyMode"),
+        "{msg}"
+    );
+    // 1.9 needs it
+    let (_, v) = node.json(&[
+        "--kube-proxy-config",
+        f.to_str().unwrap(),
+        "--kube-proxy-version",
+        "1.9",
+        "check",
+    ]);
+    assert_ne!(
+        v["kube_proxy"]["reasons"][0],
+        "unrecognized feature gate: SupportIPVSProxyMode"
+    );
+    assert!(
+        !v["kube_proxy"]["reasons"]
+            .to_string()
+            .contains("SupportIPVSProxyMode is not enabled"),
+        "{}",
+        v["kube_proxy"]
+    );
+}

@@ -82,6 +82,20 @@ pub fn judge(s: &Situation) -> Judgement {
             )],
         );
     }
+    // SupportIPVSProxyMode went GA in 1.11 and was removed after 1.20: a config that still
+    // sets it (as the 1.8–1.9 recipes do) no longer starts
+    if s.version >= v(1, 21) && s.feature_gates.contains_key("SupportIPVSProxyMode") {
+        return done(
+            Outcome::Fail,
+            vec![
+                "unrecognized feature gate: SupportIPVSProxyMode".into(),
+                format!(
+                    "(the gate was removed after kube-proxy 1.20; delete it from featureGates for {})",
+                    s.version
+                ),
+            ],
+        );
+    }
     // 1.9–1.10 validated the IPVS section whatever the mode; later only in ipvs mode
     if s.version <= v(1, 10)
         && let Some(j) = verdict::scheduler_invalid(s)

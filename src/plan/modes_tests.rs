@@ -457,6 +457,10 @@ const ROWS: &[Row] = &[
     r(el7, "ipvs", "1.10", "rr", C, Ipvs, ""),
     r(|n| { el7(n); gate(n, "SupportIPVSProxyMode", false) }, "ipvs", "1.10", "rr", C, Iptables, "SupportIPVSProxyMode is not enabled"),
     r(ipvs_gate_off, "ipvs", "1.11", "rr", C, Iptables, "[nf_conntrack_ipv4]"),
+    // the gate was removed after 1.20 (GA in 1.11): setting it at all stops kube-proxy 1.21
+    r(ipvs_gate_on, "ipvs", "1.20", "rr", C, Ipvs, ""),
+    r(ipvs_gate_on, "ipvs", "1.21", "rr", C, Fail, "unrecognized feature gate: SupportIPVSProxyMode"),
+    r(ipvs_gate_on, "nftables", "1.31", "rr", C, Fail, "unrecognized feature gate: SupportIPVSProxyMode"),
     // 1.9–1.12 want nf_conntrack_ipv4; late 1.11.x/1.12.x take either name (PRs #75241/#75242)
     r(ct_new_name_only, "ipvs", "1.10", "rr", C, Iptables, "[nf_conntrack_ipv4]"),
     r(ct_new_name_only, "ipvs", "1.11", "rr", C, Iptables, "[nf_conntrack_ipv4]"),
