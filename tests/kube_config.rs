@@ -73,6 +73,7 @@ fn kubeadm_config_with_iptables_mode_wants_no_ipvs() {
     assert!(finding(&v, "KubeProxyDeprecated").is_none());
     // a kernel without module support and without iptables built in cannot run it
     let bare = Node::new("no-modules");
+    std::fs::remove_file(bare.path("/proc/config.gz")).unwrap();
     let (code, v) = bare.json(&["--kube-proxy-config", f.to_str().unwrap(), "check"]);
     assert_eq!(code, 1);
     assert_eq!(v["kube_proxy"]["outcome"], "fail");

@@ -155,7 +155,9 @@ const ROWS: &[Row] = &[
     row(READY, OldIpset, "1.22", "rr", C, "ipvs", ""),
     // modules_disabled stops every load, whoever asks
     row(FRESH, ModulesDisabled, "1.22", "rr", C, "iptables", "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
-    row(FRESH, ModulesDisabled, "1.30", "rr", C, "fail", "can't use the IPVS proxier: Ipvs not supported"),
+    row(FRESH, ModulesDisabled, "1.27", "rr", C, "fail", "can't use the IPVS proxier: Ipvs not supported"),
+    // from 1.28 iptables is asked first (platformCheckSupported): nothing of it is loaded here
+    row(FRESH, ModulesDisabled, "1.28", "rr", C, "fail", "iptables is not available on this host"),
     row(READY, ModulesDisabled, "1.30", "rr", C, "ipvs", ""),
     // 1.34 / 1.35: same probe; 1.35 deprecates IPVS mode (see the test below)
     row(READY, AsIs, "1.34", "rr", C, "ipvs", ""),

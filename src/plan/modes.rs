@@ -132,6 +132,8 @@ pub fn judge(s: &Situation) -> Judgement {
         return done(Outcome::Fail, reasons);
     }
     match s.mode {
+        // from 1.28 platformCheckSupported asks iptables first for both iptables-based modes
+        "ipvs" if s.version >= v(1, 28) && iptables_problem(s).is_some() => judge_iptables(s),
         "ipvs" => verdict::judge_ipvs(s),
         "nftables" if s.version >= v(1, 29) => nftables::judge(s),
         "userspace" => done(Outcome::Userspace, vec![]),
@@ -169,25 +171,11 @@ pub fn available(s: &Situation, module: &str) -> bool {
 /// iptables mode's startup check: `iptables -w 5 -S POSTROUTING -t nat` for each family. Until
 /// 1.25 a failure meant the userspace proxier; from 1.26 kube-proxy exits.
 pub fn judge_iptables(s: &Situation) -> Judgement {
-    let host_binary = s.runtime == Runtime::Host && s.iptables.is_none_or(|b| b.path.is_none());
-    let problem = if host_binary {
-        Some(
-            "iptables is not installed on the host, and a kube-proxy on the host runs the host's"
-                .to_string(),
-        )
-    } else if !iptables_kernel_support(s) {
-        Some(format!(
-            "kernel {} has neither iptables backend: ip_tables + iptable_nat (legacy) or nf_tables + nft_compat + nft_chain_nat (nft)",
-            s.kernel.release
-        ))
-    } else {
-        None
-    };
     let mut reasons = vec![];
     if s.mode.is_empty() {
         reasons.push("mode is blank: kube-proxy uses iptables on Linux".to_string());
     }
-    match problem {
+    match iptables_problem(s) {
         None => done(Outcome::Iptables, reasons),
         Some(p) if s.version <= v(1, 25) => {
             reasons.push("Can't use iptables proxy, using userspace proxier".into());
@@ -199,6 +187,23 @@ pub fn judge_iptables(s: &Situation) -> Judgement {
             reasons.push(format!("({p})"));
             done(Outcome::Fail, reasons)
         }
+    }
+}
+
+/// Why `iptables -w 5 -S POSTROUTING -t nat` would fail for kube-proxy, if it would.
+fn iptables_problem(s: &Situation) -> Option<String> {
+    if s.runtime == Runtime::Host && s.iptables.is_none_or(|b| b.path.is_none()) {
+        Some(
+            "iptables is not installed on the host, and a kube-proxy on the host runs the host's"
+                .into(),
+        )
+    } else if !iptables_kernel_support(s) {
+        Some(format!(
+            "kernel {} has neither iptables backend: ip_tables + iptable_nat (legacy) or nf_tables + nft_compat + nft_chain_nat (nft)",
+            s.kernel.release
+        ))
+    } else {
+        None
     }
 }
 

@@ -444,6 +444,11 @@ const ROWS: &[Row] = &[
     r(all_builtin, "iptables", "1.30", "rr", C, Iptables, ""),
 
     // ---- IPVS mode ----
+    // from 1.28 platformCheckSupported asks iptables first for IPVS mode too
+    r(|n| { ready(n); no_iptables_kernel(n) }, "ipvs", "1.27", "rr", C, Ipvs, ""),
+    r(|n| { ready(n); no_iptables_kernel(n) }, "ipvs", "1.28", "rr", C, Fail, "iptables is not available on this host"),
+    r(|n| { ready(n); no_iptables_binary(n) }, "ipvs", "1.28", "rr", H, Fail, "iptables is not installed on the host"),
+    r(|n| { ready(n); no_iptables_binary(n) }, "ipvs", "1.28", "rr", C, Ipvs, ""),
     // SupportIPVSProxyMode: needed in 1.8 and 1.9 (off by default), on by default from 1.10
     r(ready, "ipvs", "1.7", "rr", C, Iptables, "Flag proxy-mode=\"ipvs\" unknown, assuming iptables proxy"),
     r(ready, "ipvs", "1.7", "rr", C, Iptables, "kube-proxy 1.7 has no IPVS mode"),
