@@ -44,4 +44,19 @@ mentions_i "Could not process rule" || fail "nft failed, but not as kube-proxy's
 # the other modes are judged too: iptables still works here
 J=/run/npvm/broken.json
 [ "$(jq -r .kube_proxy.modes.iptables.outcome $J)" = iptables ] || fail "iptables mode: $(jq -c .kube_proxy.modes.iptables $J)"
+
+# without nf_tables itself kube-proxy cannot start: knftables' `nft --check` of a table fails
+show_modules
+for m in $(cut -d' ' -f1 /proc/modules | grep '^nft_'); do /sbin/rmmod $m; done
+expect_rc 0 /sbin/rmmod nf_tables
+rm -f $MODDIR/kernel/net/netfilter/nf_tables.ko*
+expect_rc 0 /sbin/depmod -a
+expect_rc 1 $NFT --check add table ip kube-proxy
+mentions_i "Could not process rule: Operation not supported" || fail "nft without nf_tables:$(first_line)"
+# shellcheck disable=SC2086
+expect_rc 1 nodeprep $KP check --output json
+[ "$(outcome)" = fail ] || fail "predicted outcome is '$(outcome)', want fail"
+# the same words nft printed, as knftables passes them on
+jq -r '.kube_proxy.reasons[]' "$OUT" | grep -q "could not run nftables command: Error: Could not process rule: Operation not supported" \
+  || fail "reasons: $(jq -c .kube_proxy.reasons "$OUT")"
 finish
