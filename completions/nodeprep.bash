@@ -47,7 +47,7 @@ _nodeprep() {
 
     case "${cmd}" in
         nodeprep)
-            opts="-o -q -h -V --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --kube-proxy-config --ignore --without --help --version check apply completion help"
+            opts="-o -q -h -V --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --mode --kube-proxy-config --ignore --without --help --version check apply completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -89,6 +89,10 @@ _nodeprep() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "ipvs nftables iptables" -- "${cur}"))
+                    return 0
+                    ;;
                 --kube-proxy-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -109,7 +113,7 @@ _nodeprep() {
             return 0
             ;;
         nodeprep__subcmd__apply)
-            opts="-o -q -h --dry-run --detailed-exitcode --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --kube-proxy-config --ignore --without --help"
+            opts="-o -q -h --dry-run --detailed-exitcode --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --mode --kube-proxy-config --ignore --without --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -149,6 +153,10 @@ _nodeprep() {
                     ;;
                 --kernel-release)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "ipvs nftables iptables" -- "${cur}"))
                     return 0
                     ;;
                 --kube-proxy-config)
@@ -171,7 +179,7 @@ _nodeprep() {
             return 0
             ;;
         nodeprep__subcmd__check)
-            opts="-o -q -h --probe --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --kube-proxy-config --ignore --without --help"
+            opts="-o -q -h --probe --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --mode --kube-proxy-config --ignore --without --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -211,6 +219,10 @@ _nodeprep() {
                     ;;
                 --kernel-release)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "ipvs nftables iptables" -- "${cur}"))
                     return 0
                     ;;
                 --kube-proxy-config)
@@ -233,7 +245,7 @@ _nodeprep() {
             return 0
             ;;
         nodeprep__subcmd__completion)
-            opts="-o -q -h --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --kube-proxy-config --ignore --without --help bash zsh fish"
+            opts="-o -q -h --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --mode --kube-proxy-config --ignore --without --help bash zsh fish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -273,6 +285,10 @@ _nodeprep() {
                     ;;
                 --kernel-release)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "ipvs nftables iptables" -- "${cur}"))
                     return 0
                     ;;
                 --kube-proxy-config)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_nodeprep_global_optspecs
-    string join \n root= o/output= q/quiet no-color module= sysctl= scheduler= kube-proxy-version= kube-proxy-runtime= kernel-release= kube-proxy-config= ignore= without= h/help V/version
+    string join \n root= o/output= q/quiet no-color module= sysctl= scheduler= kube-proxy-version= kube-proxy-runtime= kernel-release= mode= kube-proxy-config= ignore= without= h/help V/version
 end
 
 function __fish_nodeprep_needs_command
@@ -34,7 +34,10 @@ complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kube-proxy-version -d
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
 host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kernel-release -d 'For a root without a live /proc (an image): the kernel to judge for, when /lib/modules holds several' -r
-complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kube-proxy-config -d 'Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml); - reads standard input. A kubeadm config\'s kubernetesVersion is the version judged when no binary on the node tells it' -r -F
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -l mode -d 'Proxy mode to prepare and judge for; overrides the config\'s mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs' -r -f -a "ipvs\t''
+nftables\t''
+iptables\t''"
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kube-proxy-config -d 'Read mode, featureGates, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml); - reads standard input. A kubeadm config\'s kubernetesVersion is the version judged when no binary on the node tells it' -r -F
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -l ignore -d 'Turn the named errors into warnings (finding ids such as SysctlBoot-vm.swappiness, comma-separated or repeated, or all), like kubeadm\'s --ignore-preflight-errors; the exit code follows' -r
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -l without -d 'Drop a default module or sysctl from the wanted set (repeatable), e.g. --without vm.swappiness' -r
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'
@@ -55,7 +58,10 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kube-proxy-v
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
 host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kernel-release -d 'For a root without a live /proc (an image): the kernel to judge for, when /lib/modules holds several' -r
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kube-proxy-config -d 'Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml); - reads standard input. A kubeadm config\'s kubernetesVersion is the version judged when no binary on the node tells it' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l mode -d 'Proxy mode to prepare and judge for; overrides the config\'s mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs' -r -f -a "ipvs\t''
+nftables\t''
+iptables\t''"
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kube-proxy-config -d 'Read mode, featureGates, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml); - reads standard input. A kubeadm config\'s kubernetesVersion is the version judged when no binary on the node tells it' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l ignore -d 'Turn the named errors into warnings (finding ids such as SysctlBoot-vm.swappiness, comma-separated or repeated, or all), like kubeadm\'s --ignore-preflight-errors; the exit code follows' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l without -d 'Drop a default module or sysctl from the wanted set (repeatable), e.g. --without vm.swappiness' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l probe -d 'Also ask the real kernel, as kube-proxy 1.27 and later does: add the dummy virtual server 198.51.100.0:20000/TCP with the scheduler via ipvsadm, list, delete it (root, real / only)'
@@ -72,7 +78,10 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kube-proxy-v
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
 host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kernel-release -d 'For a root without a live /proc (an image): the kernel to judge for, when /lib/modules holds several' -r
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kube-proxy-config -d 'Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml); - reads standard input. A kubeadm config\'s kubernetesVersion is the version judged when no binary on the node tells it' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l mode -d 'Proxy mode to prepare and judge for; overrides the config\'s mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs' -r -f -a "ipvs\t''
+nftables\t''
+iptables\t''"
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kube-proxy-config -d 'Read mode, featureGates, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml); - reads standard input. A kubeadm config\'s kubernetesVersion is the version judged when no binary on the node tells it' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l ignore -d 'Turn the named errors into warnings (finding ids such as SysctlBoot-vm.swappiness, comma-separated or repeated, or all), like kubeadm\'s --ignore-preflight-errors; the exit code follows' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l without -d 'Drop a default module or sysctl from the wanted set (repeatable), e.g. --without vm.swappiness' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l dry-run -d 'Print what would be done, with a diff of each file, and change nothing'
@@ -90,7 +99,10 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l kube-pr
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
 host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l kernel-release -d 'For a root without a live /proc (an image): the kernel to judge for, when /lib/modules holds several' -r
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l kube-proxy-config -d 'Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml); - reads standard input. A kubeadm config\'s kubernetesVersion is the version judged when no binary on the node tells it' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l mode -d 'Proxy mode to prepare and judge for; overrides the config\'s mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs' -r -f -a "ipvs\t''
+nftables\t''
+iptables\t''"
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l kube-proxy-config -d 'Read mode, featureGates, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml); - reads standard input. A kubeadm config\'s kubernetesVersion is the version judged when no binary on the node tells it' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l ignore -d 'Turn the named errors into warnings (finding ids such as SysctlBoot-vm.swappiness, comma-separated or repeated, or all), like kubeadm\'s --ignore-preflight-errors; the exit code follows' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l without -d 'Drop a default module or sysctl from the wanted set (repeatable), e.g. --without vm.swappiness' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'

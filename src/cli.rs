@@ -20,8 +20,9 @@ fn exit_codes() -> String {
 ///
 /// `nodeprep check` reports every kernel module kube-proxy needs (loaded, builtin, loadable or
 /// missing, and whether it is loaded at boot), every sysctl (live and after the next boot),
-/// ipset, ipvsadm and iptables, and what this kube-proxy version will do on this node. It only
-/// reads. `nodeprep apply` loads the modules, writes /etc/modules-load.d/ipvs.conf and
+/// ipset, ipvsadm, iptables and nft, and what this kube-proxy version will do on this node in
+/// the configured mode and in each of ipvs, nftables and iptables mode (--mode prepares and
+/// judges for another mode). It only reads. `nodeprep apply` loads the modules, writes /etc/modules-load.d/ipvs.conf and
 /// /etc/sysctl.d/k8s.conf (merged, never clobbered) and sets the live sysctls; it is idempotent.
 #[derive(Debug, Parser)]
 #[command(name = "nodeprep", version, about, after_help = exit_codes())]
@@ -81,7 +82,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "RELEASE")]
     pub kernel_release: Option<String>,
 
-    /// Read mode, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml); - reads standard input. A kubeadm config's kubernetesVersion is the version judged when no binary on the node tells it
+    /// Proxy mode to prepare and judge for; overrides the config's mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs
+    #[arg(long, global = true, value_enum, value_name = "MODE")]
+    pub mode: Option<ProxyMode>,
+
+    /// Read mode, featureGates, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml); - reads standard input. A kubeadm config's kubernetesVersion is the version judged when no binary on the node tells it
     #[arg(long, global = true, value_name = "FILE")]
     pub kube_proxy_config: Option<PathBuf>,
 
@@ -158,6 +163,24 @@ pub struct ApplyArgs {
 pub enum OutputFormat {
     Text,
     Json,
+}
+
+/// The proxy modes `--mode` accepts (kube-proxy's own spelling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProxyMode {
+    Ipvs,
+    Nftables,
+    Iptables,
+}
+
+impl ProxyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProxyMode::Ipvs => "ipvs",
+            ProxyMode::Nftables => "nftables",
+            ProxyMode::Iptables => "iptables",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]

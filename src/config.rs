@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::cli::{Cli, Command, OutputFormat, Runtime};
+use crate::cli::{Cli, Command, OutputFormat, ProxyMode, Runtime};
 use crate::exit::UsageError;
 use crate::root::Root;
 
@@ -21,6 +21,10 @@ pub struct Config {
     /// None: from the kube-proxy config, else `rr`.
     pub scheduler: Option<String>,
     pub kube_proxy_version: Option<Version>,
+    /// The patch level of `--kube-proxy-version X.Y.Z` (late 1.11.x/1.12.x differ from early ones).
+    pub kube_proxy_patch: Option<u32>,
+    /// `--mode`: overrides the config's mode.
+    pub proxy_mode: Option<ProxyMode>,
     pub runtime: Runtime,
     /// `-` is standard input, read by `main` into `kube_proxy_config_text`.
     pub kube_proxy_config: Option<PathBuf>,
@@ -45,7 +49,7 @@ pub enum Mode {
 }
 
 /// What `main` learned about the process's surroundings; passed in so parsing stays pure.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Surroundings {
     pub no_color_env: bool,
     /// TERM=dumb: a terminal that takes no escape sequences.
@@ -54,7 +58,7 @@ pub struct Surroundings {
     pub stderr_tty: bool,
     /// The nodeprep binary that chroots a helper into the root (None: this process's own,
     /// `/proc/self/exe`). Tests that survey in-process point it at the real binary.
-    pub self_exe: Option<PathBuf>,
+    pub self_exe: Option<&'static std::path::Path>,
 }
 
 /// A kube-proxy minor version; patch levels never change the IPVS decision.
@@ -77,6 +81,35 @@ impl Version {
         let major = parts.next()?.parse().ok()?;
         let minor = parts.next()?.parse().ok()?;
         Some(Version { major, minor })
+    }
+
+    /// The patch level of `1.12.7`, `v1.12.7-eks-1`; None for `1.12`.
+    pub fn parse_patch(s: &str) -> Option<u32> {
+        let s = s.trim();
+        let s = s.strip_prefix('v').unwrap_or(s);
+        s.split(['-', '+']).next()?.split('.').nth(2)?.parse().ok()
+    }
+
+    /// A version a user typed: `X.Y` or `X.Y.Z` (optionally `v…` and a `-suffix`), which must
+    /// exist: 1.0 or later, at most three numbers.
+    pub fn parse_given(s: &str) -> Result<(Version, Option<u32>), String> {
+        let t = s.trim();
+        let t = t.strip_prefix('v').unwrap_or(t);
+        let core = t.split(['-', '+']).next().unwrap_or("");
+        let parts: Vec<&str> = core.split('.').collect();
+        let numbers: Option<Vec<u32>> = parts.iter().map(|p| p.parse().ok()).collect();
+        let bad = || format!("{s:?}: expected X.Y or X.Y.Z, like 1.30 or v1.30.2");
+        match numbers.as_deref() {
+            Some([0, ..]) => Err(format!(
+                "{s:?}: there is no Kubernetes version below 1.0; give X.Y like 1.30"
+            )),
+            Some([major, minor]) => Ok((Version::new(*major, *minor), None)),
+            Some([major, minor, patch]) => Ok((Version::new(*major, *minor), Some(*patch))),
+            Some(n) if n.len() > 3 => Err(format!(
+                "{s:?}: a Kubernetes version has at most three numbers (X.Y.Z)"
+            )),
+            _ => Err(bad()),
+        }
     }
 }
 
@@ -108,13 +141,13 @@ impl Config {
                 ));
             }
         };
-        let kube_proxy_version = match &g.kube_proxy_version {
-            None => None,
-            Some(v) => Some(Version::parse(v).ok_or_else(|| {
-                UsageError(format!(
-                    "--kube-proxy-version {v:?}: expected X.Y or X.Y.Z, like 1.30 or v1.30.2"
-                ))
-            })?),
+        let (kube_proxy_version, kube_proxy_patch) = match &g.kube_proxy_version {
+            None => (None, None),
+            Some(v) => {
+                let (v, patch) = Version::parse_given(v)
+                    .map_err(|e| UsageError(format!("--kube-proxy-version {e}")))?;
+                (Some(v), patch)
+            }
         };
         if let Some(r) = &g.kernel_release
             && !crate::probe::kernel::is_release(r)
@@ -137,7 +170,7 @@ impl Config {
         }
         let mut root = Root::new(g.root);
         if let Some(exe) = env.self_exe {
-            root = root.with_trampoline(exe);
+            root = root.with_trampoline(exe.to_path_buf());
         }
         if let (Mode::Check { probe: true }, false) = (mode, root.is_host()) {
             return Err(UsageError(
@@ -166,6 +199,8 @@ impl Config {
             sysctls: g.sysctls,
             scheduler: g.scheduler,
             kube_proxy_version,
+            kube_proxy_patch,
+            proxy_mode: g.mode,
             runtime: g.kube_proxy_runtime,
             kube_proxy_config: g.kube_proxy_config,
             kernel_release: g.kernel_release,
@@ -244,6 +279,44 @@ mod tests {
         assert_eq!(Version::parse("1"), None);
         assert_eq!(Version::parse("one.two"), None);
         assert!(Version::new(1, 9) < Version::new(1, 10));
+        assert_eq!(Version::parse_patch("v1.12.7"), Some(7));
+        assert_eq!(Version::parse_patch("1.12"), None);
+        assert_eq!(Version::parse_patch("v1.27.3-eks-a5565ad"), Some(3));
+    }
+
+    #[test]
+    fn given_versions_must_exist() {
+        let ok = |s| Version::parse_given(s).unwrap();
+        assert_eq!(ok("1.30"), (Version::new(1, 30), None));
+        assert_eq!(ok("v1.12.7"), (Version::new(1, 12), Some(7)));
+        assert_eq!(ok("1.0"), (Version::new(1, 0), None));
+        assert_eq!(ok("1.99"), (Version::new(1, 99), None));
+        assert_eq!(ok("v1.27.3-eks-a5565ad"), (Version::new(1, 27), Some(3)));
+        for bad in ["0.9", "0.0.1", "1.2.3.4", "1", "latest", "1.x", "", "v"] {
+            assert!(Version::parse_given(bad).is_err(), "{bad} accepted");
+        }
+        assert!(
+            Version::parse_given("0.9")
+                .unwrap_err()
+                .contains("below 1.0")
+        );
+        assert!(
+            Version::parse_given("1.2.3.4")
+                .unwrap_err()
+                .contains("at most three")
+        );
+    }
+
+    #[test]
+    fn mode_option() {
+        let env = Surroundings::default();
+        assert_eq!(parse(&["nodeprep", "check"], env).unwrap().proxy_mode, None);
+        let c = parse(&["nodeprep", "--mode", "nftables", "check"], env).unwrap();
+        assert_eq!(c.proxy_mode, Some(ProxyMode::Nftables));
+        let c = parse(&["nodeprep", "check", "--mode", "iptables"], env).unwrap();
+        assert_eq!(c.proxy_mode, Some(ProxyMode::Iptables));
+        assert!(parse(&["nodeprep", "check", "--mode", "IPVS"], env).is_err());
+        assert!(parse(&["nodeprep", "check", "--mode", "userspace"], env).is_err());
     }
 
     #[test]
@@ -255,29 +328,29 @@ mod tests {
             stderr_tty: true,
             self_exe: None,
         };
-        let c = parse(&["nodeprep", "check"], tty.clone()).unwrap();
+        let c = parse(&["nodeprep", "check"], tty).unwrap();
         assert_eq!(c.root, Root::new("/"));
         assert_eq!(c.mode, Mode::Check { probe: false });
         assert!(c.color && c.progress);
         assert_eq!(c.runtime, Runtime::Container);
 
-        let c = parse(&["nodeprep", "check", "--no-color"], tty.clone()).unwrap();
+        let c = parse(&["nodeprep", "check", "--no-color"], tty).unwrap();
         assert!(!c.color);
         let no_color = Surroundings {
             no_color_env: true,
-            ..tty.clone()
+            ..tty
         };
         assert!(!parse(&["nodeprep", "check"], no_color).unwrap().color);
         let dumb = Surroundings {
             term_dumb: true,
-            ..tty.clone()
+            ..tty
         };
         let c = parse(&["nodeprep", "check"], dumb).unwrap();
         assert!(
             !c.color && !c.progress,
             "TERM=dumb: no colour, no progress bar"
         );
-        let c = parse(&["nodeprep", "apply", "--output", "json"], tty.clone()).unwrap();
+        let c = parse(&["nodeprep", "apply", "--output", "json"], tty).unwrap();
         assert!(!c.color && !c.progress);
         let c = parse(&["nodeprep", "apply", "-q"], tty).unwrap();
         assert!(!c.progress);

@@ -1,5 +1,7 @@
 //! Text and JSON reports. Text follows kubeadm's preflight conventions.
 
+mod modes;
+
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -397,7 +399,7 @@ fn kube_proxy_section(o: &mut String, a: &Assessment, x: &Extras) {
             "kube-proxy {} ({}; mode {}, scheduler {}, runtime {})",
             kp.version,
             clean(&kp.version_source),
-            clean(&kp.mode),
+            clean(&modes::mode_label(&kp.mode)),
             clean(&kp.scheduler),
             if kp.runtime == crate::cli::Runtime::Host {
                 "host"
@@ -412,7 +414,11 @@ fn kube_proxy_section(o: &mut String, a: &Assessment, x: &Extras) {
                 o,
                 "  ",
                 "       ",
-                &format!("{when}: kube-proxy {} {}", kp.version, outcome.sentence()),
+                &format!(
+                    "{when}: kube-proxy {} {}",
+                    kp.version,
+                    outcome.sentence(&kp.mode)
+                ),
             );
             for r in reasons {
                 wrap_into(o, "       ", "         ", &clean(r));
@@ -439,6 +445,7 @@ fn kube_proxy_section(o: &mut String, a: &Assessment, x: &Extras) {
             &format!("live probe (as kube-proxy >= 1.27): {}", clean(&pr.detail)),
         );
     }
+    modes::render(o, kp);
 }
 
 fn findings_section(o: &mut String, p: &Paint, a: &Assessment) {
@@ -484,7 +491,8 @@ fn summary_section(o: &mut String, p: &Paint, a: &Assessment, x: &Extras) {
         (true, _, true) => (
             "32",
             format!(
-                "After apply the node would be ready for kube-proxy in IPVS mode ({}).",
+                "After apply the node would be ready for kube-proxy in {} mode ({}).",
+                modes::mode_label(&a.kube_proxy.mode),
                 count(warnings, "warning")
             ),
         ),
@@ -499,7 +507,8 @@ fn summary_section(o: &mut String, p: &Paint, a: &Assessment, x: &Extras) {
         (true, _, false) => (
             "32",
             format!(
-                "Ready for kube-proxy in IPVS mode ({}).",
+                "Ready for kube-proxy in {} mode ({}).",
+                modes::mode_label(&a.kube_proxy.mode),
                 count(warnings, "warning")
             ),
         ),

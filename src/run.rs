@@ -52,12 +52,24 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
     } = &survey;
     match cfg.mode {
         Mode::Check { probe } => {
-            let a = survey.assess(cfg);
-            let live = if probe {
+            let mut a = survey.assess(cfg);
+            // the live probe is IPVS's (a dummy virtual server): other modes do not need it
+            let ipvs = wanted.mode == "ipvs";
+            let live = if probe && ipvs {
                 Some(live_probe::probe(&cfg.root, &wanted.scheduler)?)
             } else {
                 None
             };
+            if probe && !ipvs {
+                a.findings.push(plan::Finding {
+                    id: "LiveProbe".into(),
+                    severity: plan::Severity::Info,
+                    message: format!(
+                        "--probe asks the kernel for IPVS; the mode is {:?}, so it was not run",
+                        wanted.mode
+                    ),
+                });
+            }
             let mut ready = a.ready();
             if let Some(p) = &live {
                 ready &= p.ok;

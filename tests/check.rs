@@ -207,7 +207,7 @@ fn a_kernel_without_module_support_is_reported_as_such() {
     assert_eq!(v["kube_proxy"]["outcome"], "fail");
     assert_eq!(
         v["kube_proxy"]["reasons"][0],
-        "can't use the IPVS proxier: ipvs not supported by the kernel"
+        "can't use the IPVS proxier: Ipvs not supported"
     );
 }
 

@@ -49,29 +49,43 @@ fn plain_config_sets_scheduler_and_strict_arp() {
 }
 
 #[test]
-fn kubeadm_config_with_iptables_mode_makes_ipvs_irrelevant() {
+fn kubeadm_config_with_iptables_mode_wants_no_ipvs() {
     let dir = tempfile::tempdir().unwrap();
     let f = config_file(
         &dir,
         "kubeadm.yaml",
         "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\n---\napiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\n---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: iptables\n",
     );
-    let node = Node::new("no-modules");
-    let (_, v) = node.json(&["--kube-proxy-config", f.to_str().unwrap(), "check"]);
+    let node = Node::new("debian12-ready");
+    let (code, v) = node.json(&["--kube-proxy-config", f.to_str().unwrap(), "check"]);
+    assert_eq!(code, 0, "{}", v["findings"]);
     assert_eq!(v["kube_proxy"]["mode"], "iptables");
     assert_eq!(v["kube_proxy"]["outcome"], "iptables");
+    let modules: Vec<&str> = v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(modules, ["nf_conntrack", "br_netfilter"]);
+    assert!(finding(&v, "KubeProxyIPVS").is_none());
+    assert!(finding(&v, "KubeProxyIPTables").is_none());
+    assert!(finding(&v, "KubeProxyDeprecated").is_none());
+    // a kernel without module support and without iptables built in cannot run it
+    let bare = Node::new("no-modules");
+    std::fs::remove_file(bare.path("/proc/config.gz")).unwrap();
+    let (code, v) = bare.json(&["--kube-proxy-config", f.to_str().unwrap(), "check"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["kube_proxy"]["outcome"], "fail");
+    let e = finding(&v, "KubeProxyIPTables").expect("iptables mode finding");
+    assert_eq!(e["severity"], "error");
     assert!(
-        v["kube_proxy"]["reasons"][0]
+        e["message"]
             .as_str()
             .unwrap()
-            .contains("IPVS preparation does not matter"),
-        "{}",
-        v["kube_proxy"]
+            .contains("iptables is not available on this host"),
+        "{e}"
     );
-    assert!(finding(&v, "KubeProxyIPVS").is_none());
-    let mode = finding(&v, "KubeProxyMode").expect("an info finding says why IPVS does not matter");
-    assert_eq!(mode["severity"], "info");
-    assert!(finding(&v, "KubeProxyDeprecated").is_none());
 }
 
 #[test]
@@ -83,8 +97,15 @@ fn the_kube_proxy_configmap_from_kubectl_is_understood() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kube-proxy\n  namespace: kube-system\ndata:\n  config.conf: |-\n    apiVersion: kubeproxy.config.k8s.io/v1alpha1\n    kind: KubeProxyConfiguration\n    mode: nftables\n  kubeconfig.conf: |-\n    apiVersion: v1\n    kind: Config\n",
     );
     let node = Node::new("debian12-ready");
-    let (code, v) = node.json(&["--kube-proxy-config", f.to_str().unwrap(), "check"]);
-    assert_eq!(code, 0);
+    let (code, v) = node.json(&[
+        "--kube-proxy-config",
+        f.to_str().unwrap(),
+        "--kube-proxy-version",
+        "1.31",
+        "check",
+    ]);
+    assert_eq!(code, 0, "{}", v["findings"]);
+    assert_eq!(v["kube_proxy"]["mode"], "nftables");
     assert_eq!(v["kube_proxy"]["outcome"], "nftables");
 }
 

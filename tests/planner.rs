@@ -76,6 +76,7 @@ fn wanted_with(modules: &[&str], extra_sysctls: &[(&str, &str)]) -> Wanted {
         sysctls,
         scheduler: "rr".into(),
         mode: "ipvs".into(),
+        binaries: vec!["ipset", "ipvsadm", "iptables"],
     }
 }
 
@@ -102,7 +103,7 @@ fn config(root: &Path, extra: &[&str]) -> Config {
     Config::from_cli(
         cli,
         Surroundings {
-            self_exe: Some(crate::support::BIN.into()),
+            self_exe: Some(std::path::Path::new(crate::support::BIN)),
             ..Surroundings::default()
         },
     )

@@ -10,6 +10,7 @@ mod host;
 mod kube_config;
 mod kubernetes;
 mod man;
+mod modes;
 mod options;
 mod parsers;
 mod planner;

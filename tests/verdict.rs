@@ -19,6 +19,8 @@ enum Setup {
     OldIpset,
     /// /proc/sys/kernel/modules_disabled = 1.
     ModulesDisabled,
+    /// A KubeProxyConfiguration with `featureGates: SupportIPVSProxyMode=true` (1.8–1.9 need it).
+    IpvsGate,
 }
 use Setup::*;
 
@@ -67,12 +69,16 @@ const NOT_LOADED: &str =
 const ROWS: &[Row] = &[
     // ≤ 1.8: reads /proc/modules, loads nothing, falls back to the userspace proxier; it wants
     // nf_conntrack_ipv4, which no kernel ≥ 4.19 has
-    row(READY, AsIs, "1.8", "rr", C, "userspace", "can't determine whether to use ipvs proxy, using userspace proxier: Failed to load kernel modules: [nf_conntrack_ipv4]"),
+    row(READY, IpvsGate, "1.8", "rr", C, "userspace", "can't determine whether to use ipvs proxy, using userspace proxier: Failed to load kernel modules: [nf_conntrack_ipv4]"),
     // ≤ 1.8 does not modprobe: on a node where nothing is loaded every module is missing
-    row("centos7", AsIs, "1.8", "rr", C, "userspace", "Failed to load kernel modules: [ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack_ipv4]"),
+    row("centos7", IpvsGate, "1.8", "rr", C, "userspace", "Failed to load kernel modules: [ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack_ipv4]"),
     // 1.9 (boundary with 1.8): modprobes the base modules itself, then falls back to iptables
-    row("centos7", AsIs, "1.9", "rr", C, "ipvs", ""),
-    row(READY, AsIs, "1.9", "rr", C, "iptables", "[nf_conntrack_ipv4]"),
+    row("centos7", IpvsGate, "1.9", "rr", C, "ipvs", ""),
+    row(READY, IpvsGate, "1.9", "rr", C, "iptables", "[nf_conntrack_ipv4]"),
+    // without the gate (off by default until 1.10) `ipvs` is an unknown mode: iptables
+    row("centos7", AsIs, "1.8", "rr", C, "iptables", "Flag proxy-mode=\"ipvs\" unknown, assuming iptables proxy"),
+    row("centos7", AsIs, "1.9", "rr", C, "iptables", "Flag proxy-mode=\"ipvs\" unknown, assuming iptables proxy"),
+    row("centos7", AsIs, "1.10", "rr", C, "ipvs", ""),
     // 1.9–1.12 always require nf_conntrack_ipv4: a 6.1 kernel falls back, with 1.9–1.18's messages
     row(READY, AsIs, "1.10", "rr", C, "iptables", "can't determine whether to use ipvs proxy, error: IPVS proxier will not be used because the following required kernel modules are not loaded: [nf_conntrack_ipv4]"),
     row(READY, AsIs, "1.10", "rr", C, "iptables", "Can't use ipvs proxier, trying iptables proxier"),
@@ -131,10 +137,10 @@ const ROWS: &[Row] = &[
     row(READY, AsIs, "1.30", "twos", C, "fail", "can't use the IPVS proxier: no such file or directory"),
     row("rhel8", AsIs, "1.30", "twos", C, "fail", "no such file or directory"),
     // no /proc/modules: 1.9–1.26 cannot read the module list; ≥ 1.27 finds no IPVS
-    row("no-modules", AsIs, "1.8", "rr", C, "userspace", "using userspace proxier"),
+    row("no-modules", IpvsGate, "1.8", "rr", C, "userspace", "using userspace proxier"),
     row("no-modules", AsIs, "1.15", "rr", C, "iptables", "/proc/modules"),
     row("no-modules", AsIs, "1.26", "rr", C, "fail", "/proc/modules"),
-    row("no-modules", AsIs, "1.30", "rr", C, "fail", "can't use the IPVS proxier: ipvs not supported by the kernel"),
+    row("no-modules", AsIs, "1.30", "rr", C, "fail", "can't use the IPVS proxier: Ipvs not supported"),
     // whose modprobe.d applies: a container's own modprobe ignores the host's `install … /bin/false` …
     row("modprobe-d", AsIs, "1.22", "rr", C, "ipvs", ""),
     // … kube-proxy on the host runs the host's modprobe; `blacklist ip_vs_sh` does not stop it
@@ -145,16 +151,20 @@ const ROWS: &[Row] = &[
     // whose ipset counts: the host's only for a kube-proxy on the host
     row(READY, NoIpset, "1.30", "rr", H, "fail", "can't use the IPVS proxier: error getting ipset version, error: exec: \"ipset\": executable file not found in $PATH"),
     row(READY, NoIpset, "1.30", "rr", C, "ipvs", ""),
-    row(READY, OldIpset, "1.22", "rr", H, "iptables", "ipset version: 4.5 is less than min required version: 6.0"),
+    row(READY, OldIpset, "1.22", "rr", H, "iptables", "ipset version: v4.5 is less than min required version: 6.0"),
     row(READY, OldIpset, "1.22", "rr", C, "ipvs", ""),
     // modules_disabled stops every load, whoever asks
     row(FRESH, ModulesDisabled, "1.22", "rr", C, "iptables", "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
-    row(FRESH, ModulesDisabled, "1.30", "rr", C, "fail", "ipvs not supported by the kernel"),
+    row(FRESH, ModulesDisabled, "1.27", "rr", C, "fail", "can't use the IPVS proxier: Ipvs not supported"),
+    // from 1.28 iptables is asked first (platformCheckSupported): nothing of it is loaded here
+    row(FRESH, ModulesDisabled, "1.28", "rr", C, "fail", "iptables is not available on this host"),
     row(READY, ModulesDisabled, "1.30", "rr", C, "ipvs", ""),
     // 1.34 / 1.35: same probe; 1.35 deprecates IPVS mode (see the test below)
     row(READY, AsIs, "1.34", "rr", C, "ipvs", ""),
-    row(READY, AsIs, "1.35", "rr", C, "ipvs", ""),
+    row(READY, AsIs, "1.35", "rr", C, "ipvs", "The ipvs proxier is now deprecated and may be removed in a future release. Please use 'nftables' instead."),
 ];
+
+const GATE_CONFIG: &str = "/etc/kube-proxy-gate.yaml";
 
 fn prepare(fixture: &str, setup: Setup) -> Node {
     let node = Node::new(fixture);
@@ -168,6 +178,10 @@ fn prepare(fixture: &str, setup: Setup) -> Node {
         NoIpset => fs::remove_file(node.path("/usr/sbin/ipset")).unwrap(),
         OldIpset => script("echo 'ipset v4.5, protocol version: 4'"),
         ModulesDisabled => node.write("/proc/sys/kernel/modules_disabled", "1\n"),
+        IpvsGate => node.write(
+            GATE_CONFIG,
+            "kind: KubeProxyConfiguration\nmode: ipvs\nfeatureGates: SupportIPVSProxyMode=true\n",
+        ),
     }
     node
 }
@@ -180,15 +194,27 @@ fn kube_proxy_verdict_table() {
         let node = nodes
             .entry((r.fixture, r.setup))
             .or_insert_with(|| prepare(r.fixture, r.setup));
-        let (_, v) = node.json(&[
-            "--kube-proxy-version",
-            r.version,
-            "--scheduler",
-            r.scheduler,
-            "--kube-proxy-runtime",
-            r.runtime,
-            "check",
-        ]);
+        let config = node.path(GATE_CONFIG);
+        let gate: &[&str] = if r.setup == IpvsGate {
+            &["--kube-proxy-config", config.to_str().unwrap()]
+        } else {
+            &[]
+        };
+        let (_, v) = node.json(
+            &[
+                gate,
+                &[
+                    "--kube-proxy-version",
+                    r.version,
+                    "--scheduler",
+                    r.scheduler,
+                    "--kube-proxy-runtime",
+                    r.runtime,
+                    "check",
+                ],
+            ]
+            .concat(),
+        );
         let kp = &v["kube_proxy"];
         let reasons: Vec<&str> = kp["reasons"]
             .as_array()

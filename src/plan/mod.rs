@@ -2,6 +2,8 @@
 //! verdict, and the changes `apply` would make. No I/O here.
 
 pub mod files;
+pub mod modes;
+pub mod nftables;
 pub mod verdict;
 
 use serde::Serialize;
@@ -12,6 +14,7 @@ use crate::probe::Facts;
 use crate::probe::kernel::{Kernel, ModState};
 use crate::probe::persist::{InstallEffect, install_effect};
 use crate::probe::sysctl::{dotted, key_matches, normalize_key, same_value};
+use modes::Migration;
 use verdict::{Judgement, NEWEST, Outcome, Situation};
 
 /// The seeds' /etc/sysctl.d/k8s.conf.
@@ -32,7 +35,11 @@ pub struct Wanted {
     /// (path-form key, value)
     pub sysctls: Vec<(String, String)>,
     pub scheduler: String,
+    /// The configured proxy mode as kube-proxy reads it (`--mode`, else the config's, which may
+    /// be blank or invalid, else `ipvs`).
     pub mode: String,
+    /// The helper programs that matter for this mode.
+    pub binaries: Vec<&'static str>,
 }
 
 /// The wanted sysctls: the defaults, then `--sysctl` overrides and additions.
@@ -52,38 +59,62 @@ pub fn wanted_sysctls(cfg: &Config) -> Vec<(String, String)> {
     out
 }
 
+/// The wanted state for the configured mode. Every mode: the conntrack module (kube-proxy
+/// writes `net/netfilter/nf_conntrack_max` at start, fatal when it fails), `br_netfilter` and
+/// the k8s.conf sysctls. IPVS mode adds the IPVS modules, ipset and ipvsadm; nftables mode
+/// needs `nft` (the host's, for a kube-proxy on the host) and kernel features the kernel
+/// loads on demand, which the verdict judges; iptables mode needs `iptables`.
 pub fn wanted(cfg: &Config, facts: &Facts) -> Wanted {
     let kc = facts.kube_config.as_ref();
     let scheduler = cfg
         .scheduler
         .clone()
+        .filter(|s| !s.is_empty())
         .or_else(|| {
             kc.and_then(|c| c.scheduler.clone())
                 .filter(|s| !s.is_empty())
         })
         .unwrap_or_else(|| "rr".into());
+    let mode = match (cfg.proxy_mode, kc) {
+        (Some(m), _) => m.as_str().to_string(),
+        (None, Some(c)) => c.mode.clone(),
+        (None, None) => "ipvs".to_string(),
+    };
     let conntrack = if facts.kernel.state("nf_conntrack_ipv4") != ModState::Missing {
         "nf_conntrack_ipv4"
     } else {
         "nf_conntrack"
     };
-    let mut modules: Vec<String> = verdict::BASE_IPVS_MODULES
-        .into_iter()
-        .chain([conntrack, "br_netfilter"])
-        .filter(|m| !cfg.without.iter().any(|w| w == m))
-        .map(String::from)
-        .collect();
+    let ipvs = mode == "ipvs";
+    let mut modules: Vec<String> = if ipvs {
+        verdict::BASE_IPVS_MODULES.to_vec()
+    } else {
+        vec![]
+    }
+    .into_iter()
+    .chain([conntrack, "br_netfilter"])
+    .filter(|m| !cfg.without.iter().any(|w| w == m))
+    .map(String::from)
+    .collect();
     let sched_module = format!("ip_vs_{scheduler}");
-    for m in std::iter::once(&sched_module).chain(&cfg.extra_modules) {
+    let extra = cfg.extra_modules.iter();
+    for m in ipvs.then_some(&sched_module).into_iter().chain(extra) {
         if !modules.contains(m) {
             modules.push(m.clone());
         }
     }
+    let binaries = match modes::effective_mode(&mode) {
+        "ipvs" => vec!["ipset", "ipvsadm", "iptables"],
+        "nftables" => vec!["nft"],
+        "iptables" => vec!["iptables"],
+        _ => vec![],
+    };
     Wanted {
         modules,
         sysctls: wanted_sysctls(cfg),
         scheduler,
-        mode: kc.map_or_else(|| "ipvs".to_string(), |c| c.mode.clone()),
+        mode,
+        binaries,
     }
 }
 
@@ -127,8 +158,14 @@ pub struct SysctlRow {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KubeProxyVerdict {
+    /// The version judged for (the newest nodeprep knows when a newer one was given or found).
     pub version: Version,
     pub version_source: String,
+    /// Set when the version is newer than nodeprep knows.
+    #[serde(skip)]
+    pub version_note: Option<String>,
+    /// The patch level, when known.
+    pub patch: Option<u32>,
     pub mode: String,
     pub scheduler: String,
     pub runtime: Runtime,
@@ -136,6 +173,8 @@ pub struct KubeProxyVerdict {
     pub reasons: Vec<String>,
     /// The verdict once `nodeprep apply` has run.
     pub after_apply: Judgement,
+    /// The migration table: what each mode would do on this node now, with this version.
+    pub modes: Migration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -512,7 +551,7 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
     }
 
     for b in &facts.binaries {
-        if b.path.is_some() {
+        if b.path.is_some() || !wanted.binaries.contains(&b.name.as_str()) {
             continue;
         }
         let needed_by_kube_proxy = b.name != "ipvsadm" && cfg.runtime == Runtime::Host;
@@ -525,9 +564,15 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
                 "a containerised kube-proxy brings its own, but the host's is the one you debug with"
             }
         };
+        // the package is named after the binary, except nft's
+        let package = if b.name == "nft" {
+            "nftables"
+        } else {
+            b.name.as_str()
+        };
         let install = facts
             .os
-            .install_command(&[b.name.as_str()])
+            .install_command(&[package])
             .map(|c| format!("; install it: {c}"))
             .unwrap_or_default();
         f.add(
@@ -536,7 +581,9 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             format!("{} not found in /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin, /bin ({why}){install}", b.name),
         );
     }
-    if let Some(ipset) = facts.binary("ipset").filter(|b| b.path.is_some())
+    if let Some(ipset) = facts
+        .binary("ipset")
+        .filter(|b| b.path.is_some() && wanted.binaries.contains(&"ipset"))
         && !ipset
             .version
             .as_deref()
@@ -558,33 +605,7 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
     }
 
     let kube_proxy = kube_proxy_verdict(cfg, facts, wanted, after_apply);
-    if wanted.mode == "ipvs" {
-        if kube_proxy.outcome != Outcome::Ipvs {
-            f.add(
-                Severity::Error,
-                "KubeProxyIPVS",
-                format!(
-                    "kube-proxy {} {}: {}",
-                    kube_proxy.version,
-                    kube_proxy.outcome.sentence(),
-                    kube_proxy.reasons.join("; ")
-                ),
-            );
-        }
-        if kube_proxy.version >= Version::new(1, 35) {
-            f.add(
-                Severity::Warning,
-                "KubeProxyDeprecated",
-                format!("kube-proxy {}: the ipvs proxier is deprecated; kube-proxy recommends moving to the nftables mode", kube_proxy.version),
-            );
-        }
-    } else {
-        f.add(
-            Severity::Info,
-            "KubeProxyMode",
-            kube_proxy.reasons.join("; "),
-        );
-    }
+    verdict_findings(&mut f, &kube_proxy, wanted);
     if let Some(kc) = facts
         .kube_config
         .as_ref()
@@ -614,51 +635,141 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
     }
 }
 
+/// The findings the verdict makes: the configured mode does not run (error), a version newer
+/// than nodeprep knows, and IPVS's deprecation with what nftables mode would do here.
+fn verdict_findings(f: &mut Findings, kp: &KubeProxyVerdict, wanted: &Wanted) {
+    let mode = modes::effective_mode(&wanted.mode);
+    if let Some(note) = &kp.version_note {
+        f.add(Severity::Warning, "KubeProxyVersion", note.clone());
+    }
+    let id = match mode {
+        "ipvs" => "KubeProxyIPVS",
+        "nftables" => "KubeProxyNFTables",
+        "iptables" => "KubeProxyIPTables",
+        _ => "KubeProxyMode",
+    };
+    if modes::expected_outcome(&wanted.mode) != Some(kp.outcome) {
+        f.add(
+            Severity::Error,
+            id,
+            format!(
+                "kube-proxy {} {}: {}",
+                kp.version,
+                kp.outcome.sentence(&wanted.mode),
+                kp.reasons.join("; ")
+            ),
+        );
+    } else if kp.outcome == Outcome::Userspace {
+        f.add(
+            Severity::Warning,
+            id,
+            format!("kube-proxy {} runs the userspace proxier, which kube-proxy 1.26 removed: choose iptables or nftables before upgrading", kp.version),
+        );
+    }
+    if kp.outcome == Outcome::Ipvs && kp.version >= Version::new(1, 35) {
+        let nft = &kp.modes.nftables;
+        let today = if nft.outcome == Outcome::Nftables {
+            "nftables mode would work on this node today (see `nodeprep --mode nftables check`)"
+                .to_string()
+        } else {
+            format!(
+                "nftables mode would NOT work on this node yet: kube-proxy {} {}: {}",
+                kp.version,
+                nft.outcome.sentence("nftables"),
+                nft.reasons.join("; ")
+            )
+        };
+        f.add(
+            Severity::Warning,
+            "KubeProxyDeprecated",
+            format!(
+                "kube-proxy {} logs \"{}\" (kubeadm warns from 1.37); {today}",
+                kp.version,
+                verdict::IPVS_DEPRECATED
+            ),
+        );
+    }
+}
+
 fn kube_proxy_verdict(
     cfg: &Config,
     facts: &Facts,
     wanted: &Wanted,
     after: &Facts,
 ) -> KubeProxyVerdict {
-    let (version, version_source) = match (cfg.kube_proxy_version, &facts.kube_version) {
-        (Some(v), _) => (v, "--kube-proxy-version".to_string()),
-        (None, Some((v, path))) => (*v, path.clone()),
+    let (given, patch, mut version_source) = match (cfg.kube_proxy_version, &facts.kube_version) {
+        (Some(v), _) => (v, cfg.kube_proxy_patch, "--kube-proxy-version".to_string()),
+        (None, Some((v, patch, path))) => (*v, *patch, path.clone()),
         // a kubeadm config names the version it will install
         (None, None) => match facts.kube_config.as_ref().and_then(|c| {
             let v = c.kubernetes_version.as_deref()?;
             Some((
                 Version::parse(v)?,
+                Version::parse_patch(v),
                 format!("kubernetesVersion {v} in {}", c.path),
             ))
         }) {
             Some(found) => found,
             None => (
                 NEWEST,
+                None,
                 "newest behaviour; no kube-proxy, kubelet or kubeadm found".to_string(),
             ),
         },
     };
-    let situation = |fx: &Facts| {
-        verdict::judge(&Situation {
-            version,
-            mode: &wanted.mode,
-            scheduler: &wanted.scheduler,
-            runtime: cfg.runtime,
-            kernel: &fx.kernel,
-            persist: &fx.persist,
-            ipset: fx.binary("ipset"),
-        })
+    let (version, version_note) = if given > NEWEST {
+        let note = format!(
+            "kube-proxy {given} ({version_source}) is newer than the newest version nodeprep knows; judging as {NEWEST}"
+        );
+        version_source = format!("{version_source} said {given}; judged as {NEWEST}");
+        (NEWEST, Some(note))
+    } else {
+        (given, None)
     };
-    let now = situation(facts);
+    let no_gates = Default::default();
+    let gates = facts
+        .kube_config
+        .as_ref()
+        .map_or(&no_gates, |c| &c.feature_gates);
+    let situation = |fx| situation(cfg, wanted, fx, gates, version, patch);
+    let now_s = situation(facts);
+    let now = modes::judge(&now_s);
     KubeProxyVerdict {
         version,
         version_source,
+        version_note,
+        patch,
         mode: wanted.mode.clone(),
         scheduler: wanted.scheduler.clone(),
         runtime: cfg.runtime,
         outcome: now.outcome,
         reasons: now.reasons,
-        after_apply: situation(after),
+        after_apply: modes::judge(&situation(after)),
+        modes: modes::migration(&now_s),
+    }
+}
+
+fn situation<'a>(
+    cfg: &Config,
+    wanted: &'a Wanted,
+    fx: &'a Facts,
+    gates: &'a std::collections::BTreeMap<String, bool>,
+    version: Version,
+    patch: Option<u32>,
+) -> Situation<'a> {
+    Situation {
+        version,
+        patch,
+        mode: &wanted.mode,
+        scheduler: &wanted.scheduler,
+        runtime: cfg.runtime,
+        kernel: &fx.kernel,
+        persist: &fx.persist,
+        ipset: fx.binary("ipset"),
+        iptables: fx.binary("iptables"),
+        nft: fx.binary("nft"),
+        ipv6: fx.ipv6,
+        feature_gates: gates,
     }
 }
 
@@ -716,3 +827,6 @@ pub fn project(facts: &Facts, wanted: &Wanted) -> Facts {
     }
     p
 }
+
+#[cfg(test)]
+mod modes_tests;

@@ -2,6 +2,8 @@
 //! The model follows kube-proxy's own code (see ../shared/reference/kube-proxy-ipvs.md §1–§4),
 //! quirks included; the reasons quote what kube-proxy logs.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::cli::Runtime;
@@ -26,40 +28,67 @@ pub const NEWEST: Version = Version::new(1, 35);
 pub enum Outcome {
     /// It will run the IPVS proxier.
     Ipvs,
-    /// It will silently run the iptables proxier instead.
+    /// It will run the nftables proxier.
+    Nftables,
+    /// It will run the iptables proxier (configured, or as IPVS mode's silent fallback).
     Iptables,
+    /// It will run the userspace proxier (until 1.25).
+    Userspace,
     /// It will exit with an error and crash-loop.
     Fail,
-    /// It will run the userspace proxier (1.8 and older).
-    Userspace,
-    /// Configured for nftables: IPVS does not matter.
-    Nftables,
+    /// It starts, but the rules it writes fail to load: Services do not work.
+    Broken,
 }
 
 impl Outcome {
-    pub fn sentence(self) -> &'static str {
+    /// What kube-proxy does, said for the mode it was configured with.
+    pub fn sentence(self, mode: &str) -> String {
+        let wanted = crate::plan::modes::effective_mode(mode);
+        let run = |m: &str| {
+            if m == wanted {
+                format!("will run in {} mode", crate::plan::modes::display_name(m))
+            } else if wanted == "ipvs" && m == "iptables" {
+                "will NOT use IPVS: it falls back to iptables".to_string()
+            } else {
+                format!(
+                    "will NOT use {}: it runs the {m} proxier",
+                    crate::plan::modes::display_name(wanted)
+                )
+            }
+        };
         match self {
-            Outcome::Ipvs => "will run in IPVS mode",
-            Outcome::Iptables => "will NOT use IPVS: it falls back to iptables",
-            Outcome::Fail => "will NOT start: it exits with an error and crash-loops",
-            Outcome::Userspace => "will NOT use IPVS: it runs the userspace proxier",
-            Outcome::Nftables => "runs the nftables proxier",
+            Outcome::Ipvs => run("ipvs"),
+            Outcome::Nftables => run("nftables"),
+            Outcome::Iptables => run("iptables"),
+            Outcome::Userspace => run("userspace"),
+            Outcome::Fail => "will NOT start: it exits with an error and crash-loops".into(),
+            Outcome::Broken => "starts, but its rules fail to load: Services will NOT work".into(),
         }
     }
 }
 
 /// Everything the verdict depends on. `kernel` may be the projected state after apply.
+#[derive(Clone, Copy)]
 pub struct Situation<'a> {
     pub version: Version,
-    /// The proxy mode kube-proxy is configured with (`ipvs` unless a config says otherwise).
+    /// The patch level, when known (`--kube-proxy-version 1.12.7`, or the binary's).
+    pub patch: Option<u32>,
+    /// The proxy mode as configured: `ipvs`, `nftables`, `iptables`, blank, or anything a
+    /// config says (kube-proxy's validation decides).
     pub mode: &'a str,
     /// Never empty: `plan::wanted` resolves a blank scheduler to `rr`, as kube-proxy does.
     pub scheduler: &'a str,
     pub runtime: Runtime,
     pub kernel: &'a Kernel,
     pub persist: &'a Persistence,
-    /// The host's ipset.
+    /// The host's ipset, iptables and nft.
     pub ipset: Option<&'a Binary>,
+    pub iptables: Option<&'a Binary>,
+    pub nft: Option<&'a Binary>,
+    /// `/proc/net/if_inet6` exists.
+    pub ipv6: bool,
+    /// `featureGates` of the KubeProxyConfiguration.
+    pub feature_gates: &'a BTreeMap<String, bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,37 +97,45 @@ pub struct Judgement {
     pub reasons: Vec<String>,
 }
 
-fn v(major: u32, minor: u32) -> Version {
+pub(crate) fn v(major: u32, minor: u32) -> Version {
     Version::new(major, minor)
 }
 
-pub fn judge(s: &Situation) -> Judgement {
-    let done = |outcome, reasons: Vec<String>| Judgement { outcome, reasons };
-    match s.mode {
-        "ipvs" => {}
-        "" | "iptables" => {
-            return done(
-                Outcome::Iptables,
-                vec![format!(
-                    "proxy mode is {:?}: kube-proxy does not try IPVS, so IPVS preparation does not matter for it",
+pub(crate) fn done(outcome: Outcome, reasons: Vec<String>) -> Judgement {
+    Judgement { outcome, reasons }
+}
+
+/// The line kube-proxy ≥ 1.35 logs (error level) once the IPVS proxier is in use (PR #134539).
+pub const IPVS_DEPRECATED: &str = "The ipvs proxier is now deprecated and may be removed in a future release. Please use 'nftables' instead.";
+
+/// IPVS mode, once config validation has passed (see `modes::judge`).
+pub fn judge_ipvs(s: &Situation) -> Judgement {
+    // SupportIPVSProxyMode: alpha in 1.8, beta but still off by default in 1.9, on by default
+    // from 1.10 (PR #60540), GA in 1.11. Without it `ipvs` is an unknown mode to getProxyMode.
+    let gate_default = s.version >= v(1, 10);
+    let gate_off = s.version < v(1, 8)
+        || (s.version <= v(1, 10)
+            && !s
+                .feature_gates
+                .get("SupportIPVSProxyMode")
+                .copied()
+                .unwrap_or(gate_default));
+    if gate_off {
+        let why = if s.version < v(1, 8) {
+            format!("kube-proxy {} has no IPVS mode", s.version)
+        } else {
+            "the feature gate SupportIPVSProxyMode is not enabled; set featureGates: SupportIPVSProxyMode=true".into()
+        };
+        return done(
+            Outcome::Iptables,
+            vec![
+                format!(
+                    "Flag proxy-mode=\"{}\" unknown, assuming iptables proxy",
                     s.mode
-                )],
-            );
-        }
-        "nftables" => {
-            return done(
-                Outcome::Nftables,
-                vec!["proxy mode is \"nftables\": kube-proxy does not try IPVS, so IPVS preparation does not matter for it".into()],
-            );
-        }
-        other => {
-            return done(
-                Outcome::Fail,
-                vec![format!(
-                    "invalid proxy mode {other:?}: kube-proxy's config validation rejects it"
-                )],
-            );
-        }
+                ),
+                format!("({why})"),
+            ],
+        );
     }
     if s.version < v(1, 9) {
         // 1.8 (alpha, feature gate SupportIPVSProxyMode=true): no modprobe, no ipset check;
@@ -126,25 +163,34 @@ pub fn judge(s: &Situation) -> Judgement {
         };
     }
     // config validation rejected unknown schedulers from 1.9 until PR #114878 (1.27), which
-    // left it to the functional probe
-    if s.version <= v(1, 26) && !VALID_SCHEDULERS.contains(&s.scheduler) {
-        return done(
-            Outcome::Fail,
-            vec![format!(
-                "KubeProxyConfiguration.IPVS.Scheduler: Invalid value: {:?}: must be in [{} ], blank means the default algorithm method (currently rr)",
-                s.scheduler,
-                VALID_SCHEDULERS.join(" ")
-            )],
-        );
+    // left it to the functional probe (1.9–1.10 validate it in every mode: modes::judge)
+    if let Some(j) = scheduler_invalid(s) {
+        return j;
     }
     let problem = if s.version <= v(1, 26) {
-        module_list_check(s)
+        module_list_check(s).or_else(|| ipset_problem(s))
     } else {
         functional_probe(s)
-    }
-    .or_else(|| ipset_problem(s));
+    };
     let Some(problem) = problem else {
-        return done(Outcome::Ipvs, vec![]);
+        // RHEL 7's 3.10 kernels carry conn_reuse_mode (backported); other kernels < 4.1 do not
+        if (v(1, 13)..=v(1, 18)).contains(&s.version)
+            && s.kernel.version.is_some_and(|kv| kv < (4, 1))
+            && !s.kernel.release.contains(".el7")
+        {
+            // NewProxier sets conn_reuse_mode unconditionally; kernels < 4.1 lack it (PR #88541
+            // fixed this in 1.19)
+            return done(
+                Outcome::Fail,
+                vec!["unable to create proxier: can't set sysctl net/ipv4/vs/conn_reuse_mode to 0: open /proc/sys/net/ipv4/vs/conn_reuse_mode: no such file or directory".into(),
+                     format!("(kernel {} is older than 4.1 and has no conn_reuse_mode; kube-proxy 1.19 and later skip it)", s.kernel.release)],
+            );
+        }
+        let mut reasons = vec![];
+        if s.version >= v(1, 35) {
+            reasons.push(IPVS_DEPRECATED.to_string());
+        }
+        return done(Outcome::Ipvs, reasons);
     };
     let fallback = "Using iptables Proxier.".to_string();
     if s.version <= v(1, 18) {
@@ -177,6 +223,22 @@ pub fn judge(s: &Situation) -> Judgement {
     }
 }
 
+/// kube-proxy 1.9–1.26's validation of `ipvs.scheduler` (blank is `rr`, resolved before).
+pub fn scheduler_invalid(s: &Situation) -> Option<Judgement> {
+    ((v(1, 9)..=v(1, 26)).contains(&s.version) && !VALID_SCHEDULERS.contains(&s.scheduler)).then(
+        || {
+            done(
+                Outcome::Fail,
+                vec![format!(
+                    "KubeProxyConfiguration.IPVS.Scheduler: Invalid value: {:?}: must be in [{} ], blank means the default algorithm method (currently rr)",
+                    s.scheduler,
+                    VALID_SCHEDULERS.join(" ")
+                )],
+            )
+        },
+    )
+}
+
 /// kube-proxy's own `modprobe` of a module: the image's modprobe in a container (host
 /// modprobe.d does not apply), the host's on the host. Blacklists never stop it.
 fn explicit_load_works(s: &Situation, module: &str) -> bool {
@@ -188,7 +250,7 @@ fn explicit_load_works(s: &Situation, module: &str) -> bool {
 }
 
 /// A kernel autoload (`request_module`) always runs the host's modprobe helper.
-fn autoload_works(s: &Situation, module: &str) -> bool {
+pub(crate) fn autoload_works(s: &Situation, module: &str) -> bool {
     s.kernel.state(module) == ModState::Loadable
         && s.kernel.autoload_works()
         && !blocked_by_install(s.persist, module)
@@ -200,7 +262,34 @@ fn blocked_by_install(p: &Persistence, module: &str) -> bool {
         .is_some_and(|(_, cmd)| install_effect(cmd) != InstallEffect::Custom)
 }
 
-/// 1.9–1.26: modprobe the base modules, then read /proc/modules.
+/// What kube-proxy 1.17–1.26 take from `modprobe M`: its exit status. The image's modprobe in a
+/// container ignores the host's modprobe.d; on the host `install M /bin/true` exits 0.
+fn modprobe_exits_zero(s: &Situation, module: &str) -> bool {
+    if s.runtime == Runtime::Host
+        && let Some((_, cmd)) = s.persist.install.get(module)
+    {
+        return match install_effect(cmd) {
+            InstallEffect::NoOp => true,
+            InstallEffect::Fails => false,
+            InstallEffect::Custom => s.kernel.state(module) == ModState::Loadable,
+        };
+    }
+    s.kernel.state(module) == ModState::Loadable && !s.kernel.modules_disabled
+}
+
+/// The late 1.11.x/1.12.x patch releases that accept either conntrack module name (the 4.19
+/// fix backported by PRs #75241/#75242). nodeprep takes v1.11.9 and v1.12.7 as the first.
+fn either_conntrack(s: &Situation) -> bool {
+    let first = match (s.version.major, s.version.minor) {
+        (1, 11) => 9,
+        (1, 12) => 7,
+        _ => return false,
+    };
+    s.patch.is_some_and(|p| p >= first)
+}
+
+/// 1.9–1.26: modprobe the base modules, then decide from /proc/modules (1.9–1.16) or from
+/// modprobe's exit status (1.17–1.26, PRs #82223/#83553).
 fn module_list_check(s: &Situation) -> Option<String> {
     let k = s.kernel;
     if !k.modules_supported {
@@ -208,7 +297,8 @@ fn module_list_check(s: &Situation) -> Option<String> {
             "error reading /proc/modules: open /proc/modules: no such file or directory".into(),
         );
     }
-    // 1.9–1.12 always want nf_conntrack_ipv4; 1.13+ pick by kernel version (4.19 boundary)
+    // 1.9–1.12 want nf_conntrack_ipv4 (late 1.11.x/1.12.x either name); 1.13+ pick by kernel
+    // version (4.19 boundary)
     let conntrack = if s.version < v(1, 13) || k.version.is_some_and(|kv| kv < (4, 19)) {
         "nf_conntrack_ipv4"
     } else {
@@ -216,13 +306,23 @@ fn module_list_check(s: &Situation) -> Option<String> {
     };
     let mut base = BASE_IPVS_MODULES.to_vec();
     base.push(conntrack);
-    let after_modprobe = |m: &str| k.state(m) == ModState::Loaded || explicit_load_works(s, m);
-    let builtin_counts = |m: &str| s.version >= v(1, 11) && k.builtin_listed.contains(m);
+    let counts = |m: &str| {
+        k.state(m) == ModState::Loaded
+            || (s.version >= v(1, 11) && k.builtin_listed.contains(m))
+            || if s.version >= v(1, 17) {
+                modprobe_exits_zero(s, m)
+            } else {
+                explicit_load_works(s, m)
+            }
+    };
     let mut missing: Vec<String> = base
         .iter()
-        .filter(|m| !after_modprobe(m) && !builtin_counts(m))
+        .filter(|m| !counts(m))
         .map(|m| m.to_string())
         .collect();
+    if either_conntrack(s) && counts("nf_conntrack") {
+        missing.retain(|m| m != "nf_conntrack_ipv4");
+    }
     if s.version >= v(1, 20) {
         let module = format!("ip_vs_{}", s.scheduler);
         // only the base modules are modprobed or looked up as builtin: others must be loaded
@@ -243,15 +343,18 @@ fn module_list_check(s: &Situation) -> Option<String> {
     })
 }
 
-/// 1.27+: open the IPVS netlink handle, then add/list/delete a dummy virtual server.
+/// 1.27+ (`CanUseIPVSProxier`, PR #114669): the ipset version first — opening the IPVS
+/// netlink handle does not fail without IPVS — then add/list/delete a dummy virtual server.
 fn functional_probe(s: &Situation) -> Option<String> {
-    let k = s.kernel;
-    let ip_vs = k.state("ip_vs").is_present() || explicit_load_works(s, "ip_vs");
-    if !ip_vs {
-        return Some("ipvs not supported by the kernel".into());
-    }
     if let Some(p) = ipset_problem(s) {
         return Some(p);
+    }
+    let k = s.kernel;
+    // the IPVS library runs `modprobe -va ip_vs` itself when it opens the handle
+    let ip_vs = k.state("ip_vs").is_present() || explicit_load_works(s, "ip_vs");
+    if !ip_vs {
+        // adding the dummy virtual server "succeeds" on the nil handle; listing finds none
+        return Some("Ipvs not supported".into());
     }
     let module = format!("ip_vs_{}", s.scheduler);
     if k.state(&module).is_present() || autoload_works(s, &module) {
@@ -262,7 +365,8 @@ fn functional_probe(s: &Situation) -> Option<String> {
     }
 }
 
-/// kube-proxy's ipset version check; in a container the image's own ipset is used.
+/// kube-proxy's ipset version check; in a container the image's own ipset is used. kube-proxy
+/// keeps the `v` of `ipset v4.5` in its messages.
 fn ipset_problem(s: &Situation) -> Option<String> {
     if s.runtime == Runtime::Container {
         return None;
@@ -272,11 +376,11 @@ fn ipset_problem(s: &Situation) -> Option<String> {
     };
     match &b.version {
         None => Some(format!(
-            "no ipset version found in string: {}",
+            "error getting ipset version, error: no ipset version found in string: {}",
             b.banner.as_deref().unwrap_or("")
         )),
         Some(ver) if !ipset_version_ok(ver) => Some(format!(
-            "ipset version: {ver} is less than min required version: 6.0"
+            "ipset version: v{ver} is less than min required version: 6.0"
         )),
         Some(_) => None,
     }

@@ -9,6 +9,9 @@ use crate::config::Version;
 use crate::root::Root;
 use crate::system::{first_version, run_all};
 
+/// A Kubernetes binary's version, its patch level, and the binary's node path.
+pub type FoundVersion = (Version, Option<u32>, String);
+
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -23,7 +26,7 @@ pub struct Binary {
     pub banner: Option<String>,
 }
 
-pub const BINARIES: [&str; 3] = ["ipset", "ipvsadm", "iptables"];
+pub const BINARIES: [&str; 4] = ["ipset", "ipvsadm", "iptables", "nft"];
 
 const KUBE_ASKS: [(&str, &[&str]); 3] = [
     ("kube-proxy", &["--version"]),
@@ -33,7 +36,7 @@ const KUBE_ASKS: [(&str, &[&str]); 3] = [
 
 /// ipset, ipvsadm and iptables, and (when `kube_version`) the version of the first of
 /// kube-proxy, kubelet, kubeadm that answers. All the helpers run at once.
-pub fn probe(root: &Root, kube_version: bool) -> (Vec<Binary>, Option<(Version, String)>) {
+pub fn probe(root: &Root, kube_version: bool) -> (Vec<Binary>, Option<FoundVersion>) {
     let mut jobs: Vec<(String, Vec<&str>)> = Vec::new();
     let found: Vec<Option<String>> = BINARIES.iter().map(|n| root.find_program(n)).collect();
     for path in found.iter().flatten() {
@@ -78,12 +81,9 @@ pub fn probe(root: &Root, kube_version: bool) -> (Vec<Binary>, Option<(Version, 
         .collect();
     let kube_version = kube.iter().zip(results).find_map(|((path, _), out)| {
         let out = out.ok().filter(|o| o.success)?;
-        let v = out
-            .text
-            .split_whitespace()
-            .find(|w| w.starts_with('v'))
-            .and_then(Version::parse)?;
-        Some((v, path.clone()))
+        let word = out.text.split_whitespace().find(|w| w.starts_with('v'))?;
+        let v = Version::parse(word)?;
+        Some((v, Version::parse_patch(word), path.clone()))
     });
     (binaries, kube_version)
 }

@@ -102,6 +102,12 @@ pub fn config_symbol(module: &str) -> Option<String> {
         "br_netfilter" => "BRIDGE_NETFILTER".to_string(),
         "nf_conntrack" | "nf_conntrack_ipv4" | "ip_vs" => module.to_ascii_uppercase(),
         m if m.starts_with("ip_vs_") => m.to_ascii_uppercase(),
+        // netfilter modules nftables and iptables mode need
+        "nft_chain_nat" => "NFT_NAT".to_string(),
+        "nf_tables" | "nf_nat" | "nft_compat" => module.to_ascii_uppercase(),
+        m if m.starts_with("nft_") => m.to_ascii_uppercase(),
+        "ip_tables" => "IP_NF_IPTABLES".to_string(),
+        "iptable_nat" => "IP_NF_NAT".to_string(),
         _ => return None,
     };
     Some(format!("CONFIG_{sym}"))

@@ -1,6 +1,7 @@
 //! The KubeProxyConfiguration a user points us at: the plain file kube-proxy reads, a kubeadm
 //! config with several YAML documents, or `kubectl -n kube-system get cm kube-proxy -o yaml`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use std::os::unix::fs::OpenOptionsExt;
@@ -20,6 +21,8 @@ pub struct KubeProxyConfig {
     pub strict_arp: Option<bool>,
     /// A kubeadm ClusterConfiguration's (or MasterConfiguration's) kubernetesVersion.
     pub kubernetes_version: Option<String>,
+    /// `featureGates`: a map (1.10 and later) or the 1.8–1.9 string `A=true,B=false`.
+    pub feature_gates: BTreeMap<String, bool>,
 }
 
 /// A KubeProxyConfiguration is a few KB; anything near this is not one.
@@ -165,13 +168,50 @@ fn fields(name: &str, text: &str, doc: &Value) -> Result<KubeProxyConfig> {
         Some(Value::Bool(b)) => Some(*b),
         Some(_) => return Err(wrong("strictARP", "true or false")),
     };
+    let feature_gates = match doc.get("featureGates") {
+        None | Some(Value::Null) => BTreeMap::new(),
+        Some(Value::Mapping(m)) => {
+            let mut gates = BTreeMap::new();
+            for (k, v) in m {
+                match (k.as_str(), v.as_bool()) {
+                    (Some(k), Some(v)) => gates.insert(k.to_string(), v),
+                    _ => {
+                        return Err(wrong(
+                            "featureGates",
+                            "a map of gate names to true or false",
+                        ));
+                    }
+                };
+            }
+            gates
+        }
+        Some(Value::String(s)) => parse_gate_string(s)
+            .ok_or_else(|| wrong("featureGates", "Name=true,Other=false or a map"))?,
+        Some(_) => {
+            return Err(wrong(
+                "featureGates",
+                "a map of gate names to true or false",
+            ));
+        }
+    };
     Ok(KubeProxyConfig {
         path: name.to_string(),
         mode,
         scheduler,
         strict_arp,
         kubernetes_version: None,
+        feature_gates,
     })
+}
+
+/// The 1.8–1.9 form `SupportIPVSProxyMode=true,Other=false` (as `--feature-gates` takes it).
+fn parse_gate_string(s: &str) -> Option<BTreeMap<String, bool>> {
+    let mut gates = BTreeMap::new();
+    for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=')?;
+        gates.insert(k.trim().to_string(), v.trim().parse().ok()?);
+    }
+    Some(gates)
 }
 
 fn yaml_error(name: &str, _ctx: &str, e: &serde_yaml::Error) -> anyhow::Error {
@@ -219,7 +259,44 @@ mod tests {
         let c = parse("cm", cm).unwrap();
         assert_eq!((c.mode.as_str(), c.strict_arp), ("ipvs", Some(true)));
         let seed = "kind: MasterConfiguration\napiVersion: kubeadm.k8s.io/v1alpha1\nkubeProxy:\n  config:\n    featureGates: SupportIPVSProxyMode=true\n    mode: ipvs\n";
-        assert_eq!(parse("s", seed).unwrap().mode, "ipvs");
+        let s = parse("s", seed).unwrap();
+        assert_eq!(s.mode, "ipvs");
+        assert_eq!(s.feature_gates.get("SupportIPVSProxyMode"), Some(&true));
+    }
+
+    #[test]
+    fn feature_gates_as_map_or_string() {
+        let c = parse(
+            "c",
+            "kind: KubeProxyConfiguration\nmode: nftables\nfeatureGates:\n  NFTablesProxyMode: true\n  Other: false\n",
+        )
+        .unwrap();
+        assert_eq!(c.feature_gates.get("NFTablesProxyMode"), Some(&true));
+        assert_eq!(c.feature_gates.get("Other"), Some(&false));
+        let c = parse(
+            "c",
+            "kind: KubeProxyConfiguration\nfeatureGates: \"A=true, B=false\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.feature_gates.len(), 2);
+        assert_eq!(c.feature_gates.get("B"), Some(&false));
+        assert!(
+            parse("c", "kind: KubeProxyConfiguration\nmode: ipvs\n")
+                .unwrap()
+                .feature_gates
+                .is_empty()
+        );
+        let e = parse(
+            "f",
+            "kind: KubeProxyConfiguration\nfeatureGates:\n  A: maybe\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 2: featureGates must be"), "{e}");
+        let e = parse("f", "kind: KubeProxyConfiguration\nfeatureGates: A=yes\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("featureGates must be"), "{e}");
     }
 
     #[test]

@@ -30,7 +30,9 @@ pub struct Facts {
     pub binaries: Vec<binaries::Binary>,
     pub os: os::OsRelease,
     /// A kube-proxy, kubelet or kubeadm found under the root: its version and path.
-    pub kube_version: Option<(Version, String)>,
+    pub kube_version: Option<(Version, Option<u32>, String)>,
+    /// `/proc/net/if_inet6` exists: the kernel has IPv6 (kube-proxy ≥ 1.34 asks this).
+    pub ipv6: bool,
     pub kube_config: Option<kubeconfig::KubeProxyConfig>,
     /// Current contents of the files nodeprep writes (None: absent).
     pub modules_file: Option<String>,
@@ -94,6 +96,7 @@ fn read_files(
         os: os::probe(root)?,
         kube_version: None,
         kube_config,
+        ipv6: root.exists("/proc/net/if_inet6"),
         modules_file: managed_file(root, MODULES_FILE)?,
         sysctl_file: managed_file(root, SYSCTL_FILE)?,
         masked: [MODULES_FILE, SYSCTL_FILE]

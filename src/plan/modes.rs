@@ -1,0 +1,236 @@
+//! Which proxy mode kube-proxy X.Y runs with a given configuration, and what each mode would
+//! do on this node: config validation by version, then the mode's own startup checks
+//! (`verdict.rs` for IPVS, `nftables.rs`, and iptables here). Facts in
+//! ../shared/reference/kube-proxy-modes.md, checked against kube-proxy's source.
+
+use serde::Serialize;
+
+use crate::cli::Runtime;
+use crate::probe::kernel::ModState;
+
+use super::nftables;
+use super::verdict::{self, Judgement, Outcome, Situation, done, v};
+
+/// The three modes of the migration table, in the order they are shown.
+pub const MODES: [&str; 3] = ["ipvs", "nftables", "iptables"];
+
+/// What kube-proxy runs for a configured mode: blank means iptables on Linux.
+pub fn effective_mode(mode: &str) -> &str {
+    if mode.is_empty() { "iptables" } else { mode }
+}
+
+/// How a mode is named in sentences.
+pub fn display_name(mode: &str) -> &str {
+    match mode {
+        "ipvs" => "IPVS",
+        "nftables" => "nftables",
+        "iptables" => "iptables",
+        "userspace" => "userspace",
+        other => other,
+    }
+}
+
+/// The outcome that means "kube-proxy runs the mode it was configured with".
+pub fn expected_outcome(mode: &str) -> Option<Outcome> {
+    match effective_mode(mode) {
+        "ipvs" => Some(Outcome::Ipvs),
+        "nftables" => Some(Outcome::Nftables),
+        "iptables" => Some(Outcome::Iptables),
+        "userspace" => Some(Outcome::Userspace),
+        _ => None,
+    }
+}
+
+/// The modes kube-proxy's config validation accepts on Linux for this version and gates.
+pub fn valid_modes(s: &Situation) -> Vec<&'static str> {
+    let mut modes = vec!["iptables"];
+    if s.version >= v(1, 9) {
+        modes.push("ipvs");
+    }
+    if nftables_gate(s) == Some(true) {
+        modes.push("nftables");
+    }
+    if s.version <= v(1, 25) {
+        modes.push("userspace");
+    }
+    modes.sort_unstable();
+    modes
+}
+
+/// NFTablesProxyMode: None before 1.29 (no such gate); alpha (off) 1.29–1.30, beta (on)
+/// 1.31–1.32, GA and locked on from 1.33.
+fn nftables_gate(s: &Situation) -> Option<bool> {
+    if s.version < v(1, 29) {
+        return None;
+    }
+    let default = s.version >= v(1, 31);
+    Some(
+        s.feature_gates
+            .get("NFTablesProxyMode")
+            .copied()
+            .unwrap_or(default),
+    )
+}
+
+/// What kube-proxy `s.version` does with mode `s.mode` on this node.
+pub fn judge(s: &Situation) -> Judgement {
+    if s.version >= v(1, 33) && s.feature_gates.get("NFTablesProxyMode") == Some(&false) {
+        return done(
+            Outcome::Fail,
+            vec![format!(
+                "KubeProxyConfiguration.featureGates: Invalid value: map[string]bool{{\"NFTablesProxyMode\":false}}: cannot set feature gate NFTablesProxyMode to false, feature is locked to true"
+            )],
+        );
+    }
+    // SupportIPVSProxyMode went GA in 1.11 and was removed after 1.20: a config that still
+    // sets it (as the 1.8–1.9 recipes do) no longer starts
+    if s.version >= v(1, 21) && s.feature_gates.contains_key("SupportIPVSProxyMode") {
+        return done(
+            Outcome::Fail,
+            vec![
+                "unrecognized feature gate: SupportIPVSProxyMode".into(),
+                format!(
+                    "(the gate was removed after kube-proxy 1.20; delete it from featureGates for {})",
+                    s.version
+                ),
+            ],
+        );
+    }
+    // 1.9–1.10 validated the IPVS section whatever the mode; later only in ipvs mode
+    if s.version <= v(1, 10)
+        && let Some(j) = verdict::scheduler_invalid(s)
+    {
+        return j;
+    }
+    let valid = valid_modes(s);
+    if s.version >= v(1, 9) && !s.mode.is_empty() && !valid.contains(&s.mode) {
+        // the sorted list of valid modes, joined by "," until 1.25 and by ", " in 1.29's
+        // source (sets.List; not the reference's "ipvs, iptables" order)
+        let sep = if s.version >= v(1, 29) { ", " } else { "," };
+        let mut reasons = vec![format!(
+            "KubeProxyConfiguration.Mode.ProxyMode: Invalid value: {:?}: must be {} or blank (blank means the best-available proxy [currently iptables])",
+            s.mode,
+            valid.join(sep)
+        )];
+        let hint = match s.mode {
+            "nftables" if s.version < v(1, 29) => Some(format!(
+                "(nftables mode exists from kube-proxy 1.29; {} does not have it)",
+                s.version
+            )),
+            "nftables" => Some(format!(
+                "(kube-proxy {} needs featureGates: {{NFTablesProxyMode: true}} for nftables mode)",
+                s.version
+            )),
+            "userspace" => Some("(the userspace proxier was removed in kube-proxy 1.26)".into()),
+            m if MODES.contains(&m.to_ascii_lowercase().as_str()) => Some(format!(
+                "(modes are lowercase: {:?})",
+                m.to_ascii_lowercase()
+            )),
+            _ => None,
+        };
+        reasons.extend(hint);
+        return done(Outcome::Fail, reasons);
+    }
+    match s.mode {
+        // from 1.28 platformCheckSupported asks iptables first for both iptables-based modes
+        "ipvs" if s.version >= v(1, 28) && iptables_problem(s).is_some() => judge_iptables(s),
+        "ipvs" => verdict::judge_ipvs(s),
+        "nftables" if s.version >= v(1, 29) => nftables::judge(s),
+        "userspace" => done(Outcome::Userspace, vec![]),
+        "" | "iptables" => judge_iptables(s),
+        other => {
+            // before 1.9 there was no validation: getProxyMode assumed iptables
+            let mut j = judge_iptables(s);
+            j.reasons.insert(
+                0,
+                format!("Flag proxy-mode={other:?} unknown, assuming iptables proxy"),
+            );
+            j
+        }
+    }
+}
+
+/// The kernel side of iptables: the legacy backend (`ip_tables`, `iptable_nat`) or the nft
+/// backend (`nf_tables`, `nft_compat`, `nft_chain_nat`) that the image's iptables-wrapper picks.
+pub fn iptables_kernel_support(s: &Situation) -> bool {
+    let have = |m: &str| available(s, m);
+    (have("ip_tables") && have("iptable_nat"))
+        || (have("nf_tables") && have("nft_compat") && have("nft_chain_nat"))
+}
+
+/// A kernel feature kube-proxy's rules need: present, or loadable by the kernel's own
+/// autoload (the host's modprobe helper and modprobe.d, whoever runs kube-proxy). Without a
+/// module index nodeprep cannot tell, and assumes it is there.
+pub fn available(s: &Situation, module: &str) -> bool {
+    let k = s.kernel;
+    k.state(module).is_present()
+        || verdict::autoload_works(s, module)
+        || (k.modules_supported && k.modules_dir.is_none() && k.state(module) == ModState::Missing)
+}
+
+/// iptables mode's startup check: `iptables -w 5 -S POSTROUTING -t nat` for each family. Until
+/// 1.25 a failure meant the userspace proxier; from 1.26 kube-proxy exits.
+pub fn judge_iptables(s: &Situation) -> Judgement {
+    let mut reasons = vec![];
+    if s.mode.is_empty() {
+        reasons.push("mode is blank: kube-proxy uses iptables on Linux".to_string());
+    }
+    match iptables_problem(s) {
+        None => done(Outcome::Iptables, reasons),
+        Some(p) if s.version <= v(1, 25) => {
+            reasons.push("Can't use iptables proxy, using userspace proxier".into());
+            reasons.push(format!("({p})"));
+            done(Outcome::Userspace, reasons)
+        }
+        Some(p) => {
+            reasons.push("iptables is not available on this host".into());
+            reasons.push(format!("({p})"));
+            done(Outcome::Fail, reasons)
+        }
+    }
+}
+
+/// Why `iptables -w 5 -S POSTROUTING -t nat` would fail for kube-proxy, if it would.
+fn iptables_problem(s: &Situation) -> Option<String> {
+    if s.runtime == Runtime::Host && s.iptables.is_none_or(|b| b.path.is_none()) {
+        Some(
+            "iptables is not installed on the host, and a kube-proxy on the host runs the host's"
+                .into(),
+        )
+    } else if !iptables_kernel_support(s) {
+        Some(format!(
+            "kernel {} has neither iptables backend: ip_tables + iptable_nat (legacy) or nf_tables + nft_compat + nft_chain_nat (nft)",
+            s.kernel.release
+        ))
+    } else {
+        None
+    }
+}
+
+/// `kube_proxy.modes`: what each mode would do here with this version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Migration {
+    pub ipvs: Judgement,
+    pub nftables: Judgement,
+    pub iptables: Judgement,
+}
+
+impl Migration {
+    pub fn rows(&self) -> [(&'static str, &Judgement); 3] {
+        [
+            ("ipvs", &self.ipvs),
+            ("nftables", &self.nftables),
+            ("iptables", &self.iptables),
+        ]
+    }
+}
+
+/// Judges each of the three modes for the same node, version and config otherwise.
+pub fn migration(s: &Situation) -> Migration {
+    let row = |mode: &str| judge(&Situation { mode, ..*s });
+    Migration {
+        ipvs: row("ipvs"),
+        nftables: row("nftables"),
+        iptables: row("iptables"),
+    }
+}

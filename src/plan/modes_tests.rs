@@ -1,0 +1,776 @@
+//! The verdict function itself, table-driven: node × mode × kube-proxy version × scheduler ×
+//! runtime → outcome and a line of the reasons. Fast (no processes, no files): every row calls
+//! `modes::judge` on a node built in memory. Each row names the kube-proxy behaviour it pins
+//! (../shared/reference/kube-proxy-modes.md and kube-proxy-ipvs.md, checked against the source);
+//! every version boundary is covered from both sides.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::modes::{self, judge};
+use super::verdict::{Outcome, Situation};
+use crate::cli::Runtime;
+use crate::config::Version;
+use crate::probe::binaries::Binary;
+use crate::probe::kernel::Kernel;
+use crate::probe::persist::Persistence;
+
+use Outcome::*;
+use Runtime::{Container as C, Host as H};
+
+/// A node in memory.
+#[derive(Clone)]
+struct N {
+    kernel: Kernel,
+    persist: Persistence,
+    ipset: Option<Binary>,
+    iptables: Option<Binary>,
+    nft: Option<Binary>,
+    ipv6: bool,
+    gates: BTreeMap<String, bool>,
+}
+
+fn names(xs: &[&str]) -> BTreeSet<String> {
+    xs.iter().map(|s| s.to_string()).collect()
+}
+
+fn binary(name: &str, version: Option<&str>, banner: &str) -> Option<Binary> {
+    Some(Binary {
+        name: name.into(),
+        path: Some(format!("/usr/sbin/{name}")),
+        version: version.map(String::from),
+        banner: Some(banner.into()),
+    })
+}
+
+const IPVS: [&str; 16] = [
+    "ip_vs",
+    "ip_vs_rr",
+    "ip_vs_wrr",
+    "ip_vs_sh",
+    "ip_vs_lc",
+    "ip_vs_wlc",
+    "ip_vs_lblc",
+    "ip_vs_lblcr",
+    "ip_vs_dh",
+    "ip_vs_sed",
+    "ip_vs_nq",
+    "ip_vs_mh",
+    "ip_vs_fo",
+    "ip_vs_ovf",
+    "nf_conntrack",
+    "br_netfilter",
+];
+const NETFILTER: [&str; 17] = [
+    "x_tables",
+    "ip_tables",
+    "iptable_nat",
+    "nf_nat",
+    "nfnetlink",
+    "nf_tables",
+    "nft_compat",
+    "nft_chain_nat",
+    "nft_nat",
+    "nft_masq",
+    "nft_ct",
+    "nft_numgen",
+    "nft_fib",
+    "nft_fib_ipv4",
+    "nft_fib_ipv6",
+    "nft_reject_ipv4",
+    "nft_reject_ipv6",
+];
+
+/// Debian 12: Linux 6.1, every module loadable, nothing loaded, IPv6, host tools installed.
+fn debian() -> N {
+    let dep: Vec<&str> = IPVS.iter().chain(&NETFILTER).copied().collect();
+    N {
+        kernel: Kernel {
+            release: "6.1.0-13-amd64".into(),
+            version: Some((6, 1)),
+            modules_supported: true,
+            dep: names(&dep),
+            modules_dir: Some("/lib/modules/6.1.0-13-amd64".into()),
+            modprobe_helper: Some("/sbin/modprobe".into()),
+            modprobe_helper_exists: true,
+            ..Kernel::default()
+        },
+        persist: Persistence::default(),
+        ipset: binary("ipset", Some("7.17"), "ipset v7.17, protocol version: 7"),
+        iptables: binary("iptables", Some("1.8"), "iptables v1.8.9 (nf_tables)"),
+        nft: binary("nft", Some("1.0"), "nftables v1.0.6 (Lester Gooch #5)"),
+        ipv6: true,
+        gates: BTreeMap::new(),
+    }
+}
+
+// Node tweaks, applied to `debian()`.
+fn asis(_: &mut N) {}
+/// `nodeprep apply` has run: the IPVS modules and conntrack are loaded.
+fn ready(n: &mut N) {
+    n.kernel.loaded = names(&[
+        "ip_vs",
+        "ip_vs_rr",
+        "ip_vs_wrr",
+        "ip_vs_sh",
+        "nf_conntrack",
+        "br_netfilter",
+    ]);
+}
+fn release(n: &mut N, r: &str) {
+    n.kernel.release = r.into();
+    n.kernel.version = crate::probe::kernel::parse_release(r);
+}
+fn k5_12(n: &mut N) {
+    release(n, "5.12.19");
+}
+fn k5_13(n: &mut N) {
+    release(n, "5.13.0");
+}
+fn k5_2(n: &mut N) {
+    release(n, "5.2.21");
+}
+fn k5_3(n: &mut N) {
+    release(n, "5.3.18");
+}
+fn k3_16(n: &mut N) {
+    ready(n);
+    release(n, "3.16.0-11-amd64");
+    n.kernel.loaded.insert("nf_conntrack_ipv4".into());
+}
+fn k4_1(n: &mut N) {
+    k3_16(n);
+    release(n, "4.1.52");
+}
+fn el7(n: &mut N) {
+    k3_16(n);
+    release(n, "3.10.0-1160.el7.x86_64");
+}
+/// 4.19 and later have no nf_conntrack_ipv4; 4.18 looks for it.
+fn k4_18(n: &mut N) {
+    ready(n);
+    release(n, "4.18.20");
+}
+fn no_ipv6(n: &mut N) {
+    n.ipv6 = false;
+}
+fn no_nft(n: &mut N) {
+    n.nft = None;
+}
+fn nft_0_9(n: &mut N) {
+    n.nft = binary("nft", Some("0.9"), "nftables v0.9.8 (E.D.S.)");
+}
+fn nft_1_0_0(n: &mut N) {
+    n.nft = binary("nft", Some("1.0"), "nftables v1.0.0 (Fearless Fosdick)");
+}
+fn nft_1_0_1(n: &mut N) {
+    n.nft = binary("nft", Some("1.0"), "nftables v1.0.1 (Fearless Fosdick #3)");
+}
+fn remove(n: &mut N, m: &str) {
+    n.kernel.dep.remove(m);
+    n.kernel.loaded.remove(m);
+}
+fn no_numgen(n: &mut N) {
+    remove(n, "nft_numgen");
+}
+fn no_fib6(n: &mut N) {
+    remove(n, "nft_fib_ipv6");
+}
+fn no_fib6_no_ipv6(n: &mut N) {
+    no_fib6(n);
+    no_ipv6(n);
+}
+fn no_nf_tables(n: &mut N) {
+    remove(n, "nf_tables");
+}
+fn no_ip_tables(n: &mut N) {
+    remove(n, "ip_tables");
+}
+fn no_iptables_kernel(n: &mut N) {
+    remove(n, "ip_tables");
+    remove(n, "nf_tables");
+}
+fn modules_disabled(n: &mut N) {
+    n.kernel.modules_disabled = true;
+}
+fn ready_modules_disabled(n: &mut N) {
+    ready(n);
+    n.kernel.modules_disabled = true;
+}
+fn no_helper(n: &mut N) {
+    n.kernel.modprobe_helper_exists = false;
+}
+fn nft_loaded_no_helper(n: &mut N) {
+    n.kernel.loaded = NETFILTER
+        .iter()
+        .chain(&["nf_conntrack"])
+        .map(|s| s.to_string())
+        .collect();
+    n.kernel.modprobe_helper_exists = false;
+}
+/// No loadable-module support, nothing built in.
+fn no_modules(n: &mut N) {
+    n.kernel.modules_supported = false;
+    n.kernel.dep.clear();
+    n.kernel.modules_dir = None;
+}
+/// Everything built in (modules.builtin); nothing loadable.
+fn all_builtin(n: &mut N) {
+    n.kernel.dep.clear();
+    n.kernel.builtin_listed = IPVS
+        .iter()
+        .chain(&NETFILTER)
+        .map(|s| s.to_string())
+        .collect();
+}
+/// A kernel upgraded but not rebooted: no module index for the running kernel.
+fn no_index(n: &mut N) {
+    n.kernel.dep.clear();
+    n.kernel.modules_dir = None;
+}
+fn install(n: &mut N, m: &str, cmd: &str) {
+    ready(n);
+    n.kernel.loaded.remove(m);
+    n.persist
+        .install
+        .insert(m.into(), ("/etc/modprobe.d/x.conf".into(), cmd.into()));
+}
+fn install_true_sh(n: &mut N) {
+    install(n, "ip_vs_sh", "/bin/true");
+}
+fn install_false_sh(n: &mut N) {
+    install(n, "ip_vs_sh", "/bin/false");
+}
+fn install_false_numgen(n: &mut N) {
+    n.persist.install.insert(
+        "nft_numgen".into(),
+        ("/etc/modprobe.d/x.conf".into(), "/bin/false".into()),
+    );
+}
+fn old_ipset(n: &mut N) {
+    ready(n);
+    n.ipset = binary("ipset", Some("4.5"), "ipset v4.5, protocol version: 4");
+}
+fn no_ipset(n: &mut N) {
+    ready(n);
+    n.ipset = None;
+}
+fn ipset_no_version(n: &mut N) {
+    ready(n);
+    n.ipset = binary("ipset", None, "ipset: unknown option");
+}
+fn no_iptables_binary(n: &mut N) {
+    n.iptables = None;
+}
+fn gate(n: &mut N, name: &str, on: bool) {
+    n.gates.insert(name.into(), on);
+}
+fn nft_gate_on(n: &mut N) {
+    gate(n, "NFTablesProxyMode", true);
+}
+fn nft_gate_off(n: &mut N) {
+    gate(n, "NFTablesProxyMode", false);
+}
+fn ipvs_gate_on(n: &mut N) {
+    ready(n);
+    gate(n, "SupportIPVSProxyMode", true);
+}
+fn ipvs_gate_off(n: &mut N) {
+    ready(n);
+    gate(n, "SupportIPVSProxyMode", false);
+}
+/// 3.10 with everything 1.8 wants loaded, and the gate.
+fn ipvs_gate_on_el7(n: &mut N) {
+    el7(n);
+    gate(n, "SupportIPVSProxyMode", true);
+}
+/// Only the lc scheduler module is extra, loadable; builtin lc for 1.20–1.26's quirk.
+fn lc_builtin(n: &mut N) {
+    ready(n);
+    n.kernel.builtin_listed.insert("ip_vs_lc".into());
+    n.kernel.dep.remove("ip_vs_lc");
+}
+fn lc_loaded(n: &mut N) {
+    ready(n);
+    n.kernel.loaded.insert("ip_vs_lc".into());
+}
+/// nf_conntrack loaded but no nf_conntrack_ipv4 anywhere (a 4.19+ kernel).
+fn ct_new_name_only(n: &mut N) {
+    ready(n);
+}
+
+struct Row {
+    tweak: fn(&mut N),
+    mode: &'static str,
+    version: &'static str,
+    scheduler: &'static str,
+    runtime: Runtime,
+    want: Outcome,
+    /// A line of the reasons must contain this; "" means no reasons at all; "*" skips the check.
+    reason: &'static str,
+}
+
+#[allow(clippy::too_many_arguments)]
+const fn r(
+    tweak: fn(&mut N),
+    mode: &'static str,
+    version: &'static str,
+    scheduler: &'static str,
+    runtime: Runtime,
+    want: Outcome,
+    reason: &'static str,
+) -> Row {
+    Row {
+        tweak,
+        mode,
+        version,
+        scheduler,
+        runtime,
+        want,
+        reason,
+    }
+}
+
+const NOT_LOADED: &str =
+    "IPVS proxier will not be used because the following required kernel modules are not loaded:";
+/// 1.29's source: sorted, joined by ", " (the reference had "ipvs, iptables").
+const NFT_INVALID: &str = "KubeProxyConfiguration.Mode.ProxyMode: Invalid value: \"nftables\": must be iptables, ipvs or blank (blank means the best-available proxy [currently iptables])";
+const NO_NFT: &str = "unable to create proxier: could not find nftables binary: exec: \"nft\": executable file not found in $PATH";
+const KERNEL_5_13: &str =
+    "unable to create proxier: kube-proxy in nftables mode requires kernel 5.13 or later";
+const SYNC_FAILED: &str = "\"nftables sync failed\"";
+
+#[rustfmt::skip]
+const ROWS: &[Row] = &[
+    // ---- which modes config validation accepts ----
+    // blank means iptables, always
+    r(asis, "", "1.8", "rr", C, Iptables, "mode is blank: kube-proxy uses iptables on Linux"),
+    r(asis, "", "1.35", "rr", C, Iptables, "mode is blank"),
+    // userspace until 1.25, removed in 1.26
+    r(asis, "userspace", "1.25", "rr", C, Userspace, ""),
+    r(asis, "userspace", "1.26", "rr", C, Fail, "Invalid value: \"userspace\": must be iptables,ipvs or blank"),
+    r(asis, "userspace", "1.26", "rr", C, Fail, "removed in kube-proxy 1.26"),
+    r(asis, "userspace", "1.20", "rr", C, Userspace, ""),
+    // modes are case-sensitive: `IPVS` fails validation (from 1.9, when validation came)
+    r(ready, "IPVS", "1.9", "rr", C, Fail, "Invalid value: \"IPVS\": must be iptables,ipvs,userspace or blank"),
+    r(ready, "IPVS", "1.28", "rr", C, Fail, "Invalid value: \"IPVS\": must be iptables,ipvs or blank"),
+    r(ready, "IPVS", "1.30", "rr", C, Fail, "Invalid value: \"IPVS\": must be iptables, ipvs or blank"),
+    r(ready, "IPVS", "1.30", "rr", C, Fail, "(modes are lowercase: \"ipvs\")"),
+    r(ready, "IPVS", "1.31", "rr", C, Fail, "must be iptables, ipvs, nftables or blank"),
+    r(ready, "IPVS", "1.8", "rr", C, Iptables, "Flag proxy-mode=\"IPVS\" unknown, assuming iptables proxy"),
+    r(ready, "ebpf", "1.30", "rr", C, Fail, "Invalid value: \"ebpf\""),
+    // nftables: from 1.29, behind NFTablesProxyMode (alpha, off) in 1.29–1.30 …
+    r(asis, "nftables", "1.28", "rr", C, Fail, "Invalid value: \"nftables\": must be iptables,ipvs or blank"),
+    r(asis, "nftables", "1.29", "rr", C, Fail, "Invalid value: \"nftables\": must be iptables, ipvs or blank"),
+    r(asis, "nftables", "1.28", "rr", C, Fail, "nftables mode exists from kube-proxy 1.29"),
+    r(nft_gate_on, "nftables", "1.28", "rr", C, Fail, "nftables mode exists from kube-proxy 1.29"),
+    r(asis, "nftables", "1.29", "rr", C, Fail, NFT_INVALID),
+    r(asis, "nftables", "1.29", "rr", C, Fail, "needs featureGates: {NFTablesProxyMode: true}"),
+    r(asis, "nftables", "1.30", "rr", C, Fail, NFT_INVALID),
+    r(nft_gate_on, "nftables", "1.29", "rr", C, Nftables, ""),
+    r(nft_gate_on, "nftables", "1.30", "rr", C, Nftables, ""),
+    // … beta, on by default in 1.31–1.32 (and can still be turned off) …
+    r(asis, "nftables", "1.31", "rr", C, Nftables, ""),
+    r(nft_gate_off, "nftables", "1.31", "rr", C, Fail, NFT_INVALID),
+    r(nft_gate_off, "nftables", "1.32", "rr", C, Fail, NFT_INVALID),
+    // … GA in 1.33: the gate is locked on, turning it off is itself an error, in any mode
+    r(nft_gate_off, "nftables", "1.33", "rr", C, Fail, "cannot set feature gate NFTablesProxyMode to false, feature is locked to true"),
+    r(nft_gate_off, "iptables", "1.33", "rr", C, Fail, "feature is locked to true"),
+    r(nft_gate_off, "iptables", "1.32", "rr", C, Iptables, ""),
+    r(asis, "nftables", "1.33", "rr", C, Nftables, ""),
+    // before 1.9 there was no validation: an unknown mode meant iptables
+    r(asis, "nftables", "1.8", "rr", C, Iptables, "Flag proxy-mode=\"nftables\" unknown, assuming iptables proxy"),
+
+    // ---- nftables mode's startup checks ----
+    // nft in kube-proxy's PATH: the image's in a container, the host's on the host
+    r(no_nft, "nftables", "1.31", "rr", C, Nftables, ""),
+    r(no_nft, "nftables", "1.31", "rr", H, Fail, NO_NFT),
+    r(|n| { no_nft(n); nft_gate_on(n) }, "nftables", "1.29", "rr", H, Fail, "could not find nftables binary"),
+    r(asis, "nftables", "1.31", "rr", H, Nftables, ""),
+    // nft ≥ 1.0.1 from knftables v0.0.16 (1.31): by the banner's prefix, as knftables does
+    r(nft_0_9, "nftables", "1.30", "rr", H, Fail, NFT_INVALID),
+    r(|n| { nft_0_9(n); nft_gate_on(n) }, "nftables", "1.30", "rr", H, Nftables, ""),
+    r(nft_0_9, "nftables", "1.31", "rr", H, Fail, "unable to create proxier: nft version must be v1.0.1 or later (got nftables v0.9.8 (E.D.S.))"),
+    r(nft_1_0_0, "nftables", "1.31", "rr", H, Fail, "nft version must be v1.0.1 or later (got nftables v1.0.0 (Fearless Fosdick))"),
+    r(nft_1_0_1, "nftables", "1.31", "rr", H, Nftables, ""),
+    r(nft_0_9, "nftables", "1.35", "rr", C, Nftables, ""),
+    // kernel ≥ 5.13 only from 1.33 (PR #130401); 1.31–1.32's check was inverted (PR #124152)
+    r(k5_12, "nftables", "1.32", "rr", C, Nftables, ""),
+    r(k5_12, "nftables", "1.31", "rr", C, Nftables, ""),
+    r(k5_12, "nftables", "1.33", "rr", C, Fail, KERNEL_5_13),
+    r(k5_12, "nftables", "1.35", "rr", C, Fail, "KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION_CHECK"),
+    r(k5_13, "nftables", "1.33", "rr", C, Nftables, ""),
+    // both IP families in 1.29–1.33; from 1.34 /proc/net/if_inet6 decides (PR #131265)
+    r(no_ipv6, "nftables", "1.33", "rr", C, Fail, "unable to create proxier: could not run nftables command"),
+    r(no_ipv6, "nftables", "1.33", "rr", C, Fail, "no /proc/net/if_inet6"),
+    r(|n| { no_ipv6(n); nft_gate_on(n) }, "nftables", "1.29", "rr", C, Fail, "always starts an IPv6 proxier"),
+    r(no_ipv6, "nftables", "1.34", "rr", C, Nftables, ""),
+    r(no_ipv6, "nftables", "1.35", "rr", C, Nftables, ""),
+    // nf_tables itself: `nft --check` of a table fails at start
+    r(no_nf_tables, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available on kernel 6.1.0-13-amd64"),
+    r(modules_disabled, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available"),
+    r(no_helper, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available"),
+    r(no_modules, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available"),
+    r(all_builtin, "nftables", "1.31", "rr", C, Nftables, ""),
+    r(nft_loaded_no_helper, "nftables", "1.31", "rr", C, Nftables, ""),
+    // without a module index nodeprep cannot tell, and does not claim a failure
+    r(no_index, "nftables", "1.31", "rr", C, Nftables, ""),
+
+    // ---- the kernel features the rules need: kube-proxy runs, Services break ----
+    r(no_numgen, "nftables", "1.31", "rr", C, Broken, SYNC_FAILED),
+    r(no_numgen, "nftables", "1.31", "rr", C, Broken, "nft_numgen (numgen random (endpoint selection))"),
+    r(install_false_numgen, "nftables", "1.31", "rr", C, Broken, "nft_numgen"),
+    r(install_false_numgen, "nftables", "1.31", "rr", H, Broken, "nft_numgen"),
+    // IPv6 rules: always written in 1.29–1.33, only with IPv6 from 1.34
+    r(no_fib6, "nftables", "1.33", "rr", C, Broken, "nft_fib_ipv6"),
+    r(no_fib6, "nftables", "1.34", "rr", C, Broken, "nft_fib_ipv6"),
+    r(no_fib6_no_ipv6, "nftables", "1.34", "rr", C, Nftables, ""),
+    // `th dport` needs 5.3
+    r(k5_2, "nftables", "1.31", "rr", C, Broken, "`th dport` (kernel 5.2.21 is older than 5.3)"),
+    r(k5_3, "nftables", "1.31", "rr", C, Nftables, ""),
+    r(k5_2, "nftables", "1.33", "rr", C, Fail, KERNEL_5_13),
+
+    // ---- iptables mode ----
+    r(asis, "iptables", "1.30", "rr", C, Iptables, ""),
+    r(no_iptables_binary, "iptables", "1.30", "rr", C, Iptables, ""),
+    r(no_iptables_binary, "iptables", "1.30", "rr", H, Fail, "iptables is not available on this host"),
+    r(no_iptables_binary, "iptables", "1.26", "rr", H, Fail, "iptables is not available on this host"),
+    r(no_iptables_binary, "iptables", "1.25", "rr", H, Userspace, "Can't use iptables proxy, using userspace proxier"),
+    // either backend will do: legacy (ip_tables) or nft (nf_tables + nft_compat)
+    r(no_ip_tables, "iptables", "1.30", "rr", C, Iptables, ""),
+    r(no_nf_tables, "iptables", "1.30", "rr", C, Iptables, ""),
+    r(no_iptables_kernel, "iptables", "1.30", "rr", C, Fail, "neither iptables backend"),
+    r(no_iptables_kernel, "iptables", "1.25", "rr", C, Userspace, "using userspace proxier"),
+    r(no_modules, "", "1.30", "rr", C, Fail, "iptables is not available on this host"),
+    r(all_builtin, "iptables", "1.30", "rr", C, Iptables, ""),
+
+    // ---- IPVS mode ----
+    // from 1.28 platformCheckSupported asks iptables first for IPVS mode too
+    r(|n| { ready(n); no_iptables_kernel(n) }, "ipvs", "1.27", "rr", C, Ipvs, ""),
+    r(|n| { ready(n); no_iptables_kernel(n) }, "ipvs", "1.28", "rr", C, Fail, "iptables is not available on this host"),
+    r(|n| { ready(n); no_iptables_binary(n) }, "ipvs", "1.28", "rr", H, Fail, "iptables is not installed on the host"),
+    r(|n| { ready(n); no_iptables_binary(n) }, "ipvs", "1.28", "rr", C, Ipvs, ""),
+    // SupportIPVSProxyMode: needed in 1.8 and 1.9 (off by default), on by default from 1.10
+    r(ready, "ipvs", "1.7", "rr", C, Iptables, "Flag proxy-mode=\"ipvs\" unknown, assuming iptables proxy"),
+    r(ready, "ipvs", "1.7", "rr", C, Iptables, "kube-proxy 1.7 has no IPVS mode"),
+    r(ipvs_gate_on, "ipvs", "1.7", "rr", C, Iptables, "has no IPVS mode"),
+    r(ready, "ipvs", "1.8", "rr", C, Iptables, "SupportIPVSProxyMode is not enabled"),
+    r(ipvs_gate_on, "ipvs", "1.8", "rr", C, Userspace, "using userspace proxier: Failed to load kernel modules: [nf_conntrack_ipv4]"),
+    r(ipvs_gate_on_el7, "ipvs", "1.8", "rr", C, Ipvs, ""),
+    r(ready, "ipvs", "1.9", "rr", C, Iptables, "Flag proxy-mode=\"ipvs\" unknown"),
+    r(el7, "ipvs", "1.9", "rr", C, Iptables, "SupportIPVSProxyMode is not enabled"),
+    r(ipvs_gate_on_el7, "ipvs", "1.9", "rr", C, Ipvs, ""),
+    r(el7, "ipvs", "1.10", "rr", C, Ipvs, ""),
+    r(|n| { el7(n); gate(n, "SupportIPVSProxyMode", false) }, "ipvs", "1.10", "rr", C, Iptables, "SupportIPVSProxyMode is not enabled"),
+    r(ipvs_gate_off, "ipvs", "1.11", "rr", C, Iptables, "[nf_conntrack_ipv4]"),
+    // the gate was removed after 1.20 (GA in 1.11): setting it at all stops kube-proxy 1.21
+    r(ipvs_gate_on, "ipvs", "1.20", "rr", C, Ipvs, ""),
+    r(ipvs_gate_on, "ipvs", "1.21", "rr", C, Fail, "unrecognized feature gate: SupportIPVSProxyMode"),
+    r(ipvs_gate_on, "nftables", "1.31", "rr", C, Fail, "unrecognized feature gate: SupportIPVSProxyMode"),
+    // 1.9–1.12 want nf_conntrack_ipv4; late 1.11.x/1.12.x take either name (PRs #75241/#75242)
+    r(ct_new_name_only, "ipvs", "1.10", "rr", C, Iptables, "[nf_conntrack_ipv4]"),
+    r(ct_new_name_only, "ipvs", "1.11", "rr", C, Iptables, "[nf_conntrack_ipv4]"),
+    r(ct_new_name_only, "ipvs", "1.11.8", "rr", C, Iptables, "[nf_conntrack_ipv4]"),
+    r(ct_new_name_only, "ipvs", "1.11.9", "rr", C, Ipvs, ""),
+    r(ct_new_name_only, "ipvs", "1.12", "rr", C, Iptables, "[nf_conntrack_ipv4]"),
+    r(ct_new_name_only, "ipvs", "1.12.6", "rr", C, Iptables, "[nf_conntrack_ipv4]"),
+    r(ct_new_name_only, "ipvs", "1.12.7", "rr", C, Ipvs, ""),
+    r(ct_new_name_only, "ipvs", "1.12.10", "rr", C, Ipvs, ""),
+    r(ct_new_name_only, "ipvs", "1.13", "rr", C, Ipvs, ""),
+    // 1.13+: the version rule asks 4.18 for nf_conntrack_ipv4, but never reports conntrack
+    r(k4_18, "ipvs", "1.13", "rr", C, Ipvs, ""),
+    // 1.13–1.18 exit when conn_reuse_mode cannot be set (kernels < 4.1; PR #88541 in 1.19)
+    r(k3_16, "ipvs", "1.12", "rr", C, Ipvs, ""),
+    r(k3_16, "ipvs", "1.13", "rr", C, Fail, "unable to create proxier: can't set sysctl net/ipv4/vs/conn_reuse_mode to 0"),
+    r(k3_16, "ipvs", "1.18", "rr", C, Fail, "conn_reuse_mode"),
+    r(k3_16, "ipvs", "1.19", "rr", C, Ipvs, ""),
+    r(k4_1, "ipvs", "1.15", "rr", C, Ipvs, ""),
+    // RHEL 7's 3.10 has it backported
+    r(el7, "ipvs", "1.15", "rr", C, Ipvs, ""),
+    // from 1.17 modprobe's exit status counts: `install M /bin/true` passes on the host …
+    r(install_true_sh, "ipvs", "1.16", "rr", H, Iptables, "[ip_vs_sh]"),
+    r(install_true_sh, "ipvs", "1.17", "rr", H, Ipvs, ""),
+    r(install_true_sh, "ipvs", "1.26", "rr", H, Ipvs, ""),
+    // … `install M /bin/false` fails either way; a container's modprobe ignores both
+    r(install_false_sh, "ipvs", "1.16", "rr", H, Iptables, "[ip_vs_sh]"),
+    r(install_false_sh, "ipvs", "1.17", "rr", H, Iptables, "[ip_vs_sh]"),
+    r(install_false_sh, "ipvs", "1.26", "rr", H, Fail, "[ip_vs_sh]"),
+    r(install_true_sh, "ipvs", "1.16", "rr", C, Ipvs, ""),
+    r(install_false_sh, "ipvs", "1.17", "rr", C, Ipvs, ""),
+    // ≥ 1.27 the kernel's autoload of the scheduler runs the host's modprobe.d
+    r(install_true_sh, "ipvs", "1.27", "sh", C, Fail, "can't use the IPVS proxier: no such file or directory"),
+    r(install_true_sh, "ipvs", "1.27", "rr", H, Ipvs, ""),
+    // modules_disabled: 1.17–1.26 modprobe fails for what is not loaded
+    r(ready_modules_disabled, "ipvs", "1.17", "rr", C, Ipvs, ""),
+    r(modules_disabled, "ipvs", "1.17", "rr", C, Iptables, "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
+    r(modules_disabled, "ipvs", "1.16", "rr", C, Iptables, "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
+    // 1.20–1.26 also require ip_vs_<scheduler>, which must be *loaded*
+    r(ready, "ipvs", "1.19", "lc", C, Ipvs, ""),
+    r(ready, "ipvs", "1.20", "lc", C, Iptables, "Can't use the IPVS proxier: IPVS proxier will not be used because the following required kernel modules are not loaded: [ip_vs_lc]"),
+    r(lc_loaded, "ipvs", "1.20", "lc", C, Ipvs, ""),
+    r(lc_builtin, "ipvs", "1.22", "lc", C, Iptables, "[ip_vs_lc]"),
+    r(lc_builtin, "ipvs", "1.26", "lc", C, Fail, "[ip_vs_lc]"),
+    r(lc_builtin, "ipvs", "1.27", "lc", C, Ipvs, ""),
+    // the fallback's log lines by version
+    r(ready, "ipvs", "1.18", "lc", C, Ipvs, ""),
+    r(modules_disabled, "ipvs", "1.18", "rr", C, Iptables, "Can't use ipvs proxier, trying iptables proxier"),
+    r(modules_disabled, "ipvs", "1.19", "rr", C, Iptables, "Can't use the IPVS proxier: IPVS proxier will not be used"),
+    r(modules_disabled, "ipvs", "1.20", "rr", C, Iptables, "Using iptables Proxier."),
+    r(modules_disabled, "ipvs", "1.21", "rr", C, Iptables, "\"Can't use the IPVS proxier\" err=\"IPVS proxier will not be used"),
+    r(modules_disabled, "ipvs", "1.25", "rr", C, Iptables, "\"Can't use the IPVS proxier\" err="),
+    // 1.26: no fallback any more (PR #111806)
+    r(modules_disabled, "ipvs", "1.26", "rr", C, Fail, "can't use the IPVS proxier: IPVS proxier will not be used"),
+    // a blank scheduler means rr (resolved before the verdict; rr is what is judged)
+    r(ready, "ipvs", "1.22", "rr", C, Ipvs, ""),
+    // scheduler validation 1.9–1.26 …
+    r(ready, "ipvs", "1.26", "mh", C, Fail, "KubeProxyConfiguration.IPVS.Scheduler: Invalid value: \"mh\": must be in [rr wrr lc wlc lblc lblcr sh dh sed nq ], blank means the default algorithm method (currently rr)"),
+    r(ready, "ipvs", "1.27", "mh", C, Ipvs, ""),
+    r(ready, "ipvs", "1.27", "twos", C, Fail, "can't use the IPVS proxier: no such file or directory"),
+    // … in every mode in the 1.9–1.10 era config, only in ipvs mode later
+    r(ready, "iptables", "1.10", "mh", C, Fail, "KubeProxyConfiguration.IPVS.Scheduler: Invalid value: \"mh\""),
+    r(ready, "iptables", "1.9", "mh", C, Fail, "IPVS.Scheduler: Invalid value"),
+    r(ready, "iptables", "1.11", "mh", C, Iptables, ""),
+    r(ready, "nftables", "1.31", "mh", C, Nftables, ""),
+    // ipset: kube-proxy keeps the `v`; the host's only for a kube-proxy on the host
+    r(old_ipset, "ipvs", "1.22", "rr", H, Iptables, "ipset version: v4.5 is less than min required version: 6.0"),
+    r(old_ipset, "ipvs", "1.30", "rr", H, Fail, "can't use the IPVS proxier: ipset version: v4.5 is less than min required version: 6.0"),
+    r(old_ipset, "ipvs", "1.30", "rr", C, Ipvs, ""),
+    r(no_ipset, "ipvs", "1.30", "rr", H, Fail, "error getting ipset version, error: exec: \"ipset\": executable file not found in $PATH"),
+    r(ipset_no_version, "ipvs", "1.30", "rr", H, Fail, "error getting ipset version, error: no ipset version found in string: ipset: unknown option"),
+    r(ipset_no_version, "ipvs", "1.22", "rr", H, Iptables, "error getting ipset version, error: no ipset version found"),
+    // ≥ 1.27 asks ipset before IPVS: without both, ipset is what it reports
+    r(|n| { no_ipset(n); n.kernel.loaded.clear(); n.kernel.dep.clear() }, "ipvs", "1.27", "rr", H, Fail, "error getting ipset version"),
+    r(|n| { n.kernel.dep.clear() }, "ipvs", "1.27", "rr", H, Fail, "can't use the IPVS proxier: Ipvs not supported"),
+    r(|n| { n.kernel.dep.clear() }, "ipvs", "1.26", "rr", H, Fail, "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
+    // ≤ 1.26: the module check comes before ipset
+    r(|n| { no_ipset(n); n.kernel.loaded.clear(); n.kernel.dep.clear() }, "ipvs", "1.26", "rr", H, Fail, NOT_LOADED),
+    // no module support: 1.9–1.26 cannot read /proc/modules; ≥ 1.27 finds no IPVS
+    r(no_modules, "ipvs", "1.26", "rr", C, Fail, "error reading /proc/modules: open /proc/modules: no such file or directory"),
+    r(no_modules, "ipvs", "1.27", "rr", C, Fail, "Ipvs not supported"),
+    r(all_builtin, "ipvs", "1.26", "rr", C, Ipvs, ""),
+    r(all_builtin, "ipvs", "1.10", "rr", C, Iptables, "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack_ipv4]"),
+    // 1.35 deprecates IPVS mode, logged only once the IPVS proxier is in use
+    r(ready, "ipvs", "1.34", "rr", C, Ipvs, ""),
+    r(ready, "ipvs", "1.35", "rr", C, Ipvs, "The ipvs proxier is now deprecated and may be removed in a future release. Please use 'nftables' instead."),
+    r(no_ipset, "ipvs", "1.35", "rr", H, Fail, "can't use the IPVS proxier: error getting ipset version"),
+];
+
+fn situation<'a>(
+    n: &'a N,
+    row_mode: &'a str,
+    version: &str,
+    scheduler: &'a str,
+    runtime: Runtime,
+) -> Situation<'a> {
+    let (version, patch) = Version::parse_given(version).expect("a row's version");
+    Situation {
+        version,
+        patch,
+        mode: row_mode,
+        scheduler,
+        runtime,
+        kernel: &n.kernel,
+        persist: &n.persist,
+        ipset: n.ipset.as_ref(),
+        iptables: n.iptables.as_ref(),
+        nft: n.nft.as_ref(),
+        ipv6: n.ipv6,
+        feature_gates: &n.gates,
+    }
+}
+
+fn check(
+    wrong: &mut Vec<String>,
+    what: &str,
+    n: &N,
+    (mode, version, scheduler, runtime): (&str, &str, &str, Runtime),
+    want: Outcome,
+    reason: &str,
+) {
+    let j = judge(&situation(n, mode, version, scheduler, runtime));
+    let reason_ok = match reason {
+        "*" => true,
+        "" => j.reasons.is_empty(),
+        _ => j.reasons.iter().any(|x| x.contains(reason)),
+    };
+    if j.outcome != want || !reason_ok {
+        wrong.push(format!(
+            "{what} {mode:?} {version} {scheduler} {runtime:?}: want {want:?} {reason:?}, got {:?} {:?}",
+            j.outcome, j.reasons
+        ));
+    }
+}
+
+#[test]
+fn verdict_table() {
+    let mut wrong = Vec::new();
+    for (i, row) in ROWS.iter().enumerate() {
+        let mut n = debian();
+        (row.tweak)(&mut n);
+        check(
+            &mut wrong,
+            &format!("row {i}"),
+            &n,
+            (row.mode, row.version, row.scheduler, row.runtime),
+            row.want,
+            row.reason,
+        );
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} rows wrong:\n{}",
+        wrong.len(),
+        ROWS.len(),
+        wrong.join("\n")
+    );
+    assert!(ROWS.len() > 150, "{} rows", ROWS.len());
+}
+
+/// Every version from 1.0 to 1.40 × the modes a config can name, on a prepared Debian 12 node
+/// (IPVS modules loaded, host tools installed, IPv6, no feature gates), against the ranges the
+/// reference and kube-proxy's source give.
+#[test]
+fn every_version_and_mode_on_a_prepared_node() {
+    let mut wrong = Vec::new();
+    let mut n = debian();
+    ready(&mut n);
+    let mut rows = 0;
+    for minor in 0..=40u32 {
+        let version = format!("1.{minor}");
+        for mode in [
+            "ipvs",
+            "nftables",
+            "iptables",
+            "",
+            "userspace",
+            "IPVS",
+            "nft",
+        ] {
+            let want = match mode {
+                "iptables" | "" => Iptables,
+                "userspace" if minor <= 25 => Userspace,
+                "userspace" => Fail,
+                // no validation before 1.9: an unknown mode is iptables
+                _ if minor < 9 && mode != "ipvs" => Iptables,
+                "IPVS" | "nft" => Fail,
+                "nftables" if minor <= 30 => Fail,
+                "nftables" => Nftables,
+                // ipvs: the gate is off before 1.10; 1.10–1.12 want nf_conntrack_ipv4 (6.1 has none)
+                _ if minor <= 12 => Iptables,
+                _ => Ipvs,
+            };
+            for runtime in [C, H] {
+                check(
+                    &mut wrong,
+                    "sweep",
+                    &n,
+                    (mode, &version, "rr", runtime),
+                    want,
+                    "*",
+                );
+                rows += 1;
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {rows} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// nftables' startup checks by version on nodes that each lack one thing, 1.29–1.40, with the
+/// gate on so 1.29–1.30 reach the checks.
+#[test]
+fn nftables_checks_by_version() {
+    let mut wrong = Vec::new();
+    type Case = (&'static str, fn(&mut N), Runtime, fn(u32) -> Outcome);
+    let cases: [Case; 8] = [
+        ("prepared", asis, H, |_| Nftables),
+        ("no host nft", no_nft, H, |_| Fail),
+        ("no host nft, container", no_nft, C, |_| Nftables),
+        ("nft 0.9.8", nft_0_9, H, |m| {
+            if m >= 31 { Fail } else { Nftables }
+        }),
+        ("kernel 5.12", k5_12, C, |m| {
+            if m >= 33 { Fail } else { Nftables }
+        }),
+        (
+            "no IPv6",
+            no_ipv6,
+            C,
+            |m| if m <= 33 { Fail } else { Nftables },
+        ),
+        ("no nft_numgen", no_numgen, C, |_| Broken),
+        (
+            "kernel 5.2",
+            k5_2,
+            C,
+            |m| if m >= 33 { Fail } else { Broken },
+        ),
+    ];
+    for (what, tweak, runtime, want) in cases {
+        let mut n = debian();
+        tweak(&mut n);
+        nft_gate_on(&mut n);
+        for minor in 29..=40 {
+            check(
+                &mut wrong,
+                what,
+                &n,
+                ("nftables", &format!("1.{minor}"), "rr", runtime),
+                want(minor),
+                "*",
+            );
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_migration_table_judges_each_mode_on_the_same_node() {
+    let mut n = debian();
+    ready(&mut n);
+    no_numgen(&mut n);
+    let s = situation(&n, "ipvs", "1.35", "rr", C);
+    let m = modes::migration(&s);
+    assert_eq!(m.ipvs.outcome, Ipvs);
+    assert_eq!(m.nftables.outcome, Broken);
+    assert!(m.nftables.reasons.iter().any(|r| r.contains("nft_numgen")));
+    assert_eq!(m.iptables.outcome, Iptables);
+    let names: Vec<&str> = m.rows().iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, modes::MODES);
+}
+
+#[test]
+fn sentences_name_the_configured_mode() {
+    assert_eq!(Ipvs.sentence("ipvs"), "will run in IPVS mode");
+    assert_eq!(
+        Iptables.sentence("ipvs"),
+        "will NOT use IPVS: it falls back to iptables"
+    );
+    assert_eq!(Iptables.sentence(""), "will run in iptables mode");
+    assert_eq!(Nftables.sentence("nftables"), "will run in nftables mode");
+    assert_eq!(
+        Userspace.sentence("iptables"),
+        "will NOT use iptables: it runs the userspace proxier"
+    );
+    assert!(
+        Broken
+            .sentence("nftables")
+            .contains("Services will NOT work")
+    );
+    assert!(Fail.sentence("nftables").contains("crash-loops"));
+}
+
+#[test]
+fn nft_banner_check_is_knftables_prefix_check() {
+    use super::nftables::nft_version_ok;
+    assert!(!nft_version_ok("nftables v0.9.3 (Topsy)"));
+    assert!(!nft_version_ok("nftables v1.0.0 (Fearless Fosdick)"));
+    assert!(nft_version_ok("nftables v1.0.1 (Fearless Fosdick #3)"));
+    assert!(nft_version_ok("nftables v1.0.10 (Lester Gooch #7)"));
+    // "v1.0.0" without the space after it is not what knftables refuses
+    assert!(nft_version_ok("nftables v1.0.0"));
+    assert!(nft_version_ok("nftables v1.1.1 (Commodore Bullmoose #2)"));
+}
