@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use clap::Parser;
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 use nodeprep::cli::{Cli, Command};
 
@@ -12,7 +12,7 @@ use crate::support::*;
 fn daemonset() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kubernetes/daemonset.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
-    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn strings(v: &Value) -> Vec<String> {

@@ -8,7 +8,7 @@ use std::os::unix::fs::OpenOptionsExt;
 
 use anyhow::{Result, anyhow, bail};
 use serde::Deserialize;
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 use crate::exit::UsageError;
 
@@ -64,7 +64,7 @@ pub fn parse(name: &str, text: &str) -> Result<KubeProxyConfig> {
     let mut kinds = Vec::new();
     let mut found = None;
     let mut kubernetes_version = None;
-    for doc in serde_yaml::Deserializer::from_str(text) {
+    for doc in yaml_serde::Deserializer::from_str(text) {
         let value = Value::deserialize(doc).map_err(|e| yaml_error(name, "", &e))?;
         if let Some(v) = value
             .get("kubernetesVersion")
@@ -214,7 +214,7 @@ fn parse_gate_string(s: &str) -> Option<BTreeMap<String, bool>> {
     Some(gates)
 }
 
-fn yaml_error(name: &str, _ctx: &str, e: &serde_yaml::Error) -> anyhow::Error {
+fn yaml_error(name: &str, _ctx: &str, e: &yaml_serde::Error) -> anyhow::Error {
     match e.location() {
         Some(l) => anyhow!(
             "{name}: line {} column {}: not valid YAML ({e}); expected a KubeProxyConfiguration",
