@@ -506,3 +506,90 @@ fn toolbox_copy_kernel(node: &Node, from: &str, to: &str) {
         &node.path(&format!("/lib/modules/{to}")),
     );
 }
+
+#[test]
+fn a_symlink_loop_is_one_clear_error() {
+    let node = Node::new("debian12-fresh");
+    node.link("/etc/sysctl.d/k8s.conf", "/etc/sysctl.d/loop.conf");
+    node.link("/etc/sysctl.d/loop.conf", "/etc/sysctl.d/k8s.conf");
+    let before = node.outside_snapshot();
+    for cmd in ["check", "apply"] {
+        let r = run_within(&node, &[cmd], 30);
+        assert_eq!(r.code, 3, "{cmd}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("k8s.conf") || r.stderr.contains("loop.conf"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    }
+    assert_eq!(node.outside_snapshot(), before);
+}
+
+/// Runs `apply` in a private mount namespace where `mount_cmd` (a shell line) was run first.
+fn apply_with_mount(node: &Node, mount_cmd: &str) -> Run {
+    let script = format!(
+        "set -e; {mount_cmd}; exec {} --root {} apply",
+        BIN,
+        node.root.display()
+    );
+    Run::from_output(
+        Command::new("unshare")
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
+            .output()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn a_read_only_or_full_filesystem_is_exit_3_with_nothing_half_written() {
+    // read-only: /etc of the node bind-mounted read-only
+    let node = Node::new("debian12-fresh");
+    let etc = node.path("/etc");
+    let before = node.outside_snapshot();
+    let r = apply_with_mount(
+        &node,
+        &format!(
+            "mount --bind {0} {0}; mount -o remount,bind,ro {0}",
+            etc.display()
+        ),
+    );
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("Read-only file system") && r.stderr.contains("/etc/"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(!node.path("/etc/sysctl.d/k8s.conf").exists());
+    assert_eq!(node.outside_snapshot(), before);
+
+    // full: the node's sysctl.d on a tmpfs with no room left
+    let node = Node::new("debian12-fresh");
+    let dir = node.path("/etc/sysctl.d");
+    let r = apply_with_mount(
+        &node,
+        &format!(
+            "mount -t tmpfs -o size=4k tmpfs {0}; head -c 1M /dev/zero > {0}/fill 2>/dev/null || true",
+            dir.display()
+        ),
+    );
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("No space left on device") && r.stderr.contains("k8s.conf"),
+        "{}",
+        r.stderr
+    );
+    // the tmpfs went with the namespace: nothing of ours is in the real directory either
+    assert!(!dir.join("k8s.conf").exists() && !dir.join(".k8s.conf.nodeprep.tmp").exists());
+}
