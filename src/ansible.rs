@@ -238,11 +238,7 @@ pub fn answer(params: &Map<String, Value>) -> Answer {
             Ok(s) => {
                 let after = plan::assess(&cfg, &s.projected, &s.wanted, &s.projected);
                 (
-                    crate::apply::plan(&s.facts, &s.wanted)
-                        .1
-                        .into_iter()
-                        .map(|(c, _)| c)
-                        .collect(),
+                    plan::actions::plan(&s.facts, &s.wanted).files,
                     after
                         .findings
                         .into_iter()

@@ -8,94 +8,16 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::fcntl::Flock;
-use serde::Serialize;
+use std::collections::BTreeMap;
 
 use crate::config::Config;
-use crate::plan::files::{self, FileChange};
-use crate::plan::{Wanted, load_would_work};
-use crate::probe::kernel::{self, ModState};
-use crate::probe::{FILE_LIMIT, Facts, MODULES_FILE, SYSCTL_FILE, managed_file, sysctl};
+use crate::plan::actions::{self, Action, Kind};
+use crate::plan::{Wanted, files, predicted_loads};
+use crate::probe::{self, FILE_LIMIT, Facts, sysctl};
 use crate::root::Root;
 use crate::system::run;
 
 const MODPROBE_TIMEOUT: Duration = Duration::from_secs(60);
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Action {
-    /// `load_module`, `write_file` or `set_sysctl`.
-    pub kind: &'static str,
-    pub target: String,
-    /// Whether it worked (for --dry-run: whether it is expected to).
-    pub ok: bool,
-    pub detail: String,
-}
-
-/// What --dry-run would do: the actions and each file's diff.
-pub fn plan(facts: &Facts, wanted: &Wanted) -> (Vec<Action>, Vec<(FileChange, String)>) {
-    let mut actions = Vec::new();
-    for m in &wanted.modules {
-        match facts.kernel.state(m) {
-            ModState::Loadable => {
-                let ok = load_would_work(&facts.kernel, facts, m);
-                let detail = if ok {
-                    format!("modprobe {m}")
-                } else {
-                    format!(
-                        "modprobe {m} is blocked (modprobe.d install override or modules_disabled)"
-                    )
-                };
-                actions.push(Action {
-                    kind: "load_module",
-                    target: m.clone(),
-                    ok,
-                    detail,
-                });
-            }
-            ModState::Missing => actions.push(Action {
-                kind: "load_module",
-                target: m.clone(),
-                ok: false,
-                detail: format!(
-                    "{m} does not exist for kernel {}; not loaded, not persisted",
-                    facts.kernel.release
-                ),
-            }),
-            _ => {}
-        }
-    }
-    let loaded = crate::plan::predicted_loads(facts, wanted);
-    let mut diffs = Vec::new();
-    for change in files::changes(&loaded, wanted) {
-        actions.push(Action {
-            kind: "write_file",
-            target: change.path.into(),
-            ok: true,
-            detail: "would write".into(),
-        });
-        let d = files::diff(change.before.as_deref().unwrap_or(""), &change.after);
-        diffs.push((change, d));
-    }
-    let projected = crate::plan::project(facts, wanted);
-    for (key, want) in &wanted.sysctls {
-        let live = facts.sysctls.live.get(key).cloned().flatten();
-        if live.as_deref().is_some_and(|v| sysctl::same_value(v, want)) {
-            continue;
-        }
-        let ok = projected.sysctls.live.get(key).is_some_and(Option::is_some);
-        let detail = if ok {
-            format!("would set {} = {want}", sysctl::dotted(key))
-        } else {
-            format!("/proc/sys/{key} will not exist")
-        };
-        actions.push(Action {
-            kind: "set_sysctl",
-            target: sysctl::dotted(key),
-            ok,
-            detail,
-        });
-    }
-    (actions, diffs)
-}
 
 /// Checks that apply may run here and takes the lock, before anything is read: the files
 /// it rewrites are read and merged under the lock.
@@ -113,11 +35,96 @@ pub fn begin(root: &Root) -> Result<Flock<File>> {
     root.lock(crate::probe::LOCK_FILE)
 }
 
-/// Makes the node ready as far as it can. Errors only for what stops the run (exit 3/130);
-/// a module that cannot be loaded is a failed action, and the report says the rest.
-pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Vec<Action>> {
+/// What apply did: the actions, and the loads that failed (a fact the next survey keeps).
+pub struct Applied {
+    pub actions: Vec<Action>,
+    pub load_failures: BTreeMap<String, String>,
+}
+
+/// Carries out the plan (see [`crate::plan::actions`]): the loads, then a new survey of the
+/// node, then the file writes and sysctls [`settle`] computes from it — the same function the
+/// dry run uses. Errors only for what stops the run (exit 3/130); a module that cannot be
+/// loaded is a failed action, and the report says the rest.
+pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Applied> {
     let root = &cfg.root;
-    let steps = wanted.modules.len() + 2 + wanted.sysctls.len();
+    let loads = actions::loads(facts, wanted);
+    let bar = progress(cfg, loads.len() + 2 + wanted.sysctls.len());
+    let mut done = Vec::new();
+    let mut load_failures = BTreeMap::new();
+    let mut attempted = Vec::new();
+    for load in &loads {
+        let m = &load.module;
+        bar.set_message(format!("loading {m}"));
+        bar.inc(1);
+        let result = match (&load.blocked, &facts.modprobe) {
+            (Some(why), _) => Err(why.clone()),
+            (None, None) => Err("no modprobe".to_string()),
+            (None, Some(prog)) => match run(root, prog, &[m.as_str()], MODPROBE_TIMEOUT) {
+                Ok(out) if out.success => {
+                    attempted.push(m.clone());
+                    Ok(format!("modprobe {m}"))
+                }
+                Ok(out) => Err(format!(
+                    "modprobe {m} failed (exit {}): {}",
+                    out.code.map_or("signal".into(), |c| c.to_string()),
+                    out.text
+                )),
+                Err(e) => Err(format!("{e:#}")),
+            },
+        };
+        done.push(match result {
+            Ok(detail) => Action::new(Kind::LoadModule, m, true, detail),
+            Err(why) => {
+                load_failures.insert(m.clone(), why.clone());
+                Action::new(Kind::LoadModule, m, false, why)
+            }
+        });
+    }
+
+    // The node as the loads left it decides the rest; the managed files are read again, so
+    // a line someone added during the loads is kept.
+    let now = if loads.is_empty() {
+        predicted_loads(facts, wanted)
+    } else {
+        let mut now = probe::probe(cfg, &files::sysctl_keys(&wanted.sysctls))?;
+        for a in done.iter_mut().filter(|a| attempted.contains(&a.target)) {
+            if !now.kernel.state(&a.target).is_present() {
+                a.ok = false;
+                a.detail = format!(
+                    "modprobe {} exited 0 but {} is not loaded (an `install` line in modprobe.d?)",
+                    a.target, a.target
+                );
+                load_failures.insert(a.target.clone(), a.detail.clone());
+            }
+        }
+        now.load_failures = load_failures.clone();
+        now
+    };
+    let (changes, sysctls) = actions::settle(&now, wanted);
+    for change in changes {
+        bar.set_message(format!("writing {}", change.path));
+        bar.inc(1);
+        root.write_atomic(change.path, &crate::text::encode(&change.after))?;
+        done.push(Action::new(Kind::WriteFile, change.path, true, "written"));
+    }
+    for step in sysctls {
+        let name = sysctl::dotted(&step.key);
+        bar.set_message(format!("setting {name}"));
+        bar.inc(1);
+        let action = match &step.blocked {
+            Some(why) => Some(Action::new(Kind::SetSysctl, name, false, why)),
+            None => set_sysctl(root, &step.key, &step.value)?,
+        };
+        done.extend(action);
+    }
+    bar.finish_and_clear();
+    Ok(Applied {
+        actions: done,
+        load_failures,
+    })
+}
+
+fn progress(cfg: &Config, steps: usize) -> ProgressBar {
     let bar = if cfg.progress {
         ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stderr())
     } else {
@@ -127,113 +134,12 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Vec<Action>
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-
-    let mut actions = Vec::new();
-    if facts.kernel.image {
-        let done = write_files(
-            cfg,
-            crate::plan::predicted_loads(facts, wanted),
-            wanted,
-            &bar,
-            actions,
-        );
-        bar.finish_and_clear();
-        return done;
-    }
-    let modprobe = root.find_program("modprobe");
-    let mut attempted = Vec::new();
-    for m in &wanted.modules {
-        bar.set_message(format!("loading {m}"));
-        bar.inc(1);
-        let state = facts.kernel.state(m);
-        let (ok, detail) = match (state, &modprobe) {
-            (ModState::Loaded | ModState::Builtin, _) => continue,
-            (ModState::Missing, _) => (false, format!("{m} does not exist for kernel {}; not loaded, not persisted", facts.kernel.release)),
-            (_, _) if facts.kernel.modules_disabled => (false, "/proc/sys/kernel/modules_disabled is 1".to_string()),
-            (_, None) => (false, "no modprobe in /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin, /bin; install kmod".to_string()),
-            (_, Some(prog)) => match run(root, prog, &[m.as_str()], MODPROBE_TIMEOUT) {
-                Ok(out) if out.success => {
-                    attempted.push(m.clone());
-                    (true, format!("modprobe {m}"))
-                }
-                Ok(out) => (false, format!("modprobe {m} failed (exit {}): {}", out.code.map_or("signal".into(), |c| c.to_string()), out.text)),
-                Err(e) => (false, format!("{e:#}")),
-            },
-        };
-        actions.push(Action {
-            kind: "load_module",
-            target: m.clone(),
-            ok,
-            detail,
-        });
-    }
-
-    // What is loaded now decides what may be persisted.
-    let mut now = facts.clone();
-    now.kernel = kernel::probe(root, cfg.kernel_release.as_deref())?;
-    // merge with the files as they are now: a line someone added during the loads is kept
-    now.modules_file = managed_file(root, MODULES_FILE)?;
-    now.sysctl_file = managed_file(root, SYSCTL_FILE)?;
-    for a in actions
-        .iter_mut()
-        .filter(|a| a.ok && attempted.contains(&a.target))
-    {
-        if !now.kernel.state(&a.target).is_present() {
-            a.ok = false;
-            a.detail = format!(
-                "modprobe {} exited 0 but {} is not loaded (an `install` line in modprobe.d?)",
-                a.target, a.target
-            );
-        }
-    }
-
-    let mut actions = write_files(cfg, now, wanted, &bar, actions)?;
-
-    for (key, want) in &wanted.sysctls {
-        bar.set_message(format!("setting {}", sysctl::dotted(key)));
-        bar.inc(1);
-        if let Some(a) = set_sysctl(root, key, want)? {
-            actions.push(a);
-        }
-    }
-    bar.finish_and_clear();
-    Ok(actions)
-}
-
-/// Writes nodeprep's files for the node as `now` says it is.
-fn write_files(
-    cfg: &Config,
-    now: Facts,
-    wanted: &Wanted,
-    bar: &ProgressBar,
-    mut actions: Vec<Action>,
-) -> Result<Vec<Action>> {
-    let root = &cfg.root;
-    for change in files::changes(&now, wanted) {
-        bar.set_message(format!("writing {}", change.path));
-        bar.inc(1);
-        root.write_atomic(change.path, &crate::text::encode(&change.after))?;
-        actions.push(Action {
-            kind: "write_file",
-            target: change.path.into(),
-            ok: true,
-            detail: "written".into(),
-        });
-    }
-
-    Ok(actions)
+    bar
 }
 
 fn set_sysctl(root: &Root, key: &str, want: &str) -> Result<Option<Action>> {
     let name = sysctl::dotted(key);
-    let action = |ok, detail: String| {
-        Ok(Some(Action {
-            kind: "set_sysctl",
-            target: name.clone(),
-            ok,
-            detail,
-        }))
-    };
+    let action = |ok, detail: String| Ok(Some(Action::new(Kind::SetSysctl, &name, ok, detail)));
     let Some(path) = sysctl::live_path(key) else {
         return action(false, format!("{name} is not a sysctl name"));
     };

@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::apply::Action;
 use crate::cli::OutputFormat;
 use crate::config::Config;
 use crate::live_probe::LiveProbe;
+use crate::plan::actions::Action;
 use crate::plan::files::FileChange;
 use crate::plan::{Assessment, ModuleRow, Severity};
 use crate::probe::Facts;

@@ -23,13 +23,18 @@ impl Survey {
         if facts.kernel.image {
             facts = plan::at_boot(&facts, &keys);
         }
+        Ok(Survey::of(cfg, facts))
+    }
+
+    /// The survey of facts already read.
+    pub fn of(cfg: &Config, facts: probe::Facts) -> Survey {
         let wanted = plan::wanted(cfg, &facts);
         let projected = plan::project(&facts, &wanted);
-        Ok(Survey {
+        Survey {
             facts,
             wanted,
             projected,
-        })
+        }
     }
 
     pub fn assess(&self, cfg: &Config) -> plan::Assessment {
@@ -89,7 +94,8 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
             dry_run: true,
             detailed_exitcode,
         } => {
-            let (actions, diffs) = apply::plan(facts, wanted);
+            let plan = plan::actions::plan(facts, wanted);
+            let (actions, diffs) = (plan.rows(), plan.diffs());
             let a = survey.assess(cfg);
             let predicted = plan::assess(cfg, projected, wanted, projected);
             let after = predicted.ready();
@@ -102,14 +108,20 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
                 predicted: Some((projected, &predicted)),
             };
             let out = report::render(cfg, facts, &a, &x);
-            Ok((out, status(after, !actions.is_empty(), detailed_exitcode)))
+            let changed = actions.iter().any(|act| act.ok);
+            Ok((out, status(after, changed, detailed_exitcode)))
         }
         Mode::Apply {
             dry_run: false,
             detailed_exitcode,
         } => {
-            let actions = apply::apply(cfg, facts, wanted)?;
+            let applied = apply::apply(cfg, facts, wanted)?;
+            let actions = applied.actions;
+            // the loads that failed stay failed in the findings' advice
             let after = Survey::take(cfg)?;
+            let mut facts = after.facts;
+            facts.load_failures = applied.load_failures;
+            let after = Survey::of(cfg, facts);
             let a = after.assess(cfg);
             let changed = actions.iter().any(|act| act.ok);
             let out = report::render(

@@ -247,8 +247,17 @@ fn modprobe_d_install_false_fails_the_load_and_blacklist_does_not() {
         wrr["detail"]
             .as_str()
             .unwrap()
-            .starts_with("modprobe ip_vs_wrr failed (exit 1)"),
+            .starts_with("`install ip_vs_wrr /bin/false` in /etc/modprobe.d/"),
         "{wrr}"
+    );
+    // the plan knows the load fails, so apply does not run modprobe for it
+    assert!(
+        !node
+            .modprobe_calls()
+            .iter()
+            .any(|c| c.contains("ip_vs_wrr")),
+        "{:?}",
+        node.modprobe_calls()
     );
     // `blacklist` does not stop modprobe by name...
     assert_eq!(module(&v, "ip_vs_sh")["state"], "loaded");
@@ -268,7 +277,7 @@ fn modprobe_d_install_false_fails_the_load_and_blacklist_does_not() {
 }
 
 #[test]
-fn install_true_makes_modprobe_lie_and_the_reprobe_catches_it() {
+fn install_true_is_known_to_do_nothing_and_not_run() {
     let node = Node::new("debian12-fresh");
     node.write(
         "/etc/modprobe.d/disable.conf",
@@ -282,10 +291,36 @@ fn install_true_makes_modprobe_lie_and_the_reprobe_catches_it() {
         sh["detail"]
             .as_str()
             .unwrap()
+            .contains("/etc/modprobe.d/disable.conf: every load of it does nothing"),
+        "{sh}"
+    );
+    assert_eq!(module(&v, "ip_vs_sh")["state"], "loadable");
+}
+
+#[test]
+fn a_modprobe_that_lies_is_caught_by_the_reprobe() {
+    // a modprobe that exits 0 without loading anything (no modprobe.d line says so)
+    let node = Node::new("debian12-fresh");
+    node.script("/usr/sbin/modprobe", "exit 0");
+    let (code, v) = node.json(&["apply"]);
+    assert_eq!(code, 1);
+    let sh = action(&v, "load_module", "ip_vs_sh");
+    assert_eq!(sh["ok"], false);
+    assert!(
+        sh["detail"]
+            .as_str()
+            .unwrap()
             .contains("exited 0 but ip_vs_sh is not loaded"),
         "{sh}"
     );
     assert_eq!(module(&v, "ip_vs_sh")["state"], "loadable");
+    let msg = finding(&v, "KernelModule-ip_vs_sh").unwrap()["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        msg.contains("cannot load it (modprobe ip_vs_sh exited 0"),
+        "{msg}"
+    );
 }
 
 #[test]

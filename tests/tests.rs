@@ -14,6 +14,7 @@ mod modes;
 mod options;
 mod parsers;
 mod planner;
+mod prediction;
 mod report;
 mod support;
 mod toolbox;

@@ -1,6 +1,7 @@
 //! Pure decisions: from the facts and the wanted state to rows, findings, the kube-proxy
 //! verdict, and the changes `apply` would make. No I/O here.
 
+pub mod actions;
 pub mod files;
 pub mod modes;
 pub mod nftables;
@@ -11,7 +12,7 @@ use serde::Serialize;
 use crate::cli::Runtime;
 use crate::config::{Config, Version};
 use crate::probe::Facts;
-use crate::probe::kernel::{Kernel, ModState};
+use crate::probe::kernel::ModState;
 use crate::probe::persist::{InstallEffect, install_effect};
 use crate::probe::sysctl::{dotted, key_matches, normalize_key, same_value};
 use modes::Migration;
@@ -342,15 +343,20 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             }
         });
         let writes = format!("`nodeprep apply` writes {}", crate::probe::MODULES_FILE);
+        // a load nothing blocks: apply loads it; otherwise say why it cannot
+        let blocker = (state == ModState::Loadable)
+            .then(|| load_blocker(facts, m))
+            .flatten();
+        let loads = match &blocker {
+            None => "`nodeprep apply` loads it".to_string(),
+            Some(why) => format!("`nodeprep apply` cannot load it ({why})"),
+        };
         match (now, boot) {
             (Some(now), Some(boot)) => {
-                let fix = if boot.starts_with("no modules-load.d") {
-                    format!(
-                        "`nodeprep apply` loads it and writes {}",
-                        crate::probe::MODULES_FILE
-                    )
-                } else {
-                    "`nodeprep apply` loads it; remove the blacklist line".to_string()
+                let fix = match (boot.starts_with("no modules-load.d"), &blocker) {
+                    (true, None) => format!("{loads} and writes {}", crate::probe::MODULES_FILE),
+                    (true, Some(_)) => loads,
+                    (false, _) => format!("{loads}; remove the blacklist line"),
                 };
                 f.add(
                     Severity::Error,
@@ -361,7 +367,7 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             (Some(now), None) if state == ModState::Loadable => f.add(
                 Severity::Error,
                 format!("KernelModule-{m}"),
-                format!("{now}; `nodeprep apply` loads it"),
+                format!("{now}; {loads}"),
             ),
             (Some(now), None) => f.add(Severity::Error, format!("KernelModule-{m}"), now),
             (None, Some(boot)) => {
@@ -492,10 +498,14 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
         match (now, boot_fix) {
             (Some(_), Some(Ok(w))) if missing_module.is_some() => {
                 let m = missing_module.unwrap_or_default();
+                let fix = match load_blocker(facts, m) {
+                    None => format!("`nodeprep apply` loads {m}, sets it and {w}"),
+                    Some(why) => format!("`nodeprep apply` cannot load {m} ({why})"),
+                };
                 f.add(
                     severity,
                     format!("Sysctl-{name}"),
-                    format!("{name} does not exist now or after a reboot: {m} is not loaded, nor loaded at boot; want {want}; `nodeprep apply` loads {m}, sets it and {w}"),
+                    format!("{name} does not exist now or after a reboot: {m} is not loaded, nor loaded at boot; want {want}; {fix}"),
                 );
             }
             (Some(now), Some(fix)) => {
@@ -773,15 +783,42 @@ fn situation<'a>(
     }
 }
 
-/// Whether `modprobe module` by name would load it on this kernel (the host's modprobe.d applies).
-pub fn load_would_work(k: &Kernel, facts: &Facts, module: &str) -> bool {
-    k.state(module) == ModState::Loadable
-        && !k.modules_disabled
-        && !facts
-            .persist
-            .install
-            .get(module)
-            .is_some_and(|(_, cmd)| install_effect(cmd) != InstallEffect::Custom)
+/// Why `nodeprep apply` cannot load `module` (None: it can, as far as anything tells). The
+/// one place that says so: the dry run's rows, apply's skipped loads and the findings'
+/// advice all ask here. An image is judged as at its boot, where its own modprobe runs.
+pub fn load_blocker(facts: &Facts, module: &str) -> Option<String> {
+    let k = &facts.kernel;
+    if k.state(module) == ModState::Missing {
+        return Some(format!(
+            "{module} does not exist for kernel {}; not loaded, not persisted",
+            k.release
+        ));
+    }
+    if let Some(failed) = facts.load_failures.get(module) {
+        return Some(failed.clone());
+    }
+    if k.modules_disabled {
+        return Some("/proc/sys/kernel/modules_disabled is 1".to_string());
+    }
+    if let Some((file, cmd)) = facts.persist.install.get(module) {
+        let what = match install_effect(cmd) {
+            InstallEffect::NoOp => Some("does nothing"),
+            InstallEffect::Fails => Some("fails"),
+            InstallEffect::Custom => None,
+        };
+        if let Some(what) = what {
+            return Some(format!(
+                "`install {module} {cmd}` in {file}: every load of it {what}"
+            ));
+        }
+    }
+    if facts.modprobe.is_none() && !k.image {
+        return Some(format!(
+            "no modprobe in {}; install kmod",
+            crate::probe::binaries::SEARCHED
+        ));
+    }
+    None
 }
 
 /// An image as it will be at boot: what systemd-modules-load loads is loaded, and each
@@ -802,28 +839,44 @@ pub fn at_boot(facts: &Facts, keys: &[String]) -> Facts {
     b
 }
 
-/// The node once `apply` has loaded what it can.
+/// The node once `apply` has loaded what it can: the loadable modules nothing blocks are
+/// loaded, and the sysctl keys they bring exist (with the kernel's default, when known).
 pub fn predicted_loads(facts: &Facts, wanted: &Wanted) -> Facts {
     let mut p = facts.clone();
     for m in &wanted.modules {
-        if load_would_work(&facts.kernel, facts, m) {
+        if facts.kernel.state(m) == ModState::Loadable && load_blocker(facts, m).is_none() {
             p.kernel.loaded.insert(m.clone());
+        }
+    }
+    if !facts.kernel.image {
+        for (key, _) in &wanted.sysctls {
+            let brought = module_of_key(key).is_some_and(|m| p.kernel.state(m).is_present());
+            let live = p.sysctls.live.entry(key.clone()).or_default();
+            if live.is_none() && brought {
+                *live = Some(kernel_default(key).unwrap_or_default().to_string());
+            }
         }
     }
     p
 }
 
-/// The node as `apply` would leave it: loadable modules loaded (unless something blocks the
-/// load), nodeprep's files rewritten, live sysctls set where the key exists.
+/// The node as `apply` would leave it: the plan's loads done, its files written, its live
+/// sysctls set. An image's sysctls are what its files will give it at boot.
 pub fn project(facts: &Facts, wanted: &Wanted) -> Facts {
     let mut p = predicted_loads(facts, wanted);
+    let (_, sysctls) = actions::settle(&p, wanted);
     files::project_files(&mut p, wanted);
-    for (key, want) in &wanted.sysctls {
-        let exists = p.sysctls.live.get(key).is_some_and(Option::is_some)
-            || module_of_key(key).is_some_and(|m| p.kernel.state(m).is_present());
-        if exists {
-            p.sysctls.live.insert(key.clone(), Some(want.clone()));
+    if p.kernel.image {
+        for (key, want) in &wanted.sysctls {
+            let exists = p.sysctls.live.get(key).is_some_and(Option::is_some)
+                || module_of_key(key).is_some_and(|m| p.kernel.state(m).is_present());
+            if exists {
+                p.sysctls.live.insert(key.clone(), Some(want.clone()));
+            }
         }
+    }
+    for s in sysctls.into_iter().filter(|s| s.blocked.is_none()) {
+        p.sysctls.live.insert(s.key, Some(s.value));
     }
     p
 }

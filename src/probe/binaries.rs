@@ -12,6 +12,9 @@ use crate::system::{first_version, run_all};
 /// A Kubernetes binary's version, its patch level, and the binary's node path.
 pub type FoundVersion = (Version, Option<u32>, String);
 
+/// Where helpers are looked for, as messages name them (see `Root::find_program`).
+pub const SEARCHED: &str = "/usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin, /bin";
+
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

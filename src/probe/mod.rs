@@ -39,6 +39,11 @@ pub struct Facts {
     pub sysctl_file: Option<String>,
     /// Files nodeprep owns that the admin masked (a link to /dev/null on the way).
     pub masked: Vec<Mask>,
+    /// The root's modprobe (node path), which `apply` loads modules with.
+    pub modprobe: Option<String>,
+    /// Modules `apply` tried to load and could not, with why: a fact about the node once
+    /// apply has run (empty before).
+    pub load_failures: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -109,6 +114,8 @@ fn read_files(
                 _ => None,
             })
             .collect(),
+        modprobe: root.find_program("modprobe"),
+        load_failures: Default::default(),
         kernel,
     })
 }
