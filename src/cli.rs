@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::domain::{self, parse_module_name, parse_scheduler};
 use crate::exit::Exit;
 
 /// The exit codes at the end of `--help`, from [`Exit::meaning`].
@@ -173,18 +174,17 @@ pub enum ProxyMode {
     Iptables,
 }
 
-impl ProxyMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProxyMode::Ipvs => "ipvs",
-            ProxyMode::Nftables => "nftables",
-            ProxyMode::Iptables => "iptables",
+impl From<ProxyMode> for domain::ProxyMode {
+    fn from(m: ProxyMode) -> Self {
+        match m {
+            ProxyMode::Ipvs => domain::ProxyMode::Ipvs,
+            ProxyMode::Nftables => domain::ProxyMode::Nftables,
+            ProxyMode::Iptables => domain::ProxyMode::Iptables,
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Runtime {
     /// kubeadm's DaemonSet: the image's own ipset and modprobe
     Container,
@@ -192,22 +192,22 @@ pub enum Runtime {
     Host,
 }
 
-/// Module names go to modprobe as arguments, so only kmod's own alphabet is accepted.
-pub fn parse_module_name(s: &str) -> Result<String, String> {
-    if s.is_empty() || s.len() > 64 {
-        return Err("a module name has 1 to 64 characters".into());
+impl From<Runtime> for domain::Runtime {
+    fn from(r: Runtime) -> Self {
+        match r {
+            Runtime::Container => domain::Runtime::Container,
+            Runtime::Host => domain::Runtime::Host,
+        }
     }
-    if !s
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return Err("a module name has only letters, digits, '_' and '-'".into());
-    }
-    Ok(s.replace('-', "_"))
 }
 
-pub fn parse_scheduler(s: &str) -> Result<String, String> {
-    parse_module_name(&format!("ip_vs_{s}")).map(|_| s.to_string())
+impl From<OutputFormat> for crate::config::Output {
+    fn from(f: OutputFormat) -> Self {
+        match f {
+            OutputFormat::Text => crate::config::Output::Text,
+            OutputFormat::Json => crate::config::Output::Json,
+        }
+    }
 }
 
 fn parse_sysctl(s: &str) -> Result<(String, String), String> {
@@ -235,16 +235,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn module_names_are_validated_and_normalised() {
-        assert_eq!(parse_module_name("nf-conntrack").unwrap(), "nf_conntrack");
-        assert!(parse_module_name("ip_vs; rm -rf /").is_err());
-        assert!(parse_module_name("").is_err());
-        assert!(parse_module_name(&"a".repeat(65)).is_err());
-        assert!(parse_module_name(&"a".repeat(64)).is_ok());
-        assert!(parse_module_name("../x").is_err());
-    }
-
-    #[test]
     fn sysctl_arguments_are_validated() {
         assert_eq!(
             parse_sysctl("net.ipv4.ip_forward = 1").unwrap(),
@@ -265,11 +255,5 @@ mod tests {
         }
         assert!(parse_sysctl("net.ipv4.conf.eth0/100.forwarding=1").is_ok());
         assert!(parse_sysctl("net.ipv4.ip_forward=").is_err());
-    }
-
-    #[test]
-    fn scheduler_must_make_a_module_name() {
-        assert!(parse_scheduler("lc").is_ok());
-        assert!(parse_scheduler("l c").is_err());
     }
 }

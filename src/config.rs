@@ -1,10 +1,11 @@
 //! Settings resolved once from the command line and the environment. Code below `main`
 //! takes `&Config` and never looks at clap types or environment variables.
 
-use std::fmt;
 use std::path::PathBuf;
 
-use crate::cli::{Cli, Command, OutputFormat, ProxyMode, Runtime};
+use crate::cli::{Cli, Command};
+pub use crate::domain::Version;
+use crate::domain::{ProxyMode, Runtime};
 use crate::exit::UsageError;
 use crate::root::Root;
 
@@ -12,7 +13,7 @@ use crate::root::Root;
 pub struct Config {
     pub root: Root,
     pub mode: Mode,
-    pub output: OutputFormat,
+    pub output: Output,
     pub quiet: bool,
     pub color: bool,
     pub progress: bool,
@@ -20,9 +21,9 @@ pub struct Config {
     pub sysctls: Vec<(String, String)>,
     /// None: from the kube-proxy config, else `rr`.
     pub scheduler: Option<String>,
+    /// `--kube-proxy-version`, with its patch level when given (late 1.11.x/1.12.x differ
+    /// from early ones).
     pub kube_proxy_version: Option<Version>,
-    /// The patch level of `--kube-proxy-version X.Y.Z` (late 1.11.x/1.12.x differ from early ones).
-    pub kube_proxy_patch: Option<u32>,
     /// `--mode`: overrides the config's mode.
     pub proxy_mode: Option<ProxyMode>,
     pub runtime: Runtime,
@@ -35,6 +36,13 @@ pub struct Config {
     pub ignore: Vec<String>,
     /// Default modules (normalised) and sysctls (path form) dropped from the wanted set.
     pub without: Vec<String>,
+}
+
+/// How the report is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,70 +69,6 @@ pub struct Surroundings {
     pub self_exe: Option<&'static std::path::Path>,
 }
 
-/// A kube-proxy minor version; patch levels never change the IPVS decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Version {
-    pub major: u32,
-    pub minor: u32,
-}
-
-impl Version {
-    pub const fn new(major: u32, minor: u32) -> Version {
-        Version { major, minor }
-    }
-
-    /// Accepts `1.30`, `1.30.2`, `v1.30.2`, `v1.30.2-eks-1234`.
-    pub fn parse(s: &str) -> Option<Version> {
-        let s = s.trim();
-        let s = s.strip_prefix('v').unwrap_or(s);
-        let mut parts = s.split(['.', '-', '+']);
-        let major = parts.next()?.parse().ok()?;
-        let minor = parts.next()?.parse().ok()?;
-        Some(Version { major, minor })
-    }
-
-    /// The patch level of `1.12.7`, `v1.12.7-eks-1`; None for `1.12`.
-    pub fn parse_patch(s: &str) -> Option<u32> {
-        let s = s.trim();
-        let s = s.strip_prefix('v').unwrap_or(s);
-        s.split(['-', '+']).next()?.split('.').nth(2)?.parse().ok()
-    }
-
-    /// A version a user typed: `X.Y` or `X.Y.Z` (optionally `v…` and a `-suffix`), which must
-    /// exist: 1.0 or later, at most three numbers.
-    pub fn parse_given(s: &str) -> Result<(Version, Option<u32>), String> {
-        let t = s.trim();
-        let t = t.strip_prefix('v').unwrap_or(t);
-        let core = t.split(['-', '+']).next().unwrap_or("");
-        let parts: Vec<&str> = core.split('.').collect();
-        let numbers: Option<Vec<u32>> = parts.iter().map(|p| p.parse().ok()).collect();
-        let bad = || format!("{s:?}: expected X.Y or X.Y.Z, like 1.30 or v1.30.2");
-        match numbers.as_deref() {
-            Some([0, ..]) => Err(format!(
-                "{s:?}: there is no Kubernetes version below 1.0; give X.Y like 1.30"
-            )),
-            Some([major, minor]) => Ok((Version::new(*major, *minor), None)),
-            Some([major, minor, patch]) => Ok((Version::new(*major, *minor), Some(*patch))),
-            Some(n) if n.len() > 3 => Err(format!(
-                "{s:?}: a Kubernetes version has at most three numbers (X.Y.Z)"
-            )),
-            _ => Err(bad()),
-        }
-    }
-}
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.major, self.minor)
-    }
-}
-
-impl serde::Serialize for Version {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
 impl Config {
     pub fn from_cli(cli: Cli, env: Surroundings) -> Result<Config, UsageError> {
         let g = cli.global;
@@ -141,13 +85,12 @@ impl Config {
                 ));
             }
         };
-        let (kube_proxy_version, kube_proxy_patch) = match &g.kube_proxy_version {
-            None => (None, None),
-            Some(v) => {
-                let (v, patch) = Version::parse_given(v)
-                    .map_err(|e| UsageError(format!("--kube-proxy-version {e}")))?;
-                (Some(v), patch)
-            }
+        let kube_proxy_version = match &g.kube_proxy_version {
+            None => None,
+            Some(v) => Some(
+                Version::parse_given(v)
+                    .map_err(|e| UsageError(format!("--kube-proxy-version {e}")))?,
+            ),
         };
         if let Some(r) = &g.kernel_release
             && !crate::probe::kernel::is_release(r)
@@ -177,7 +120,7 @@ impl Config {
                 "--probe talks to the running kernel and works only with --root /".into(),
             ));
         }
-        let text = g.output == OutputFormat::Text;
+        let text = g.output == crate::cli::OutputFormat::Text;
         let mut without = Vec::new();
         for w in &g.without {
             without.push(resolve_without(w)?);
@@ -191,7 +134,7 @@ impl Config {
         Ok(Config {
             root,
             mode,
-            output: g.output,
+            output: g.output.into(),
             quiet: g.quiet,
             color: text && !g.no_color && !env.no_color_env && !env.term_dumb && env.stdout_tty,
             progress: text && !g.quiet && !env.term_dumb && env.stderr_tty,
@@ -199,9 +142,8 @@ impl Config {
             sysctls: g.sysctls,
             scheduler: g.scheduler,
             kube_proxy_version,
-            kube_proxy_patch,
-            proxy_mode: g.mode,
-            runtime: g.kube_proxy_runtime,
+            proxy_mode: g.mode.map(ProxyMode::from),
+            runtime: g.kube_proxy_runtime.into(),
             kube_proxy_config: g.kube_proxy_config,
             kernel_release: g.kernel_release,
             kube_proxy_config_text: None,
@@ -270,23 +212,21 @@ mod tests {
 
     #[test]
     fn versions_parse_like_kubernetes_prints_them() {
-        assert_eq!(Version::parse("v1.30.2"), Some(Version::new(1, 30)));
-        assert_eq!(Version::parse("1.8"), Some(Version::new(1, 8)));
-        assert_eq!(
-            Version::parse("v1.27.3-eks-a5565ad"),
-            Some(Version::new(1, 27))
-        );
+        let v = |major, minor, patch| Some(Version::new(major, minor).with_patch(patch));
+        assert_eq!(Version::parse("v1.30.2"), v(1, 30, Some(2)));
+        assert_eq!(Version::parse("1.8"), v(1, 8, None));
+        assert_eq!(Version::parse("v1.27.3-eks-a5565ad"), v(1, 27, Some(3)));
         assert_eq!(Version::parse("1"), None);
         assert_eq!(Version::parse("one.two"), None);
         assert!(Version::new(1, 9) < Version::new(1, 10));
-        assert_eq!(Version::parse_patch("v1.12.7"), Some(7));
-        assert_eq!(Version::parse_patch("1.12"), None);
-        assert_eq!(Version::parse_patch("v1.27.3-eks-a5565ad"), Some(3));
     }
 
     #[test]
     fn given_versions_must_exist() {
-        let ok = |s| Version::parse_given(s).unwrap();
+        let ok = |s| {
+            let v = Version::parse_given(s).unwrap();
+            (v.minor_only(), v.patch)
+        };
         assert_eq!(ok("1.30"), (Version::new(1, 30), None));
         assert_eq!(ok("v1.12.7"), (Version::new(1, 12), Some(7)));
         assert_eq!(ok("1.0"), (Version::new(1, 0), None));

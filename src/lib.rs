@@ -8,6 +8,7 @@ pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod docs;
+pub mod domain;
 pub mod exit;
 pub mod live_probe;
 pub mod plan;

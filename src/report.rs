@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
 use crate::config::Config;
+use crate::config::Output;
 use crate::live_probe::LiveProbe;
 use crate::plan::actions::Action;
 use crate::plan::files::FileChange;
@@ -80,8 +80,8 @@ struct DiffJson<'a> {
 
 pub fn render(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
     match cfg.output {
-        OutputFormat::Json => json(cfg, facts, a, x),
-        OutputFormat::Text => text(cfg, facts, a, x),
+        Output::Json => json(cfg, facts, a, x),
+        Output::Text => text(cfg, facts, a, x),
     }
 }
 
@@ -401,7 +401,7 @@ fn kube_proxy_section(o: &mut String, a: &Assessment, x: &Extras) {
             clean(&kp.version_source),
             clean(&modes::mode_label(&kp.mode)),
             clean(&kp.scheduler),
-            if kp.runtime == crate::cli::Runtime::Host {
+            if kp.runtime == crate::domain::Runtime::Host {
                 "host"
             } else {
                 "container"

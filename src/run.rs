@@ -59,7 +59,7 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
         Mode::Check { probe } => {
             let mut a = survey.assess(cfg);
             // the live probe is IPVS's (a dummy virtual server): other modes do not need it
-            let ipvs = wanted.mode == "ipvs";
+            let ipvs = wanted.proxy_mode() == Some(crate::domain::ProxyMode::Ipvs);
             let live = if probe && ipvs {
                 Some(live_probe::probe(&cfg.root, &wanted.scheduler)?)
             } else {

@@ -179,10 +179,10 @@ fn versions_parse_what_they_print() {
     for _ in 0..CASES {
         let v = Version::new(rng.below(3) as u32, rng.below(60) as u32);
         assert_eq!(Version::parse(&v.to_string()), Some(v));
-        assert_eq!(
-            Version::parse(&format!("v{v}.{}-eks-1", rng.below(20))),
-            Some(v)
-        );
+        let patch = rng.below(20) as u32;
+        let full = Version::parse(&format!("v{v}.{patch}-eks-1")).unwrap();
+        assert_eq!((full.minor_only(), full.patch), (v, Some(patch)));
+        assert_eq!(Version::parse(&full.release()), Some(full));
     }
     let mut rng = Rng(5);
     for _ in 0..CASES {

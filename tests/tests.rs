@@ -9,6 +9,7 @@ mod completion;
 mod host;
 mod kube_config;
 mod kubernetes;
+mod layout;
 mod man;
 mod modes;
 mod options;

@@ -9,11 +9,12 @@ pub mod verdict;
 
 use serde::Serialize;
 
-use crate::cli::Runtime;
-use crate::config::{Config, Version};
+use crate::config::Config;
+use crate::domain::Runtime;
+use crate::domain::{ProxyMode, Version};
 use crate::probe::Facts;
 use crate::probe::kernel::ModState;
-use crate::probe::persist::{InstallEffect, install_effect};
+use crate::probe::persist::{InstallEffect, InstallLine, install_effect};
 use crate::probe::sysctl::{dotted, key_matches, normalize_key, same_value};
 use modes::Migration;
 use verdict::{Judgement, NEWEST, Outcome, Situation};
@@ -41,6 +42,13 @@ pub struct Wanted {
     pub mode: String,
     /// The helper programs that matter for this mode.
     pub binaries: Vec<&'static str>,
+}
+
+impl Wanted {
+    /// The mode kube-proxy runs for the configured one (None: not one nodeprep prepares for).
+    pub fn proxy_mode(&self) -> Option<ProxyMode> {
+        ProxyMode::of_configured(&self.mode)
+    }
 }
 
 /// The wanted sysctls: the defaults, then `--sysctl` overrides and additions.
@@ -86,7 +94,7 @@ pub fn wanted(cfg: &Config, facts: &Facts) -> Wanted {
     } else {
         "nf_conntrack"
     };
-    let ipvs = mode == "ipvs";
+    let ipvs = ProxyMode::of_configured(&mode) == Some(ProxyMode::Ipvs);
     let mut modules: Vec<String> = if ipvs {
         verdict::BASE_IPVS_MODULES.to_vec()
     } else {
@@ -104,11 +112,11 @@ pub fn wanted(cfg: &Config, facts: &Facts) -> Wanted {
             modules.push(m.clone());
         }
     }
-    let binaries = match modes::effective_mode(&mode) {
-        "ipvs" => vec!["ipset", "ipvsadm", "iptables"],
-        "nftables" => vec!["nft"],
-        "iptables" => vec!["iptables"],
-        _ => vec![],
+    let binaries = match ProxyMode::of_configured(&mode) {
+        Some(ProxyMode::Ipvs) => vec!["ipset", "ipvsadm", "iptables"],
+        Some(ProxyMode::Nftables) => vec!["nft"],
+        Some(ProxyMode::Iptables) => vec!["iptables"],
+        None => vec![],
     };
     Wanted {
         modules,
@@ -387,7 +395,7 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
                 format!("`blacklist {m}` in {bl}: `modprobe {m}` still loads it, but systemd-modules-load skips it at boot"),
             );
         }
-        if let Some((file, cmd)) = facts.persist.install.get(m) {
+        if let Some(InstallLine { file, command: cmd }) = facts.persist.install.get(m) {
             let (sev, what) = match install_effect(cmd) {
                 InstallEffect::NoOp => (Severity::Error, "every load of it does nothing"),
                 InstallEffect::Fails => (Severity::Error, "every load of it fails"),
@@ -619,7 +627,7 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
     if let Some(kc) = facts
         .kube_config
         .as_ref()
-        .filter(|c| c.strict_arp == Some(false) && wanted.mode == "ipvs")
+        .filter(|c| c.strict_arp == Some(false) && wanted.proxy_mode() == Some(ProxyMode::Ipvs))
     {
         f.add(
             Severity::Info,
@@ -648,15 +656,14 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
 /// The findings the verdict makes: the configured mode does not run (error), a version newer
 /// than nodeprep knows, and IPVS's deprecation with what nftables mode would do here.
 fn verdict_findings(f: &mut Findings, kp: &KubeProxyVerdict, wanted: &Wanted) {
-    let mode = modes::effective_mode(&wanted.mode);
     if let Some(note) = &kp.version_note {
         f.add(Severity::Warning, "KubeProxyVersion", note.clone());
     }
-    let id = match mode {
-        "ipvs" => "KubeProxyIPVS",
-        "nftables" => "KubeProxyNFTables",
-        "iptables" => "KubeProxyIPTables",
-        _ => "KubeProxyMode",
+    let id = match wanted.proxy_mode() {
+        Some(ProxyMode::Ipvs) => "KubeProxyIPVS",
+        Some(ProxyMode::Nftables) => "KubeProxyNFTables",
+        Some(ProxyMode::Iptables) => "KubeProxyIPTables",
+        None => "KubeProxyMode",
     };
     if modes::expected_outcome(&wanted.mode) != Some(kp.outcome) {
         f.add(
@@ -707,26 +714,26 @@ fn kube_proxy_verdict(
     wanted: &Wanted,
     after: &Facts,
 ) -> KubeProxyVerdict {
-    let (given, patch, mut version_source) = match (cfg.kube_proxy_version, &facts.kube_version) {
-        (Some(v), _) => (v, cfg.kube_proxy_patch, "--kube-proxy-version".to_string()),
-        (None, Some((v, patch, path))) => (*v, *patch, path.clone()),
+    let (given, mut version_source) = match (cfg.kube_proxy_version, &facts.kube_version) {
+        (Some(v), _) => (v, "--kube-proxy-version".to_string()),
+        (None, Some(found)) => (found.version, found.path.clone()),
         // a kubeadm config names the version it will install
         (None, None) => match facts.kube_config.as_ref().and_then(|c| {
             let v = c.kubernetes_version.as_deref()?;
             Some((
                 Version::parse(v)?,
-                Version::parse_patch(v),
                 format!("kubernetesVersion {v} in {}", c.path),
             ))
         }) {
             Some(found) => found,
             None => (
                 NEWEST,
-                None,
                 "newest behaviour; no kube-proxy, kubelet or kubeadm found".to_string(),
             ),
         },
     };
+    // the verdict is judged at the minor level; the patch matters for one conntrack rule
+    let (patch, given) = (given.patch, given.minor_only());
     let (version, version_note) = if given > NEWEST {
         let note = format!(
             "kube-proxy {given} ({version_source}) is newer than the newest version nodeprep knows; judging as {NEWEST}"
@@ -800,7 +807,7 @@ pub fn load_blocker(facts: &Facts, module: &str) -> Option<String> {
     if k.modules_disabled {
         return Some("/proc/sys/kernel/modules_disabled is 1".to_string());
     }
-    if let Some((file, cmd)) = facts.persist.install.get(module) {
+    if let Some(InstallLine { file, command: cmd }) = facts.persist.install.get(module) {
         let what = match install_effect(cmd) {
             InstallEffect::NoOp => Some("does nothing"),
             InstallEffect::Fails => Some("fails"),

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::cli::Runtime;
+use crate::domain::Runtime;
 use crate::probe::kernel::ModState;
 
 use super::nftables;

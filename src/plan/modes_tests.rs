@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::modes::{self, judge};
 use super::verdict::{Outcome, Situation};
-use crate::cli::Runtime;
-use crate::config::Version;
+use crate::domain::Runtime;
+use crate::domain::Version;
 use crate::probe::binaries::Binary;
 use crate::probe::kernel::Kernel;
 use crate::probe::persist::Persistence;
@@ -227,12 +227,16 @@ fn no_index(n: &mut N) {
     n.kernel.dep.clear();
     n.kernel.modules_dir = None;
 }
+fn install_line(cmd: &str) -> crate::probe::persist::InstallLine {
+    crate::probe::persist::InstallLine {
+        file: "/etc/modprobe.d/x.conf".into(),
+        command: cmd.into(),
+    }
+}
 fn install(n: &mut N, m: &str, cmd: &str) {
     ready(n);
     n.kernel.loaded.remove(m);
-    n.persist
-        .install
-        .insert(m.into(), ("/etc/modprobe.d/x.conf".into(), cmd.into()));
+    n.persist.install.insert(m.into(), install_line(cmd));
 }
 fn install_true_sh(n: &mut N) {
     install(n, "ip_vs_sh", "/bin/true");
@@ -241,10 +245,9 @@ fn install_false_sh(n: &mut N) {
     install(n, "ip_vs_sh", "/bin/false");
 }
 fn install_false_numgen(n: &mut N) {
-    n.persist.install.insert(
-        "nft_numgen".into(),
-        ("/etc/modprobe.d/x.conf".into(), "/bin/false".into()),
-    );
+    n.persist
+        .install
+        .insert("nft_numgen".into(), install_line("/bin/false"));
 }
 fn old_ipset(n: &mut N) {
     ready(n);
@@ -561,7 +564,8 @@ fn situation<'a>(
     scheduler: &'a str,
     runtime: Runtime,
 ) -> Situation<'a> {
-    let (version, patch) = Version::parse_given(version).expect("a row's version");
+    let given = Version::parse_given(version).expect("a row's version");
+    let (version, patch) = (given.minor_only(), given.patch);
     Situation {
         version,
         patch,

@@ -3,7 +3,7 @@
 //! ("unable to create proxier: …"); there is never a fallback. A missing rule feature is only
 //! seen when the rules are first written: kube-proxy runs, but Services do not work.
 
-use crate::cli::Runtime;
+use crate::domain::Runtime;
 
 use super::modes::available;
 use super::verdict::{Judgement, Outcome, Situation, done, v};

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::cli::Runtime;
-use crate::config::Version;
+use crate::domain::Runtime;
+use crate::domain::Version;
 use crate::probe::binaries::Binary;
 use crate::probe::kernel::{Kernel, ModState};
 use crate::probe::persist::{InstallEffect, Persistence, install_effect};
@@ -259,16 +259,16 @@ pub(crate) fn autoload_works(s: &Situation, module: &str) -> bool {
 fn blocked_by_install(p: &Persistence, module: &str) -> bool {
     p.install
         .get(module)
-        .is_some_and(|(_, cmd)| install_effect(cmd) != InstallEffect::Custom)
+        .is_some_and(|line| install_effect(&line.command) != InstallEffect::Custom)
 }
 
 /// What kube-proxy 1.17–1.26 take from `modprobe M`: its exit status. The image's modprobe in a
 /// container ignores the host's modprobe.d; on the host `install M /bin/true` exits 0.
 fn modprobe_exits_zero(s: &Situation, module: &str) -> bool {
     if s.runtime == Runtime::Host
-        && let Some((_, cmd)) = s.persist.install.get(module)
+        && let Some(line) = s.persist.install.get(module)
     {
-        return match install_effect(cmd) {
+        return match install_effect(&line.command) {
             InstallEffect::NoOp => true,
             InstallEffect::Fails => false,
             InstallEffect::Custom => s.kernel.state(module) == ModState::Loadable,

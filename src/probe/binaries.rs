@@ -5,12 +5,16 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::Version;
+use crate::domain::Version;
 use crate::root::Root;
 use crate::system::{first_version, run_all};
 
-/// A Kubernetes binary's version, its patch level, and the binary's node path.
-pub type FoundVersion = (Version, Option<u32>, String);
+/// The version a Kubernetes binary printed, and the binary's node path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundVersion {
+    pub version: Version,
+    pub path: String,
+}
 
 /// Where helpers are looked for, as messages name them (see `Root::find_program`).
 pub const SEARCHED: &str = "/usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin, /bin";
@@ -85,8 +89,10 @@ pub fn probe(root: &Root, kube_version: bool) -> (Vec<Binary>, Option<FoundVersi
     let kube_version = kube.iter().zip(results).find_map(|((path, _), out)| {
         let out = out.ok().filter(|o| o.success)?;
         let word = out.text.split_whitespace().find(|w| w.starts_with('v'))?;
-        let v = Version::parse(word)?;
-        Some((v, Version::parse_patch(word), path.clone()))
+        Some(FoundVersion {
+            version: Version::parse(word)?,
+            path: path.clone(),
+        })
     });
     (binaries, kube_version)
 }

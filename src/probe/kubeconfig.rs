@@ -152,7 +152,7 @@ fn fields(name: &str, text: &str, doc: &Value) -> Result<KubeProxyConfig> {
         None | Some(Value::Null) => None,
         // blank means kube-proxy's default
         Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => match crate::cli::parse_scheduler(s) {
+        Some(Value::String(s)) => match crate::domain::parse_scheduler(s) {
             Ok(s) => Some(s),
             Err(why) => {
                 return Err(wrong(

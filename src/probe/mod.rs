@@ -10,7 +10,7 @@ pub mod sysctl;
 
 use anyhow::Result;
 
-use crate::config::{Config, Version};
+use crate::config::Config;
 use crate::root::{Root, Target};
 
 /// The files nodeprep owns.
@@ -30,7 +30,7 @@ pub struct Facts {
     pub binaries: Vec<binaries::Binary>,
     pub os: os::OsRelease,
     /// A kube-proxy, kubelet or kubeadm found under the root: its version and path.
-    pub kube_version: Option<(Version, Option<u32>, String)>,
+    pub kube_version: Option<binaries::FoundVersion>,
     /// `/proc/net/if_inet6` exists: the kernel has IPv6 (kube-proxy ≥ 1.34 asks this).
     pub ipv6: bool,
     pub kube_config: Option<kubeconfig::KubeProxyConfig>,

@@ -14,9 +14,18 @@ pub struct Persistence {
     pub modules_load: Vec<(DropIn, Vec<String>)>,
     /// modprobe.d `blacklist NAME`: module → file.
     pub blacklist: BTreeMap<String, String>,
-    /// modprobe.d `install NAME COMMAND`: module → (file, command).
-    pub install: BTreeMap<String, (String, String)>,
+    /// modprobe.d `install NAME COMMAND`: module → the first such line.
+    pub install: BTreeMap<String, InstallLine>,
     pub legacy_scripts: Vec<LegacyScript>,
+}
+
+/// A modprobe.d `install NAME COMMAND` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallLine {
+    /// The node path of the file that holds it.
+    pub file: String,
+    /// What modprobe runs instead of loading the module.
+    pub command: String,
 }
 
 #[derive(Debug, Clone)]
@@ -104,7 +113,10 @@ pub fn probe(root: &Root) -> Result<Persistence> {
                     p.blacklist.entry(m).or_insert_with(|| f.path.clone());
                 }
                 ModprobeLine::Install(m, cmd) => {
-                    p.install.entry(m).or_insert_with(|| (f.path.clone(), cmd));
+                    p.install.entry(m).or_insert_with(|| InstallLine {
+                        file: f.path.clone(),
+                        command: cmd,
+                    });
                 }
             }
         }

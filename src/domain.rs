@@ -1,0 +1,197 @@
+//! The words the planner speaks, below the command line: clap's types are mapped onto these
+//! in `cli.rs` and `config.rs`, and `probe/` and `plan/` use only these.
+
+use std::fmt;
+
+/// A Kubernetes version, `major.minor[.patch]`. Ordering is by major, minor, then patch
+/// (an unknown patch sorts first). It displays as `major.minor`, the level kube-proxy's mode
+/// decisions change at; [`Version::release`] shows the patch too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: Option<u32>,
+}
+
+impl Version {
+    pub const fn new(major: u32, minor: u32) -> Version {
+        Version {
+            major,
+            minor,
+            patch: None,
+        }
+    }
+
+    pub const fn with_patch(self, patch: Option<u32>) -> Version {
+        Version { patch, ..self }
+    }
+
+    /// The same version without its patch level.
+    pub const fn minor_only(self) -> Version {
+        Version::new(self.major, self.minor)
+    }
+
+    /// Accepts `1.30`, `1.30.2`, `v1.30.2`, `v1.30.2-eks-1234` (as the binaries print it).
+    pub fn parse(s: &str) -> Option<Version> {
+        let s = s.trim();
+        let s = s.strip_prefix('v').unwrap_or(s);
+        let core = s.split(['-', '+']).next()?;
+        let mut parts = core.split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        let patch = parts.next().and_then(|p| p.parse().ok());
+        Some(Version {
+            major,
+            minor,
+            patch,
+        })
+    }
+
+    /// A version a user typed: `X.Y` or `X.Y.Z` (optionally `v…` and a `-suffix`), which must
+    /// exist: 1.0 or later, at most three numbers.
+    pub fn parse_given(s: &str) -> Result<Version, String> {
+        let t = s.trim();
+        let t = t.strip_prefix('v').unwrap_or(t);
+        let core = t.split(['-', '+']).next().unwrap_or("");
+        let parts: Vec<&str> = core.split('.').collect();
+        let numbers: Option<Vec<u32>> = parts.iter().map(|p| p.parse().ok()).collect();
+        let bad = || format!("{s:?}: expected X.Y or X.Y.Z, like 1.30 or v1.30.2");
+        match numbers.as_deref() {
+            Some([0, ..]) => Err(format!(
+                "{s:?}: there is no Kubernetes version below 1.0; give X.Y like 1.30"
+            )),
+            Some([major, minor]) => Ok(Version::new(*major, *minor)),
+            Some([major, minor, patch]) => {
+                Ok(Version::new(*major, *minor).with_patch(Some(*patch)))
+            }
+            Some(n) if n.len() > 3 => Err(format!(
+                "{s:?}: a Kubernetes version has at most three numbers (X.Y.Z)"
+            )),
+            _ => Err(bad()),
+        }
+    }
+
+    /// `1.30.2`, or `1.30` when the patch is unknown.
+    pub fn release(&self) -> String {
+        match self.patch {
+            Some(p) => format!("{}.{}.{p}", self.major, self.minor),
+            None => self.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl serde::Serialize for Version {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Where kube-proxy runs, which decides whose ipset, iptables and modprobe.d count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    /// kubeadm's DaemonSet: the image's own ipset and modprobe.
+    Container,
+    /// A systemd unit on the host: the host's ipset and modprobe.d.
+    Host,
+}
+
+/// A kube-proxy proxy mode nodeprep prepares for (kube-proxy's own spelling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyMode {
+    Ipvs,
+    Nftables,
+    Iptables,
+}
+
+impl ProxyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProxyMode::Ipvs => "ipvs",
+            ProxyMode::Nftables => "nftables",
+            ProxyMode::Iptables => "iptables",
+        }
+    }
+
+    /// The mode kube-proxy runs for a configured `mode:` string: blank is iptables; None for
+    /// anything else (userspace, a typo), which the verdict judges.
+    pub fn of_configured(mode: &str) -> Option<ProxyMode> {
+        match mode {
+            "" | "iptables" => Some(ProxyMode::Iptables),
+            "ipvs" => Some(ProxyMode::Ipvs),
+            "nftables" => Some(ProxyMode::Nftables),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ProxyMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Module names go to modprobe as arguments, so only kmod's own alphabet is accepted.
+pub fn parse_module_name(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.len() > 64 {
+        return Err("a module name has 1 to 64 characters".into());
+    }
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err("a module name has only letters, digits, '_' and '-'".into());
+    }
+    Ok(s.replace('-', "_"))
+}
+
+/// An IPVS scheduler name (`rr`, `wrr`, `lc`...): its module `ip_vs_<name>` must be a
+/// module name.
+pub fn parse_scheduler(s: &str) -> Result<String, String> {
+    parse_module_name(&format!("ip_vs_{s}")).map(|_| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_names_are_validated_and_normalised() {
+        assert_eq!(parse_module_name("nf-conntrack").unwrap(), "nf_conntrack");
+        assert!(parse_module_name("ip_vs; rm -rf /").is_err());
+        assert!(parse_module_name("").is_err());
+        assert!(parse_module_name(&"a".repeat(65)).is_err());
+        assert!(parse_module_name(&"a".repeat(64)).is_ok());
+        assert!(parse_module_name("../x").is_err());
+    }
+
+    #[test]
+    fn scheduler_must_make_a_module_name() {
+        assert!(parse_scheduler("lc").is_ok());
+        assert!(parse_scheduler("l c").is_err());
+    }
+
+    #[test]
+    fn versions_order_by_patch_and_show_the_minor() {
+        let v = Version::parse("v1.12.7-eks-1").unwrap();
+        assert_eq!((v.major, v.minor, v.patch), (1, 12, Some(7)));
+        assert_eq!(v.to_string(), "1.12");
+        assert_eq!(v.release(), "1.12.7");
+        assert!(v > Version::new(1, 12) && v < Version::new(1, 13));
+        assert_eq!(v.minor_only(), Version::new(1, 12));
+        assert_eq!(Version::parse("1.30").unwrap().patch, None);
+    }
+
+    #[test]
+    fn configured_modes() {
+        assert_eq!(ProxyMode::of_configured(""), Some(ProxyMode::Iptables));
+        assert_eq!(ProxyMode::of_configured("ipvs"), Some(ProxyMode::Ipvs));
+        assert_eq!(ProxyMode::of_configured("userspace"), None);
+    }
+}
