@@ -217,6 +217,79 @@ fn not_ready(what: &str, errors: &[&Finding]) -> String {
     )
 }
 
+/// Before apply runs: the files it is about to write, and what would remain wrong after it.
+fn before_apply(cfg: &Config) -> Result<(Vec<FileChange>, Vec<Finding>), String> {
+    match cfg.mode {
+        Mode::Apply { .. } => {
+            let s = Survey::take(cfg).map_err(|e| format!("{e:#}"))?;
+            let after = plan::assess(cfg, &s.projected, &s.wanted, &s.projected);
+            let errors = after
+                .findings
+                .into_iter()
+                .filter(|f| f.severity == Severity::Error)
+                .collect();
+            Ok((plan::actions::plan(&s.facts, &s.wanted).files, errors))
+        }
+        Mode::Check { .. } => Ok((Vec::new(), Vec::new())),
+    }
+}
+
+/// Ansible's `--diff` form of the file changes.
+fn ansible_diff(changes: &[FileChange]) -> Value {
+    let diff: Vec<Value> = changes
+        .iter()
+        .map(|c| {
+            json!({
+                "before": c.before.clone().unwrap_or_default(),
+                "after": c.after,
+                "before_header": if c.before.is_some() { c.path.to_string() } else { format!("{} (absent)", c.path) },
+                "after_header": c.path,
+            })
+        })
+        .collect();
+    Value::Array(diff)
+}
+
+/// The task's one-line `msg`: ready or not, changed or not, and what is still wrong.
+fn message(
+    mode: Mode,
+    ready: bool,
+    changed: bool,
+    findings: &[Finding],
+    errors_after: &[Finding],
+) -> String {
+    let of = |sev: Severity| -> Vec<&Finding> {
+        findings.iter().filter(|f| f.severity == sev).collect()
+    };
+    let warnings = of(Severity::Warning).len();
+    if ready {
+        let what = match mode {
+            Mode::Check { .. } => "ready for kube-proxy in IPVS mode",
+            Mode::Apply { dry_run: true, .. } if changed => {
+                "would change the node (check mode), which would then be ready"
+            }
+            Mode::Apply { .. } if changed => "changed the node, which is now ready",
+            Mode::Apply { .. } => "nothing to change; the node is ready",
+        };
+        match warnings {
+            0 => what.to_string(),
+            n => format!("{what} ({n} warning{})", if n == 1 { "" } else { "s" }),
+        }
+    } else {
+        match mode {
+            Mode::Apply { dry_run: true, .. } => not_ready(
+                "would not be ready after apply",
+                &errors_after.iter().collect::<Vec<_>>(),
+            ),
+            Mode::Apply { .. } => not_ready("still not ready after apply", &of(Severity::Error)),
+            Mode::Check { .. } => not_ready(
+                "not ready (action: apply fixes what it can)",
+                &of(Severity::Error),
+            ),
+        }
+    }
+}
+
 /// Runs the module: parameters in, Ansible's answer out. Never panics on bad input.
 pub fn answer(params: &Map<String, Value>) -> Answer {
     let diff_mode = params.get("_ansible_diff").and_then(Value::as_bool) == Some(true);
@@ -232,23 +305,9 @@ pub fn answer(params: &Map<String, Value>) -> Answer {
         Ok(c) => c,
         Err(e) => return fail(e.0),
     };
-    // before apply runs: the files it is about to write, and what would remain wrong after it
-    let (changes, errors_after): (Vec<FileChange>, Vec<Finding>) = match cfg.mode {
-        Mode::Apply { .. } => match Survey::take(&cfg) {
-            Ok(s) => {
-                let after = plan::assess(&cfg, &s.projected, &s.wanted, &s.projected);
-                (
-                    plan::actions::plan(&s.facts, &s.wanted).files,
-                    after
-                        .findings
-                        .into_iter()
-                        .filter(|f| f.severity == Severity::Error)
-                        .collect(),
-                )
-            }
-            Err(e) => return fail(format!("{e:#}")),
-        },
-        Mode::Check { .. } => (Vec::new(), Vec::new()),
+    let (changes, errors_after) = match before_apply(&cfg) {
+        Ok(both) => both,
+        Err(msg) => return fail(msg),
     };
     let report = match run::run(&cfg) {
         Ok((text, _)) => text,
@@ -289,39 +348,12 @@ pub fn answer(params: &Map<String, Value>) -> Answer {
                 .collect()
         })
         .unwrap_or_default();
-    let of = |sev: Severity| -> Vec<&Finding> {
-        findings.iter().filter(|f| f.severity == sev).collect()
-    };
-    let warnings: Vec<String> = of(Severity::Warning)
+    let warnings: Vec<String> = findings
         .iter()
+        .filter(|f| f.severity == Severity::Warning)
         .map(|f| format!("{}: {}", f.id, f.message))
         .collect();
-    let msg = if ready {
-        let what = match cfg.mode {
-            Mode::Check { .. } => "ready for kube-proxy in IPVS mode",
-            Mode::Apply { dry_run: true, .. } if changed => {
-                "would change the node (check mode), which would then be ready"
-            }
-            Mode::Apply { .. } if changed => "changed the node, which is now ready",
-            Mode::Apply { .. } => "nothing to change; the node is ready",
-        };
-        match warnings.len() {
-            0 => what.to_string(),
-            n => format!("{what} ({n} warning{})", if n == 1 { "" } else { "s" }),
-        }
-    } else {
-        match cfg.mode {
-            Mode::Apply { dry_run: true, .. } => not_ready(
-                "would not be ready after apply",
-                &errors_after.iter().collect::<Vec<_>>(),
-            ),
-            Mode::Apply { .. } => not_ready("still not ready after apply", &of(Severity::Error)),
-            Mode::Check { .. } => not_ready(
-                "not ready (action: apply fixes what it can)",
-                &of(Severity::Error),
-            ),
-        }
-    };
+    let msg = message(cfg.mode, ready, changed, &findings, &errors_after);
     let failed = !ready;
     doc.insert("changed".into(), Value::Bool(changed));
     doc.insert("failed".into(), Value::Bool(failed));
@@ -330,18 +362,7 @@ pub fn answer(params: &Map<String, Value>) -> Answer {
         doc.insert("warnings".into(), json!(warnings));
     }
     if diff_mode {
-        let diff: Vec<Value> = changes
-            .iter()
-            .map(|c| {
-                json!({
-                    "before": c.before.clone().unwrap_or_default(),
-                    "after": c.after,
-                    "before_header": if c.before.is_some() { c.path.to_string() } else { format!("{} (absent)", c.path) },
-                    "after_header": c.path,
-                })
-            })
-            .collect();
-        doc.insert("diff".into(), Value::Array(diff));
+        doc.insert("diff".into(), ansible_diff(&changes));
     }
     Answer {
         json: Value::Object(doc),

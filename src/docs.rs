@@ -220,37 +220,7 @@ fn man_page(top: &clap::Command, cmd: &clap::Command, sub: Option<&str>) -> Stri
     r.control("SH", ["SYNOPSIS"]);
     match sub {
         Some(s) => synopsis(&mut r, top, cmd, s),
-        None => {
-            for s in top.get_subcommands() {
-                if s.get_name() == "completion" {
-                    r.text([
-                        bold(BIN),
-                        roman(" "),
-                        bold("completion"),
-                        roman(" "),
-                        bold("bash"),
-                        roman("|"),
-                        bold("zsh"),
-                        roman("|"),
-                        bold("fish"),
-                    ]);
-                    r.control("br", []);
-                } else {
-                    synopsis(&mut r, top, s, s.get_name());
-                }
-            }
-            r.text([
-                bold(BIN),
-                roman(" "),
-                bold("-h"),
-                roman("|"),
-                bold("--help"),
-                roman(" | "),
-                bold("-V"),
-                roman("|"),
-                bold("--version"),
-            ]);
-        }
+        None => top_synopsis(&mut r, top),
     }
 
     r.control("SH", ["DESCRIPTION"]);
@@ -262,23 +232,7 @@ fn man_page(top: &clap::Command, cmd: &clap::Command, sub: Option<&str>) -> Stri
     }
 
     if sub.is_none() {
-        r.control("SH", ["COMMANDS"]);
-        for s in top.get_subcommands() {
-            r.control("TP", []);
-            let n = s.get_name();
-            if n == "completion" {
-                r.text([bold("completion"), roman(" "), italic("SHELL")]);
-            } else {
-                r.text([bold(n)]);
-            }
-            let about = s.get_about().map(|a| a.to_string()).unwrap_or_default();
-            let more = if paged_subcommands(top).any(|p| p.get_name() == n) {
-                format!(" See {}({SECTION}).", page_name(Some(n)))
-            } else {
-                String::new()
-            };
-            r.text([roman(format!("{}.{more}", first_sentence(&about)))]);
-        }
+        commands_section(&mut r, top);
     }
 
     let own: Vec<&clap::Arg> = cmd
@@ -316,6 +270,60 @@ fn man_page(top: &clap::Command, cmd: &clap::Command, sub: Option<&str>) -> Stri
     examples_section(&mut r, sub);
     see_also_section(&mut r, top, sub);
     r.render()
+}
+
+/// The top-level page's synopsis: each subcommand's, then help and version.
+fn top_synopsis(r: &mut Roff, top: &clap::Command) {
+    for s in top.get_subcommands() {
+        if s.get_name() == "completion" {
+            r.text([
+                bold(BIN),
+                roman(" "),
+                bold("completion"),
+                roman(" "),
+                bold("bash"),
+                roman("|"),
+                bold("zsh"),
+                roman("|"),
+                bold("fish"),
+            ]);
+            r.control("br", []);
+        } else {
+            synopsis(r, top, s, s.get_name());
+        }
+    }
+    r.text([
+        bold(BIN),
+        roman(" "),
+        bold("-h"),
+        roman("|"),
+        bold("--help"),
+        roman(" | "),
+        bold("-V"),
+        roman("|"),
+        bold("--version"),
+    ]);
+}
+
+/// The top-level page's list of subcommands, each pointing to its own page.
+fn commands_section(r: &mut Roff, top: &clap::Command) {
+    r.control("SH", ["COMMANDS"]);
+    for s in top.get_subcommands() {
+        r.control("TP", []);
+        let n = s.get_name();
+        if n == "completion" {
+            r.text([bold("completion"), roman(" "), italic("SHELL")]);
+        } else {
+            r.text([bold(n)]);
+        }
+        let about = s.get_about().map(|a| a.to_string()).unwrap_or_default();
+        let more = if paged_subcommands(top).any(|p| p.get_name() == n) {
+            format!(" See {}({SECTION}).", page_name(Some(n)))
+        } else {
+            String::new()
+        };
+        r.text([roman(format!("{}.{more}", first_sentence(&about)))]);
+    }
 }
 
 fn first_sentence(s: &str) -> String {

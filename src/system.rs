@@ -60,10 +60,9 @@ fn reader(mut r: impl Read, pgid: i32, limit: usize) -> (Vec<u8>, bool) {
     }
 }
 
-/// Runs the helper at `program` (a node path found by [`Root::find_program`]).
-pub fn run(root: &Root, program: &str, args: &[&str], timeout: Duration) -> Result<Output> {
-    let shown = format!("{program} {}", args.join(" "));
-    let shown = shown.trim_end();
+/// The helper's command: chrooted into the root through the trampoline (unless the root is
+/// the host), a clean environment, no input, its own process group.
+fn command(root: &Root, program: &str, args: &[&str]) -> Result<Command> {
     let mut cmd = if root.is_host() {
         Command::new(program)
     } else {
@@ -84,6 +83,14 @@ pub fn run(root: &Root, program: &str, args: &[&str], timeout: Duration) -> Resu
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    Ok(cmd)
+}
+
+/// Runs the helper at `program` (a node path found by [`Root::find_program`]).
+pub fn run(root: &Root, program: &str, args: &[&str], timeout: Duration) -> Result<Output> {
+    let shown = format!("{program} {}", args.join(" "));
+    let shown = shown.trim_end();
+    let mut cmd = command(root, program, args)?;
     let mut child = cmd
         .spawn()
         .with_context(|| format!("cannot run {}", root.show(program)))?;

@@ -294,10 +294,42 @@ pub fn boot_value(facts: &Facts, key: &str) -> Boot {
 }
 
 pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts) -> Assessment {
-    let k = &facts.kernel;
     let mut f = Findings(Vec::new());
-    let release = &k.release;
+    node_findings(cfg, facts, wanted, &mut f);
+    let modules = wanted
+        .modules
+        .iter()
+        .map(|m| module_row(facts, m, &mut f))
+        .collect();
+    persistence_findings(facts, &mut f);
+    let sysctls = wanted
+        .sysctls
+        .iter()
+        .map(|(key, want)| sysctl_row(facts, after_apply, key, want, &mut f))
+        .collect();
+    binary_findings(cfg, facts, wanted, &mut f);
+    let kube_proxy = kube_proxy_verdict(cfg, facts, wanted, after_apply);
+    verdict_findings(&mut f, &kube_proxy, wanted);
+    strict_arp_finding(facts, wanted, &mut f);
+    // --ignore: the named errors are reported, as warnings, and no longer block "ready"
+    for finding in f.0.iter_mut() {
+        if finding.severity == Severity::Error && cfg.ignores(&finding.id) {
+            finding.severity = Severity::Warning;
+            finding.message.push_str(" (ignored: --ignore)");
+        }
+    }
+    Assessment {
+        modules,
+        sysctls,
+        findings: f.0,
+        kube_proxy,
+    }
+}
 
+/// The node as a whole: an image, a kernel that loads no more modules.
+fn node_findings(cfg: &Config, facts: &Facts, wanted: &Wanted, f: &mut Findings) {
+    let k = &facts.kernel;
+    let release = &k.release;
     if k.image {
         f.add(
             Severity::Info,
@@ -315,104 +347,116 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             "/proc/sys/kernel/modules_disabled is 1: no module can be loaded until the next boot",
         );
     }
+}
 
-    let mut modules = Vec::new();
-    for m in &wanted.modules {
-        let state = k.state(m);
-        let row = ModuleRow {
-            name: m.clone(),
-            state,
-            persisted: persisted(facts, m),
-            persisted_by: facts
-                .persist
-                .loaded_at_boot_by(m)
-                .into_iter()
-                .map(String::from)
-                .collect(),
-        };
-        // one finding per module: what is wrong now and what is wrong at boot, together
-        let now = match state {
-            ModState::Missing if !k.modules_supported => Some(format!(
-                "{m} is not built into kernel {release}, and this kernel has no loadable-module support (no /proc/modules): use a kernel with {m}"
-            )),
-            ModState::Missing => Some(format!(
-                "{m} is missing: not loaded, not built in, and not in modules.dep for kernel {release}; install the kernel's extra modules package or use a kernel that has it"
-            )),
-            ModState::Loadable => Some(format!("{m} is loadable but not loaded")),
-            _ => None,
-        };
-        let boot = (state != ModState::Missing && !row.persisted).then(|| {
-            match facts.persist.blacklist.get(m) {
-                Some(bl) if !row.persisted_by.is_empty() => format!(
-                    "listed in {} but blacklisted in {bl}: systemd-modules-load skips it at boot",
-                    row.persisted_by.join(", ")
-                ),
-                _ => "no modules-load.d file loads it at boot".to_string(),
-            }
-        });
-        let writes = format!("`nodeprep apply` writes {}", crate::probe::MODULES_FILE);
-        // a load nothing blocks: apply loads it; otherwise say why it cannot
-        let blocker = (state == ModState::Loadable)
-            .then(|| load_blocker(facts, m))
-            .flatten();
-        let loads = match &blocker {
-            None => "`nodeprep apply` loads it".to_string(),
-            Some(why) => format!("`nodeprep apply` cannot load it ({why})"),
-        };
-        match (now, boot) {
-            (Some(now), Some(boot)) => {
-                let fix = match (boot.starts_with("no modules-load.d"), &blocker) {
-                    (true, None) => format!("{loads} and writes {}", crate::probe::MODULES_FILE),
-                    (true, Some(_)) => loads,
-                    (false, _) => format!("{loads}; remove the blacklist line"),
-                };
-                f.add(
-                    Severity::Error,
-                    format!("KernelModule-{m}"),
-                    format!("{now}, and {boot}; {fix}"),
-                );
-            }
-            (Some(now), None) if state == ModState::Loadable => f.add(
-                Severity::Error,
-                format!("KernelModule-{m}"),
-                format!("{now}; {loads}"),
+/// A wanted module's row and its findings: what is wrong now and at boot, together.
+fn module_row(facts: &Facts, m: &String, f: &mut Findings) -> ModuleRow {
+    let k = &facts.kernel;
+    let release = &k.release;
+    let state = k.state(m);
+    let row = ModuleRow {
+        name: m.clone(),
+        state,
+        persisted: persisted(facts, m),
+        persisted_by: facts
+            .persist
+            .loaded_at_boot_by(m)
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    };
+    // one finding per module: what is wrong now and what is wrong at boot, together
+    let now = match state {
+        ModState::Missing if !k.modules_supported => Some(format!(
+            "{m} is not built into kernel {release}, and this kernel has no loadable-module support (no /proc/modules): use a kernel with {m}"
+        )),
+        ModState::Missing => Some(format!(
+            "{m} is missing: not loaded, not built in, and not in modules.dep for kernel {release}; install the kernel's extra modules package or use a kernel that has it"
+        )),
+        ModState::Loadable => Some(format!("{m} is loadable but not loaded")),
+        _ => None,
+    };
+    let boot = (state != ModState::Missing && !row.persisted).then(|| {
+        match facts.persist.blacklist.get(m) {
+            Some(bl) if !row.persisted_by.is_empty() => format!(
+                "listed in {} but blacklisted in {bl}: systemd-modules-load skips it at boot",
+                row.persisted_by.join(", ")
             ),
-            (Some(now), None) => f.add(Severity::Error, format!("KernelModule-{m}"), now),
-            (None, Some(boot)) => {
-                let msg = if boot.starts_with("no modules-load.d") {
-                    format!("{m} will not be loaded at boot: {boot}; {writes}")
-                } else {
-                    format!("{m} is {boot}")
-                };
-                f.add(Severity::Error, format!("ModulesLoad-{m}"), msg);
-            }
-            (None, None) => {}
+            _ => "no modules-load.d file loads it at boot".to_string(),
         }
-        if let Some(bl) = facts.persist.blacklist.get(m) {
-            f.add(
-                Severity::Warning,
-                format!("ModprobeBlacklist-{m}"),
-                format!("`blacklist {m}` in {bl}: `modprobe {m}` still loads it, but systemd-modules-load skips it at boot"),
-            );
-        }
-        if let Some(InstallLine { file, command: cmd }) = facts.persist.install.get(m) {
-            let (sev, what) = match install_effect(cmd) {
-                InstallEffect::NoOp => (Severity::Error, "every load of it does nothing"),
-                InstallEffect::Fails => (Severity::Error, "every load of it fails"),
-                InstallEffect::Custom => (
-                    Severity::Warning,
-                    "every load of it runs that command instead",
-                ),
+    });
+    let writes = format!("`nodeprep apply` writes {}", crate::probe::MODULES_FILE);
+    // a load nothing blocks: apply loads it; otherwise say why it cannot
+    let blocker = (state == ModState::Loadable)
+        .then(|| load_blocker(facts, m))
+        .flatten();
+    let loads = match &blocker {
+        None => "`nodeprep apply` loads it".to_string(),
+        Some(why) => format!("`nodeprep apply` cannot load it ({why})"),
+    };
+    match (now, boot) {
+        (Some(now), Some(boot)) => {
+            let fix = match (boot.starts_with("no modules-load.d"), &blocker) {
+                (true, None) => format!("{loads} and writes {}", crate::probe::MODULES_FILE),
+                (true, Some(_)) => loads,
+                (false, _) => format!("{loads}; remove the blacklist line"),
             };
             f.add(
-                sev,
-                format!("ModprobeInstall-{m}"),
-                format!("`install {m} {cmd}` in {file}: {what}; remove the line to load {m}"),
+                Severity::Error,
+                format!("KernelModule-{m}"),
+                format!("{now}, and {boot}; {fix}"),
             );
         }
-        modules.push(row);
+        (Some(now), None) if state == ModState::Loadable => f.add(
+            Severity::Error,
+            format!("KernelModule-{m}"),
+            format!("{now}; {loads}"),
+        ),
+        (Some(now), None) => f.add(Severity::Error, format!("KernelModule-{m}"), now),
+        (None, Some(boot)) => {
+            let msg = if boot.starts_with("no modules-load.d") {
+                format!("{m} will not be loaded at boot: {boot}; {writes}")
+            } else {
+                format!("{m} is {boot}")
+            };
+            f.add(Severity::Error, format!("ModulesLoad-{m}"), msg);
+        }
+        (None, None) => {}
     }
+    modprobe_d_findings(facts, m, f);
+    row
+}
 
+/// modprobe.d lines that get in a module's way.
+fn modprobe_d_findings(facts: &Facts, m: &str, f: &mut Findings) {
+    if let Some(bl) = facts.persist.blacklist.get(m) {
+        f.add(
+            Severity::Warning,
+            format!("ModprobeBlacklist-{m}"),
+            format!("`blacklist {m}` in {bl}: `modprobe {m}` still loads it, but systemd-modules-load skips it at boot"),
+        );
+    }
+    if let Some(InstallLine { file, command: cmd }) = facts.persist.install.get(m) {
+        let (sev, what) = match install_effect(cmd) {
+            InstallEffect::NoOp => (Severity::Error, "every load of it does nothing"),
+            InstallEffect::Fails => (Severity::Error, "every load of it fails"),
+            InstallEffect::Custom => (
+                Severity::Warning,
+                "every load of it runs that command instead",
+            ),
+        };
+        f.add(
+            sev,
+            format!("ModprobeInstall-{m}"),
+            format!("`install {m} {cmd}` in {file}: {what}; remove the line to load {m}"),
+        );
+    }
+}
+
+/// Boot-time files that name modules this kernel does not have, and masked managed files.
+fn persistence_findings(facts: &Facts, f: &mut Findings) {
+    let k = &facts.kernel;
+    let release = &k.release;
     for (file, mods) in &facts.persist.modules_load {
         for m in mods.iter().filter(|m| k.known_missing(m)) {
             f.add(
@@ -454,120 +498,137 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             );
         }
     }
+}
 
-    let mut sysctls = Vec::new();
-    for (key, want) in &wanted.sysctls {
-        let name = dotted(key);
-        let live = facts.sysctls.live.get(key).cloned().flatten();
-        let Boot {
-            value: boot,
-            source: boot_source,
-            ..
-        } = boot_value(facts, key);
-        // kube-proxy and kubeadm need forwarding and bridge netfilter; the rest is advice
-        let severity = if ADVISORY_SYSCTLS.contains(&key.as_str()) {
-            Severity::Warning
-        } else {
-            Severity::Error
-        };
-        let now = match &live {
-            None => Some(match module_of_key(key) {
-                Some(m) => format!("/proc/sys/{key} does not exist: {m} is not loaded"),
-                None => format!("/proc/sys/{key} does not exist on this kernel"),
-            }),
-            Some(v) if !same_value(v, want) => Some(format!("{name} is {v}")),
-            _ => None,
-        };
-        let boot_wrong = !boot.as_deref().is_some_and(|b| same_value(b, want));
-        let after_boot = match &boot {
-            Some(b) => format!("after a reboot it will be {b} ({boot_source})"),
-            None => format!("after a reboot it will not be set ({boot_source})"),
-        };
-        // would the files apply writes fix the boot value? not when a file applied later sets it
-        let boot_fix = boot_wrong.then(|| {
-            let after = boot_value(after_apply, key);
-            match after.file {
-                _ if after.value.as_deref().is_some_and(|b| same_value(b, want)) => {
-                    Ok(format!("writes {}", crate::probe::SYSCTL_FILE))
-                }
-                Some(file) => Err(format!(
-                    "{file} is applied after {} and wins: change or remove that line",
-                    crate::probe::SYSCTL_FILE
-                )),
-                None => Err("nodeprep cannot fix this".to_string()),
-            }
-        });
-        let sets = if live.is_some() {
-            "sets it"
-        } else {
-            "sets it once the key exists"
-        };
-        let missing_module = module_of_key(key).filter(|_| live.is_none() && boot.is_none());
-        match (now, boot_fix) {
-            (Some(_), Some(Ok(w))) if missing_module.is_some() => {
-                let m = missing_module.unwrap_or_default();
-                let fix = match load_blocker(facts, m) {
-                    None => format!("`nodeprep apply` loads {m}, sets it and {w}"),
-                    Some(why) => format!("`nodeprep apply` cannot load {m} ({why})"),
-                };
-                f.add(
-                    severity,
-                    format!("Sysctl-{name}"),
-                    format!("{name} does not exist now or after a reboot: {m} is not loaded, nor loaded at boot; want {want}; {fix}"),
-                );
-            }
-            (Some(now), Some(fix)) => {
-                let fix = match fix {
-                    Ok(w) => format!("`nodeprep apply` {sets} and {w}"),
-                    Err(e) => format!("`nodeprep apply` {sets}, but {e}"),
-                };
-                f.add(
-                    severity,
-                    format!("Sysctl-{name}"),
-                    format!("{now}, and {after_boot}; want {want}; {fix}"),
-                );
-            }
-            (Some(now), None) => f.add(
+/// A wanted sysctl's row and its findings: live, at boot, and what apply fixes.
+fn sysctl_row(
+    facts: &Facts,
+    after_apply: &Facts,
+    key: &String,
+    want: &String,
+    f: &mut Findings,
+) -> SysctlRow {
+    let name = dotted(key);
+    let live = facts.sysctls.live.get(key).cloned().flatten();
+    let Boot {
+        value: boot,
+        source: boot_source,
+        ..
+    } = boot_value(facts, key);
+    // kube-proxy and kubeadm need forwarding and bridge netfilter; the rest is advice
+    let severity = if ADVISORY_SYSCTLS.contains(&key.as_str()) {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    let now = match &live {
+        None => Some(match module_of_key(key) {
+            Some(m) => format!("/proc/sys/{key} does not exist: {m} is not loaded"),
+            None => format!("/proc/sys/{key} does not exist on this kernel"),
+        }),
+        Some(v) if !same_value(v, want) => Some(format!("{name} is {v}")),
+        _ => None,
+    };
+    let boot_wrong = !boot.as_deref().is_some_and(|b| same_value(b, want));
+    let after_boot = match &boot {
+        Some(b) => format!("after a reboot it will be {b} ({boot_source})"),
+        None => format!("after a reboot it will not be set ({boot_source})"),
+    };
+    let boot_fix = boot_wrong.then(|| boot_fix(after_apply, key, want));
+    let sets = if live.is_some() {
+        "sets it"
+    } else {
+        "sets it once the key exists"
+    };
+    let missing_module = module_of_key(key).filter(|_| live.is_none() && boot.is_none());
+    match (now, boot_fix) {
+        (Some(_), Some(Ok(w))) if missing_module.is_some() => {
+            let m = missing_module.unwrap_or_default();
+            let fix = match load_blocker(facts, m) {
+                None => format!("`nodeprep apply` loads {m}, sets it and {w}"),
+                Some(why) => format!("`nodeprep apply` cannot load {m} ({why})"),
+            };
+            f.add(
                 severity,
                 format!("Sysctl-{name}"),
-                format!("{now}, want {want}; `nodeprep apply` {sets}"),
-            ),
-            (None, Some(fix)) => {
-                let fix = match fix {
-                    Ok(w) => format!("`nodeprep apply` {w}"),
-                    Err(e) => e,
-                };
-                let after_boot = after_boot.replacen(" it ", &format!(" {name} "), 1);
-                f.add(
-                    severity,
-                    format!("SysctlBoot-{name}"),
-                    format!("{after_boot}, want {want}; {fix}"),
-                );
-            }
-            (None, None) => {}
+                format!("{name} does not exist now or after a reboot: {m} is not loaded, nor loaded at boot; want {want}; {fix}"),
+            );
         }
-        if let Some(conf) = &facts.sysctls.sysctl_conf {
-            for e in conf
-                .entries
-                .iter()
-                .filter(|e| key_matches(&e.key, key) && !same_value(&e.value, want))
-            {
-                f.add(
-                    Severity::Warning,
-                    format!("SysctlConf-{name}"),
-                    format!("/etc/sysctl.conf:{} sets {name} = {}: procps's `sysctl --system` applies it last and would undo {want} (systemd-sysctl reads it only through a sysctl.d symlink such as 99-sysctl.conf)", e.line, e.value),
-                );
-            }
+        (Some(now), Some(fix)) => {
+            let fix = match fix {
+                Ok(w) => format!("`nodeprep apply` {sets} and {w}"),
+                Err(e) => format!("`nodeprep apply` {sets}, but {e}"),
+            };
+            f.add(
+                severity,
+                format!("Sysctl-{name}"),
+                format!("{now}, and {after_boot}; want {want}; {fix}"),
+            );
         }
-        sysctls.push(SysctlRow {
-            key: name,
-            want: want.clone(),
-            live,
-            boot,
-            boot_source,
-        });
+        (Some(now), None) => f.add(
+            severity,
+            format!("Sysctl-{name}"),
+            format!("{now}, want {want}; `nodeprep apply` {sets}"),
+        ),
+        (None, Some(fix)) => {
+            let fix = match fix {
+                Ok(w) => format!("`nodeprep apply` {w}"),
+                Err(e) => e,
+            };
+            let after_boot = after_boot.replacen(" it ", &format!(" {name} "), 1);
+            f.add(
+                severity,
+                format!("SysctlBoot-{name}"),
+                format!("{after_boot}, want {want}; {fix}"),
+            );
+        }
+        (None, None) => {}
     }
+    sysctl_conf_findings(facts, key, &name, want, f);
+    SysctlRow {
+        key: name,
+        want: want.clone(),
+        live,
+        boot,
+        boot_source,
+    }
+}
 
+/// Would the files apply writes fix a sysctl's boot value? Not when a file applied later sets
+/// it. Ok: what apply writes; Err: why that is not enough.
+fn boot_fix(after_apply: &Facts, key: &str, want: &str) -> Result<String, String> {
+    let after = boot_value(after_apply, key);
+    match after.file {
+        _ if after.value.as_deref().is_some_and(|b| same_value(b, want)) => {
+            Ok(format!("writes {}", crate::probe::SYSCTL_FILE))
+        }
+        Some(file) => Err(format!(
+            "{file} is applied after {} and wins: change or remove that line",
+            crate::probe::SYSCTL_FILE
+        )),
+        None => Err("nodeprep cannot fix this".to_string()),
+    }
+}
+
+/// /etc/sysctl.conf lines that procps's `sysctl --system` applies last.
+fn sysctl_conf_findings(facts: &Facts, key: &str, name: &str, want: &str, f: &mut Findings) {
+    if let Some(conf) = &facts.sysctls.sysctl_conf {
+        for e in conf
+            .entries
+            .iter()
+            .filter(|e| key_matches(&e.key, key) && !same_value(&e.value, want))
+        {
+            f.add(
+                Severity::Warning,
+                format!("SysctlConf-{name}"),
+                format!("/etc/sysctl.conf:{} sets {name} = {}: procps's `sysctl --system` applies it last and would undo {want} (systemd-sysctl reads it only through a sysctl.d symlink such as 99-sysctl.conf)", e.line, e.value),
+            );
+        }
+    }
+}
+
+/// The helper programs the mode needs, and ipset's version.
+fn binary_findings(cfg: &Config, facts: &Facts, wanted: &Wanted, f: &mut Findings) {
     for b in &facts.binaries {
         if b.path.is_some() || !wanted.binaries.contains(&b.name.as_str()) {
             continue;
@@ -621,9 +682,10 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
             ),
         );
     }
+}
 
-    let kube_proxy = kube_proxy_verdict(cfg, facts, wanted, after_apply);
-    verdict_findings(&mut f, &kube_proxy, wanted);
+/// MetalLB's strictARP advice, for IPVS mode.
+fn strict_arp_finding(facts: &Facts, wanted: &Wanted, f: &mut Findings) {
     if let Some(kc) = facts
         .kube_config
         .as_ref()
@@ -637,19 +699,6 @@ pub fn assess(cfg: &Config, facts: &Facts, wanted: &Wanted, after_apply: &Facts)
                 kc.path
             ),
         );
-    }
-    // --ignore: the named errors are reported, as warnings, and no longer block "ready"
-    for finding in f.0.iter_mut() {
-        if finding.severity == Severity::Error && cfg.ignores(&finding.id) {
-            finding.severity = Severity::Warning;
-            finding.message.push_str(" (ignored: --ignore)");
-        }
-    }
-    Assessment {
-        modules,
-        sysctls,
-        findings: f.0,
-        kube_proxy,
     }
 }
 

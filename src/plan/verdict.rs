@@ -110,57 +110,11 @@ pub const IPVS_DEPRECATED: &str = "The ipvs proxier is now deprecated and may be
 
 /// IPVS mode, once config validation has passed (see `modes::judge`).
 pub fn judge_ipvs(s: &Situation) -> Judgement {
-    // SupportIPVSProxyMode: alpha in 1.8, beta but still off by default in 1.9, on by default
-    // from 1.10 (PR #60540), GA in 1.11. Without it `ipvs` is an unknown mode to getProxyMode.
-    let gate_default = s.version >= v(1, 10);
-    let gate_off = s.version < v(1, 8)
-        || (s.version <= v(1, 10)
-            && !s
-                .feature_gates
-                .get("SupportIPVSProxyMode")
-                .copied()
-                .unwrap_or(gate_default));
-    if gate_off {
-        let why = if s.version < v(1, 8) {
-            format!("kube-proxy {} has no IPVS mode", s.version)
-        } else {
-            "the feature gate SupportIPVSProxyMode is not enabled; set featureGates: SupportIPVSProxyMode=true".into()
-        };
-        return done(
-            Outcome::Iptables,
-            vec![
-                format!(
-                    "Flag proxy-mode=\"{}\" unknown, assuming iptables proxy",
-                    s.mode
-                ),
-                format!("({why})"),
-            ],
-        );
+    if let Some(j) = ipvs_gate_off(s) {
+        return j;
     }
     if s.version < v(1, 9) {
-        // 1.8 (alpha, feature gate SupportIPVSProxyMode=true): no modprobe, no ipset check;
-        // it reads /proc/modules and, on any error, uses the userspace proxier
-        let k = s.kernel;
-        let problem = if !k.modules_supported {
-            Some("exit status 1".to_string())
-        } else {
-            let missing: Vec<&str> = BASE_IPVS_MODULES
-                .into_iter()
-                .chain(["nf_conntrack_ipv4"])
-                .filter(|m| !k.loaded.contains(*m))
-                .collect();
-            (!missing.is_empty())
-                .then(|| format!("Failed to load kernel modules: [{}]", missing.join(" ")))
-        };
-        return match problem {
-            None => done(Outcome::Ipvs, vec![]),
-            Some(p) => done(
-                Outcome::Userspace,
-                vec![format!(
-                    "can't determine whether to use ipvs proxy, using userspace proxier: {p}"
-                )],
-            ),
-        };
+        return judge_ipvs_1_8(s);
     }
     // config validation rejected unknown schedulers from 1.9 until PR #114878 (1.27), which
     // left it to the functional probe (1.9–1.10 validate it in every mode: modes::judge)
@@ -192,6 +146,71 @@ pub fn judge_ipvs(s: &Situation) -> Judgement {
         }
         return done(Outcome::Ipvs, reasons);
     };
+    ipvs_fallback(s, problem)
+}
+
+/// Without the SupportIPVSProxyMode gate (before 1.8, or off in 1.8–1.10) `ipvs` is an
+/// unknown mode and kube-proxy runs iptables.
+fn ipvs_gate_off(s: &Situation) -> Option<Judgement> {
+    // SupportIPVSProxyMode: alpha in 1.8, beta but still off by default in 1.9, on by default
+    // from 1.10 (PR #60540), GA in 1.11. Without it `ipvs` is an unknown mode to getProxyMode.
+    let gate_default = s.version >= v(1, 10);
+    let gate_off = s.version < v(1, 8)
+        || (s.version <= v(1, 10)
+            && !s
+                .feature_gates
+                .get("SupportIPVSProxyMode")
+                .copied()
+                .unwrap_or(gate_default));
+    if !gate_off {
+        return None;
+    }
+    let why = if s.version < v(1, 8) {
+        format!("kube-proxy {} has no IPVS mode", s.version)
+    } else {
+        "the feature gate SupportIPVSProxyMode is not enabled; set featureGates: SupportIPVSProxyMode=true".into()
+    };
+    Some(done(
+        Outcome::Iptables,
+        vec![
+            format!(
+                "Flag proxy-mode=\"{}\" unknown, assuming iptables proxy",
+                s.mode
+            ),
+            format!("({why})"),
+        ],
+    ))
+}
+
+/// kube-proxy 1.8 (alpha, feature gate SupportIPVSProxyMode=true): no modprobe, no ipset
+/// check; it reads /proc/modules and, on any error, uses the userspace proxier.
+fn judge_ipvs_1_8(s: &Situation) -> Judgement {
+    let k = s.kernel;
+    let problem = if !k.modules_supported {
+        Some("exit status 1".to_string())
+    } else {
+        let missing: Vec<&str> = BASE_IPVS_MODULES
+            .into_iter()
+            .chain(["nf_conntrack_ipv4"])
+            .filter(|m| !k.loaded.contains(*m))
+            .collect();
+        (!missing.is_empty())
+            .then(|| format!("Failed to load kernel modules: [{}]", missing.join(" ")))
+    };
+    match problem {
+        None => done(Outcome::Ipvs, vec![]),
+        Some(p) => done(
+            Outcome::Userspace,
+            vec![format!(
+                "can't determine whether to use ipvs proxy, using userspace proxier: {p}"
+            )],
+        ),
+    }
+}
+
+/// What kube-proxy does when the IPVS proxier cannot be used: fall back to iptables (up to
+/// 1.25, each version with its own words) or fail (1.26 on).
+fn ipvs_fallback(s: &Situation, problem: String) -> Judgement {
     let fallback = "Using iptables Proxier.".to_string();
     if s.version <= v(1, 18) {
         done(
