@@ -10,7 +10,6 @@ pub mod config;
 pub mod docs;
 pub mod domain;
 pub mod exit;
-pub mod live_probe;
 pub mod plan;
 pub mod probe;
 pub mod report;

@@ -4,16 +4,17 @@ mod modes;
 
 use std::fmt::Write as _;
 
+use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::config::Output;
-use crate::live_probe::LiveProbe;
 use crate::plan::actions::Action;
 use crate::plan::files::FileChange;
 use crate::plan::{Assessment, ModuleRow, Severity};
 use crate::probe::Facts;
 use crate::probe::binaries::Binary;
+use crate::probe::live::LiveProbe;
 
 /// Everything a report shows beyond the assessment.
 #[derive(Default)]
@@ -144,20 +145,26 @@ fn json(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
 /// Every line of the text report fits this many columns (a tab counts as 8).
 pub const WIDTH: usize = 80;
 
+/// Colours the report's marks when `cfg.color` says so (anstyle renders the SGR codes).
 struct Paint(bool);
+
+const GREEN: Style = AnsiColor::Green.on_default();
+const RED: Style = AnsiColor::Red.on_default();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const CYAN: Style = AnsiColor::Cyan.on_default();
 
 impl Paint {
     fn sev(&self, s: Severity, text: &str) -> String {
-        let code = match s {
-            Severity::Error => "31",
-            Severity::Warning => "33",
-            Severity::Info => "36",
+        let style = match s {
+            Severity::Error => RED,
+            Severity::Warning => YELLOW,
+            Severity::Info => CYAN,
         };
-        self.wrap(code, text)
+        self.wrap(style, text)
     }
-    fn wrap(&self, code: &str, text: &str) -> String {
+    fn wrap(&self, style: Style, text: &str) -> String {
         if self.0 {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("{style}{text}{style:#}")
         } else {
             text.to_string()
         }
@@ -278,9 +285,9 @@ fn action_rows(o: &mut String, p: &Paint, actions: &[&Action]) {
     // colour the marks once the columns are laid out
     for line in t.lines() {
         let painted = if let Some(rest) = line.strip_prefix("  ok  ") {
-            format!("  {}  {rest}", p.wrap("32", "ok"))
+            format!("  {}  {rest}", p.wrap(GREEN, "ok"))
         } else if let Some(rest) = line.strip_prefix("  FAIL") {
-            format!("  {}{rest}", p.wrap("31", "FAIL"))
+            format!("  {}{rest}", p.wrap(RED, "FAIL"))
         } else {
             line.to_string()
         };
@@ -489,7 +496,7 @@ fn summary_section(o: &mut String, p: &Paint, a: &Assessment, x: &Extras) {
         .count();
     let (colour, text) = match (a.ready(), x.actions.is_some(), x.dry_run) {
         (true, _, true) => (
-            "32",
+            GREEN,
             format!(
                 "After apply the node would be ready for kube-proxy in {} mode ({}).",
                 modes::mode_label(&a.kube_proxy.mode),
@@ -497,7 +504,7 @@ fn summary_section(o: &mut String, p: &Paint, a: &Assessment, x: &Extras) {
             ),
         ),
         (false, _, true) => (
-            "31",
+            RED,
             format!(
                 "After apply the node would still not be ready: {}, {} that nodeprep cannot fix; see above.",
                 count(errors, "error"),
@@ -505,7 +512,7 @@ fn summary_section(o: &mut String, p: &Paint, a: &Assessment, x: &Extras) {
             ),
         ),
         (true, _, false) => (
-            "32",
+            GREEN,
             format!(
                 "Ready for kube-proxy in {} mode ({}).",
                 modes::mode_label(&a.kube_proxy.mode),
@@ -513,7 +520,7 @@ fn summary_section(o: &mut String, p: &Paint, a: &Assessment, x: &Extras) {
             ),
         ),
         (false, true, false) => (
-            "31",
+            RED,
             format!(
                 "Not ready: {}, {} remain that nodeprep cannot fix; see above.",
                 count(errors, "error"),
@@ -521,7 +528,7 @@ fn summary_section(o: &mut String, p: &Paint, a: &Assessment, x: &Extras) {
             ),
         ),
         (false, false, false) => (
-            "31",
+            RED,
             format!(
                 "Not ready: {}, {}. `nodeprep apply` fixes what it can.",
                 count(errors, "error"),

@@ -5,8 +5,9 @@ use anyhow::Result;
 use crate::config::{Config, Mode};
 use crate::exit::Exit;
 use crate::plan::{self, files::sysctl_keys};
+use crate::probe::live as live_probe;
 use crate::report::{self, Extras};
-use crate::{apply, live_probe, probe};
+use crate::{apply, probe};
 
 /// The node as read, what is wanted of it, and the node as `apply` would leave it.
 pub struct Survey {

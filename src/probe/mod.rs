@@ -1,9 +1,12 @@
-//! Reading the node. Nothing here writes; helper programs are only asked for their version.
+//! Reading the node. Nothing here writes a file; helper programs are asked for their version,
+//! and `check --probe` ([`live`]) asks the kernel itself whether it takes an IPVS virtual
+//! server with the scheduler, adding one dummy server and deleting it again.
 
 pub mod binaries;
 pub mod dropins;
 pub mod kernel;
 pub mod kubeconfig;
+pub mod live;
 pub mod os;
 pub mod persist;
 pub mod sysctl;

@@ -1,4 +1,5 @@
-//! `check --probe`: ask the real kernel what kube-proxy ≥ 1.27 asks it. Adds the dummy
+//! `check --probe`: ask the real kernel what kube-proxy ≥ 1.27 asks it (a read of the
+//! kernel's behaviour, so it sits with the other reads). Adds the dummy
 //! virtual server 198.51.100.0:20000/TCP with the scheduler, lists, and deletes it again.
 
 use std::time::Duration;
