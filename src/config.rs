@@ -56,7 +56,8 @@ pub enum Mode {
     },
 }
 
-/// What `main` learned about the process's surroundings; passed in so parsing stays pure.
+/// What `main` learned about the process's surroundings (the environment, terminals, its own
+/// binary), passed in rather than read here, so tests can set it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Surroundings {
     pub no_color_env: bool,

@@ -1,7 +1,8 @@
-//! nodeprep prepares a Linux node for kube-proxy's IPVS mode.
+//! nodeprep prepares a Linux node for kube-proxy (IPVS, nftables or iptables mode).
 //!
-//! The flow: `probe` reads the node (under a root directory) → `plan` decides, purely →
-//! `apply` carries the actions out → `report` prints text or JSON.
+//! The flow: `probe` reads the node (under a root directory) → `plan` decides from what was
+//! read and computes the actions → `apply` carries exactly those out → `report` prints text
+//! or JSON. `run.rs` strings them together; `domain.rs` holds the words they share.
 
 pub mod ansible;
 pub mod apply;

@@ -85,3 +85,21 @@ fn no_function_in_src_is_over_100_lines() {
     let long = long_functions(100);
     assert!(long.is_empty(), "split these by section: {long:#?}");
 }
+
+#[test]
+fn sources_and_docs_cite_nothing_outside_the_repository() {
+    let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = src("");
+    sources(&top.join("tests"), &mut files);
+    files.extend(["README.md", "docs/kube-proxy.md"].map(|f| top.join(f)));
+    for p in files {
+        let text = fs::read_to_string(&p).unwrap();
+        for bad in ["../shared/", "shared/reference", "/work/"] {
+            // this test names them, so it is the one exception
+            if p.ends_with("tests/layout.rs") {
+                continue;
+            }
+            assert!(!text.contains(bad), "{} cites {bad}", p.display());
+        }
+    }
+}

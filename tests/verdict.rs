@@ -1,6 +1,6 @@
 //! The kube-proxy verdict, table-driven: fixture root × kube-proxy version × scheduler ×
 //! runtime → what kube-proxy itself does. Each row names the kube-proxy behaviour it pins
-//! down (see ../shared/reference/kube-proxy-ipvs.md §1–§4 and the notes in src/plan/verdict.rs);
+//! down (see docs/kube-proxy.md, Part 1 §1–§4, and the notes in src/plan/verdict.rs);
 //! every version boundary is covered from both sides.
 
 use std::collections::HashMap;

@@ -1,5 +1,6 @@
-//! Pure decisions: from the facts and the wanted state to rows, findings, the kube-proxy
-//! verdict, and the changes `apply` would make. No I/O here.
+//! Decisions: from the facts and the wanted state to rows, findings, the kube-proxy verdict,
+//! and the actions `apply` carries out (`actions.rs`). Nothing here reads or writes the node;
+//! everything it knows comes in `Facts`.
 
 pub mod actions;
 pub mod files;

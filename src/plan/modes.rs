@@ -1,7 +1,7 @@
 //! Which proxy mode kube-proxy X.Y runs with a given configuration, and what each mode would
 //! do on this node: config validation by version, then the mode's own startup checks
 //! (`verdict.rs` for IPVS, `nftables.rs`, and iptables here). Facts in
-//! ../shared/reference/kube-proxy-modes.md, checked against kube-proxy's source.
+//! docs/kube-proxy.md (Part 2), checked against kube-proxy's source.
 
 use serde::Serialize;
 
@@ -105,7 +105,7 @@ pub fn judge(s: &Situation) -> Judgement {
     let valid = valid_modes(s);
     if s.version >= v(1, 9) && !s.mode.is_empty() && !valid.contains(&s.mode) {
         // the sorted list of valid modes, joined by "," until 1.25 and by ", " in 1.29's
-        // source (sets.List; not the reference's "ipvs, iptables" order)
+        // source (sets.List; not "ipvs, iptables", see docs/kube-proxy.md)
         let sep = if s.version >= v(1, 29) { ", " } else { "," };
         let mut reasons = vec![format!(
             "KubeProxyConfiguration.Mode.ProxyMode: Invalid value: {:?}: must be {} or blank (blank means the best-available proxy [currently iptables])",

@@ -1,7 +1,7 @@
 //! The verdict function itself, table-driven: node × mode × kube-proxy version × scheduler ×
 //! runtime → outcome and a line of the reasons. Fast (no processes, no files): every row calls
 //! `modes::judge` on a node built in memory. Each row names the kube-proxy behaviour it pins
-//! (../shared/reference/kube-proxy-modes.md and kube-proxy-ipvs.md, checked against the source);
+//! (docs/kube-proxy.md, checked against the source);
 //! every version boundary is covered from both sides.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -335,7 +335,7 @@ const fn r(
 
 const NOT_LOADED: &str =
     "IPVS proxier will not be used because the following required kernel modules are not loaded:";
-/// 1.29's source: sorted, joined by ", " (the reference had "ipvs, iptables").
+/// 1.29's source: sorted, joined by ", " (not "ipvs, iptables"; see docs/kube-proxy.md).
 const NFT_INVALID: &str = "KubeProxyConfiguration.Mode.ProxyMode: Invalid value: \"nftables\": must be iptables, ipvs or blank (blank means the best-available proxy [currently iptables])";
 const NO_NFT: &str = "unable to create proxier: could not find nftables binary: exec: \"nft\": executable file not found in $PATH";
 const KERNEL_5_13: &str =

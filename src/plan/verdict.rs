@@ -1,5 +1,5 @@
 //! What kube-proxy itself will do on this node in IPVS mode, version by version.
-//! The model follows kube-proxy's own code (see ../shared/reference/kube-proxy-ipvs.md §1–§4),
+//! The model follows kube-proxy's own code (docs/kube-proxy.md, Part 1 §1–§4),
 //! quirks included; the reasons quote what kube-proxy logs.
 
 use std::collections::BTreeMap;
