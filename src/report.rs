@@ -391,7 +391,7 @@ pub fn version_text(b: &Binary) -> String {
         Some(v)
     });
     from_banner
-        .or_else(|| b.version.as_deref().map(|v| format!("v{v}")))
+        .or_else(|| b.version.map(|v| format!("v{v}")))
         .unwrap_or_default()
 }
 
@@ -695,7 +695,7 @@ mod tests {
         let b = |banner: &str, version: &str| Binary {
             name: "x".into(),
             path: Some("/usr/sbin/x".into()),
-            version: Some(version.into()),
+            version: crate::domain::Version::parse(version),
             banner: Some(banner.into()),
         };
         assert_eq!(

@@ -664,10 +664,7 @@ fn binary_findings(cfg: &Config, facts: &Facts, wanted: &Wanted, f: &mut Finding
     if let Some(ipset) = facts
         .binary("ipset")
         .filter(|b| b.path.is_some() && wanted.binaries.contains(&"ipset"))
-        && !ipset
-            .version
-            .as_deref()
-            .is_some_and(verdict::ipset_version_ok)
+        && !ipset.version.is_some_and(verdict::ipset_version_ok)
     {
         f.add(
             if cfg.runtime == Runtime::Host {
@@ -678,7 +675,7 @@ fn binary_findings(cfg: &Config, facts: &Facts, wanted: &Wanted, f: &mut Finding
             "IpsetVersion",
             format!(
                 "ipset version {} is not at least 6.0, which kube-proxy requires ({})",
-                ipset.version.as_deref().unwrap_or("unknown"),
+                ipset.version.map_or("unknown".into(), |v| v.to_string()),
                 ipset.banner.as_deref().unwrap_or("")
             ),
         );

@@ -37,7 +37,7 @@ fn binary(name: &str, version: Option<&str>, banner: &str) -> Option<Binary> {
     Some(Binary {
         name: name.into(),
         path: Some(format!("/usr/sbin/{name}")),
-        version: version.map(String::from),
+        version: version.and_then(Version::parse),
         banner: Some(banner.into()),
     })
 }

@@ -398,14 +398,14 @@ fn ipset_problem(s: &Situation) -> Option<String> {
             "error getting ipset version, error: no ipset version found in string: {}",
             b.banner.as_deref().unwrap_or("")
         )),
-        Some(ver) if !ipset_version_ok(ver) => Some(format!(
+        Some(ver) if !ipset_version_ok(*ver) => Some(format!(
             "ipset version: v{ver} is less than min required version: 6.0"
         )),
         Some(_) => None,
     }
 }
 
-pub fn ipset_version_ok(ver: &str) -> bool {
-    let mut it = ver.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    (it.next().unwrap_or(0), it.next().unwrap_or(0)) >= (6, 0)
+/// kube-proxy's minimum ipset version.
+pub fn ipset_version_ok(ver: Version) -> bool {
+    ver >= Version::new(6, 0)
 }

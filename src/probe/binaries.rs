@@ -26,8 +26,8 @@ pub struct Binary {
     pub name: String,
     /// Path on the node, or null when not found in the trusted directories.
     pub path: Option<String>,
-    /// `major.minor` as kube-proxy reads it (ipset) or the first version in the banner.
-    pub version: Option<String>,
+    /// The first `v<major>.<minor>` in the banner, as kube-proxy reads ipset's.
+    pub version: Option<Version>,
     /// What `--version` printed, or why it could not be asked.
     #[serde(skip)]
     pub banner: Option<String>,
@@ -74,7 +74,10 @@ pub fn probe(root: &Root, kube_version: bool) -> (Vec<Binary>, Option<FoundVersi
                 };
             };
             let (version, banner) = match results.next() {
-                Some(Ok(out)) => (first_version(&out.text), Some(out.text)),
+                Some(Ok(out)) => (
+                    first_version(&out.text).and_then(|v| Version::parse(&v)),
+                    Some(out.text),
+                ),
                 Some(Err(e)) => (None, Some(format!("{e:#}"))),
                 None => (None, None),
             };
