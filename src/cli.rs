@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::domain::{self, parse_module_name, parse_scheduler};
+use crate::domain::{self, Scheduler, parse_module_name};
 use crate::exit::Exit;
 
 /// The exit codes at the end of `--help`, from [`Exit::meaning`].
@@ -68,8 +68,8 @@ pub struct GlobalArgs {
     pub sysctls: Vec<(String, String)>,
 
     /// IPVS scheduler kube-proxy is configured with; its module ip_vs_NAME is wanted too
-    #[arg(long, global = true, value_name = "NAME", value_parser = parse_scheduler)]
-    pub scheduler: Option<String>,
+    #[arg(long, global = true, value_name = "NAME", value_parser = Scheduler::parse)]
+    pub scheduler: Option<Scheduler>,
 
     /// kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour
     #[arg(long, global = true, value_name = "X.Y[.Z]")]

@@ -20,7 +20,7 @@ pub struct Config {
     pub extra_modules: Vec<String>,
     pub sysctls: Vec<(String, String)>,
     /// None: from the kube-proxy config, else `rr`.
-    pub scheduler: Option<String>,
+    pub scheduler: Option<crate::domain::Scheduler>,
     /// `--kube-proxy-version`, with its patch level when given (late 1.11.x/1.12.x differ
     /// from early ones).
     pub kube_proxy_version: Option<Version>,

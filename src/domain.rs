@@ -152,9 +152,44 @@ pub fn parse_module_name(s: &str) -> Result<String, String> {
 }
 
 /// An IPVS scheduler name (`rr`, `wrr`, `lc`...): its module `ip_vs_<name>` must be a
-/// module name.
-pub fn parse_scheduler(s: &str) -> Result<String, String> {
-    parse_module_name(&format!("ip_vs_{s}")).map(|_| s.to_string())
+/// module name, since it goes to modprobe and ipvsadm as an argument.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Scheduler(String);
+
+impl Scheduler {
+    pub fn parse(s: &str) -> Result<Scheduler, String> {
+        parse_module_name(&format!("ip_vs_{s}")).map(|_| Scheduler(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The kernel module that implements it.
+    pub fn module(&self) -> String {
+        format!("ip_vs_{}", self.0)
+    }
+}
+
+/// kube-proxy's default, what a blank scheduler means.
+impl Default for Scheduler {
+    fn default() -> Self {
+        Scheduler("rr".into())
+    }
+}
+
+impl std::ops::Deref for Scheduler {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 #[cfg(test)]
@@ -173,8 +208,10 @@ mod tests {
 
     #[test]
     fn scheduler_must_make_a_module_name() {
-        assert!(parse_scheduler("lc").is_ok());
-        assert!(parse_scheduler("l c").is_err());
+        assert_eq!(Scheduler::parse("lc").unwrap().module(), "ip_vs_lc");
+        assert!(Scheduler::parse("l c").is_err());
+        assert!(Scheduler::parse("x;rm").is_err());
+        assert_eq!(Scheduler::default().as_str(), "rr");
     }
 
     #[test]

@@ -74,7 +74,7 @@ fn wanted_with(modules: &[&str], extra_sysctls: &[(&str, &str)]) -> Wanted {
     Wanted {
         modules: strings(modules),
         sysctls,
-        scheduler: "rr".into(),
+        scheduler: nodeprep::domain::Scheduler::default(),
         mode: "ipvs".into(),
         binaries: vec!["ipset", "ipvsadm", "iptables"],
     }
@@ -1065,7 +1065,7 @@ fn wanted_conntrack_module_is_the_one_this_kernel_has() {
     for fx in ["rhel8", "debian12-fresh"] {
         let n = node(&fixture(fx), &[]);
         assert_eq!(n.wanted.modules, strings(&DEFAULT_MODULES), "{fx}");
-        assert_eq!(n.wanted.scheduler, "rr");
+        assert_eq!(n.wanted.scheduler.as_str(), "rr");
         assert_eq!(n.wanted.mode, "ipvs");
     }
 }
@@ -1073,7 +1073,7 @@ fn wanted_conntrack_module_is_the_one_this_kernel_has() {
 #[test]
 fn wanted_scheduler_adds_its_module() {
     let n = node(&fixture("debian12-fresh"), &["--scheduler", "lc"]);
-    assert_eq!(n.wanted.scheduler, "lc");
+    assert_eq!(n.wanted.scheduler.as_str(), "lc");
     let mut expected = strings(&DEFAULT_MODULES);
     expected.push("ip_vs_lc".into());
     assert_eq!(n.wanted.modules, expected);

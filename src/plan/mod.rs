@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::domain::Runtime;
-use crate::domain::{ProxyMode, Version};
+use crate::domain::{ProxyMode, Scheduler, Version};
 use crate::probe::Facts;
 use crate::probe::kernel::ModState;
 use crate::probe::persist::{InstallEffect, InstallLine, install_effect};
@@ -37,7 +37,7 @@ pub struct Wanted {
     pub modules: Vec<String>,
     /// (path-form key, value)
     pub sysctls: Vec<(String, String)>,
-    pub scheduler: String,
+    pub scheduler: Scheduler,
     /// The configured proxy mode as kube-proxy reads it (`--mode`, else the config's, which may
     /// be blank or invalid, else `ipvs`).
     pub mode: String,
@@ -84,7 +84,7 @@ pub fn wanted(cfg: &Config, facts: &Facts) -> Wanted {
             kc.and_then(|c| c.scheduler.clone())
                 .filter(|s| !s.is_empty())
         })
-        .unwrap_or_else(|| "rr".into());
+        .unwrap_or_default();
     let mode = match (cfg.proxy_mode, kc) {
         (Some(m), _) => m.as_str().to_string(),
         (None, Some(c)) => c.mode.clone(),
@@ -106,7 +106,7 @@ pub fn wanted(cfg: &Config, facts: &Facts) -> Wanted {
     .filter(|m| !cfg.without.iter().any(|w| w == m))
     .map(String::from)
     .collect();
-    let sched_module = format!("ip_vs_{scheduler}");
+    let sched_module = scheduler.module();
     let extra = cfg.extra_modules.iter();
     for m in ipvs.then_some(&sched_module).into_iter().chain(extra) {
         if !modules.contains(m) {
@@ -804,7 +804,7 @@ fn kube_proxy_verdict(
         version_note,
         patch,
         mode: wanted.mode.clone(),
-        scheduler: wanted.scheduler.clone(),
+        scheduler: wanted.scheduler.to_string(),
         runtime: cfg.runtime,
         outcome: now.outcome,
         reasons: now.reasons,

@@ -17,7 +17,7 @@ pub struct KubeProxyConfig {
     pub path: String,
     /// `mode`; an empty mode means the platform default (iptables on Linux).
     pub mode: String,
-    pub scheduler: Option<String>,
+    pub scheduler: Option<crate::domain::Scheduler>,
     pub strict_arp: Option<bool>,
     /// A kubeadm ClusterConfiguration's (or MasterConfiguration's) kubernetesVersion.
     pub kubernetes_version: Option<String>,
@@ -152,7 +152,7 @@ fn fields(name: &str, text: &str, doc: &Value) -> Result<KubeProxyConfig> {
         None | Some(Value::Null) => None,
         // blank means kube-proxy's default
         Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => match crate::domain::parse_scheduler(s) {
+        Some(Value::String(s)) => match crate::domain::Scheduler::parse(s) {
             Ok(s) => Some(s),
             Err(why) => {
                 return Err(wrong(
