@@ -462,7 +462,7 @@ fn sigint_during_a_helper_exits_130_at_once_with_files_untouched() {
     .unwrap();
     fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
     let started = std::time::Instant::now();
-    let child = command(&["--root", node.root.to_str().unwrap(), "apply"])
+    let mut child = command(&["--root", node.root.to_str().unwrap(), "apply"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -479,6 +479,16 @@ fn sigint_during_a_helper_exits_130_at_once_with_files_untouched() {
         nix::sys::signal::Signal::SIGINT,
     )
     .unwrap();
+    // a deadline well below the helper's 31 s: a nodeprep that waits for it fails the test
+    // instead of passing late, and one that never exits does not hang the suite
+    let interrupted = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if interrupted.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("nodeprep still running 20s after SIGINT");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
     let stderr = String::from_utf8_lossy(&out.stderr);
