@@ -7,6 +7,12 @@ use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
+use clap::Parser;
+use nodeprep::cli::Cli;
+use nodeprep::config::{Config, Surroundings};
+use nodeprep::plan;
+use nodeprep::run::Survey;
+
 use crate::support::*;
 
 /// Changes made to a copy of the fixture before checking.
@@ -186,61 +192,87 @@ fn prepare(fixture: &str, setup: Setup) -> Node {
     node
 }
 
+/// The row's arguments, before the subcommand.
+fn row_args(node: &Node, r: &Row) -> Vec<String> {
+    let mut args = Vec::new();
+    if r.setup == IpvsGate {
+        args.push("--kube-proxy-config".to_string());
+        args.push(node.path(GATE_CONFIG).to_str().unwrap().to_string());
+    }
+    for a in [
+        "--kube-proxy-version",
+        r.version,
+        "--scheduler",
+        r.scheduler,
+        "--kube-proxy-runtime",
+        r.runtime,
+    ] {
+        args.push(a.to_string());
+    }
+    args
+}
+
+/// What is wrong with the verdict `kp` (the report's `kube_proxy`) for row `r`, if anything.
+fn row_wrong(r: &Row, kp: &serde_json::Value) -> Option<String> {
+    let reasons: Vec<&str> = kp["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    let reason_ok = if r.reason.is_empty() {
+        reasons.is_empty()
+    } else {
+        reasons.iter().any(|x| x.contains(r.reason))
+    };
+    (kp["outcome"] != r.outcome || !reason_ok || kp["version"] != r.version).then(|| {
+        format!(
+            "{} {:?} {} {} {}: want {} {:?}, got {} {:?}",
+            r.fixture,
+            r.setup,
+            r.version,
+            r.scheduler,
+            r.runtime,
+            r.outcome,
+            r.reason,
+            kp["outcome"],
+            reasons
+        )
+    })
+}
+
+fn config(node: &Node, r: &Row) -> Config {
+    let mut args = vec!["nodeprep".to_string(), "--root".into()];
+    args.push(node.root.to_str().unwrap().into());
+    args.extend(row_args(node, r));
+    args.push("check".into());
+    let cli = Cli::try_parse_from(&args).expect("arguments parse");
+    let env = Surroundings {
+        self_exe: Some(std::path::Path::new(BIN)),
+        ..Surroundings::default()
+    };
+    Config::from_cli(cli, env).expect("config resolves")
+}
+
+/// Every row, judged in-process: each prepared root is surveyed once, then the planner's
+/// verdict is computed for each row's version, scheduler and runtime.
 #[test]
 fn kube_proxy_verdict_table() {
-    let mut nodes: HashMap<(&str, Setup), Node> = HashMap::new();
+    let mut nodes: HashMap<(&str, Setup), (Node, Survey)> = HashMap::new();
     let mut wrong = Vec::new();
     for r in ROWS {
-        let node = nodes
-            .entry((r.fixture, r.setup))
-            .or_insert_with(|| prepare(r.fixture, r.setup));
-        let config = node.path(GATE_CONFIG);
-        let gate: &[&str] = if r.setup == IpvsGate {
-            &["--kube-proxy-config", config.to_str().unwrap()]
-        } else {
-            &[]
-        };
-        let (_, v) = node.json(
-            &[
-                gate,
-                &[
-                    "--kube-proxy-version",
-                    r.version,
-                    "--scheduler",
-                    r.scheduler,
-                    "--kube-proxy-runtime",
-                    r.runtime,
-                    "check",
-                ],
-            ]
-            .concat(),
-        );
-        let kp = &v["kube_proxy"];
-        let reasons: Vec<&str> = kp["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r.as_str().unwrap())
-            .collect();
-        let reason_ok = if r.reason.is_empty() {
-            reasons.is_empty()
-        } else {
-            reasons.iter().any(|x| x.contains(r.reason))
-        };
-        if kp["outcome"] != r.outcome || !reason_ok || kp["version"] != r.version {
-            wrong.push(format!(
-                "{} {:?} {} {} {}: want {} {:?}, got {} {:?}",
-                r.fixture,
-                r.setup,
-                r.version,
-                r.scheduler,
-                r.runtime,
-                r.outcome,
-                r.reason,
-                kp["outcome"],
-                reasons
-            ));
-        }
+        let (node, survey) = nodes.entry((r.fixture, r.setup)).or_insert_with(|| {
+            let node = prepare(r.fixture, r.setup);
+            let survey = Survey::take(&config(&node, r)).expect("survey");
+            (node, survey)
+        });
+        let cfg = config(node, r);
+        let facts = &survey.facts;
+        let wanted = plan::wanted(&cfg, facts);
+        let projected = plan::project(facts, &wanted);
+        let a = plan::assess(&cfg, facts, &wanted, &projected);
+        let kp = serde_json::to_value(&a.kube_proxy).unwrap();
+        wrong.extend(row_wrong(r, &kp));
     }
     assert!(
         wrong.is_empty(),
@@ -248,6 +280,24 @@ fn kube_proxy_verdict_table() {
         wrong.len(),
         wrong.join("\n")
     );
+}
+
+/// A few rows end to end through the binary's JSON report: the in-process verdict is the one
+/// the command prints.
+#[test]
+fn kube_proxy_verdict_rows_end_to_end() {
+    let mut wrong = Vec::new();
+    let picked: Vec<&Row> = ROWS.iter().step_by(12).collect();
+    assert!(picked.len() >= 4, "{} rows", picked.len());
+    for r in picked {
+        let node = prepare(r.fixture, r.setup);
+        let mut args = row_args(&node, r);
+        args.push("check".into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (_, v) = node.json(&args);
+        wrong.extend(row_wrong(r, &v["kube_proxy"]));
+    }
+    assert!(wrong.is_empty(), "rows wrong:\n{}", wrong.join("\n"));
 }
 
 #[test]
