@@ -14,9 +14,10 @@ use crate::toolbox;
 use nodeprep::cli::Cli;
 use nodeprep::config::Surroundings;
 use nodeprep::config::{Config, Version};
-use nodeprep::plan::files::{changes, diff, modules_content, sysctl_content};
+use nodeprep::plan::files::{self, changes, diff};
 use nodeprep::plan::*;
 use nodeprep::probe::Facts;
+use nodeprep::probe::document::Document;
 use nodeprep::probe::kernel::parse_release;
 use nodeprep::probe::kernel::{Kernel, ModState};
 use nodeprep::probe::sysctl::normalize_key;
@@ -38,6 +39,16 @@ const DEFAULT_MODULES: [&str; 6] = [
     "br_netfilter",
 ];
 const DEBIAN_RELEASE: &str = "6.1.0-13-amd64";
+
+/// `files::modules_content` of a file given as text (the probe hands it over parsed).
+fn modules_content(existing: Option<&str>, k: &Kernel, w: &Wanted) -> Option<String> {
+    files::modules_content(existing.map(Document::modules).as_ref(), k, w)
+}
+
+/// `files::sysctl_content` of a file given as text.
+fn sysctl_content(existing: Option<&str>, w: &Wanted) -> String {
+    files::sysctl_content(existing.map(Document::sysctls).as_ref(), w)
+}
 
 fn strings(xs: &[&str]) -> Vec<String> {
     xs.iter().map(|s| s.to_string()).collect()
@@ -514,12 +525,12 @@ fn changes_are_empty_when_the_files_already_hold_the_content() {
         format!("{MODULES_HEADER}{}\n", DEFAULT_MODULES.join("\n"))
     );
 
-    facts.modules_file = Some(first[0].after.clone());
-    facts.sysctl_file = Some(first[1].after.clone());
+    facts.modules_file = Some(Document::modules(&first[0].after));
+    facts.sysctl_file = Some(Document::sysctls(&first[1].after));
     assert_eq!(changes(&facts, &w), vec![]);
 
     // only the sysctl file differs: only it is changed, with its old content as `before`
-    facts.sysctl_file = Some("net.ipv4.ip_forward = 0\n".into());
+    facts.sysctl_file = Some(Document::sysctls("net.ipv4.ip_forward = 0\n"));
     let c = changes(&facts, &w);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].path, SYSCTL_FILE);
@@ -1015,11 +1026,11 @@ fn assess_sysctl_override_blames_security_conf() {
 fn project_on_debian12_fresh_writes_what_debian12_ready_holds() {
     let n = node(&fixture("debian12-fresh"), &[]);
     assert_eq!(
-        n.projected.modules_file.as_deref(),
+        n.projected.modules_file.as_ref().map(|d| d.text.as_str()),
         Some(read_fixture("debian12-ready", MODULES_FILE).as_str())
     );
     assert_eq!(
-        n.projected.sysctl_file.as_deref(),
+        n.projected.sysctl_file.as_ref().map(|d| d.text.as_str()),
         Some(read_fixture("debian12-ready", SYSCTL_FILE).as_str())
     );
     // and the node apply would leave behind has no error findings

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::Wanted;
+use crate::probe::document::{Document, Entry};
 use crate::probe::dropins::DropIn;
 use crate::probe::kernel::{Kernel, ModState};
 use crate::probe::persist::parse_modules_load;
@@ -33,8 +34,8 @@ pub fn is_managed_module(name: &str) -> bool {
 /// Both files' new contents, where they differ from what is there. A file the admin masked
 /// is never written.
 pub fn changes(facts: &Facts, wanted: &Wanted) -> Vec<FileChange> {
-    let modules = modules_content(facts.modules_file.as_deref(), &facts.kernel, wanted);
-    let sysctls = sysctl_content(facts.sysctl_file.as_deref(), wanted);
+    let modules = modules_content(facts.modules_file.as_ref(), &facts.kernel, wanted);
+    let sysctls = sysctl_content(facts.sysctl_file.as_ref(), wanted);
     [
         (MODULES_FILE, &facts.modules_file, modules),
         (SYSCTL_FILE, &facts.sysctl_file, Some(sysctls)),
@@ -42,10 +43,10 @@ pub fn changes(facts: &Facts, wanted: &Wanted) -> Vec<FileChange> {
     .into_iter()
     .filter_map(|(path, before, after)| Some((path, before, after?)))
     .filter(|(path, _, _)| !facts.masked.iter().any(|m| m.file == *path))
-    .filter(|(_, before, after)| before.as_deref() != Some(after.as_str()))
+    .filter(|(_, before, after)| before.as_ref().map(|d| d.text.as_str()) != Some(after.as_str()))
     .map(|(path, before, after)| FileChange {
         path,
-        before: before.clone(),
+        before: before.as_ref().map(|d| d.text.clone()),
         after,
     })
     .collect()
@@ -56,26 +57,29 @@ pub fn changes(facts: &Facts, wanted: &Wanted) -> Vec<FileChange> {
 /// is commented out, since systemd-modules-load logs an error for it at every boot. Any other
 /// line stays exactly as it is.
 /// `None`: no file is needed (nothing to load at boot and no file yet).
-pub fn modules_content(existing: Option<&str>, kernel: &Kernel, wanted: &Wanted) -> Option<String> {
+pub fn modules_content(
+    existing: Option<&Document>,
+    kernel: &Kernel,
+    wanted: &Wanted,
+) -> Option<String> {
     let mut out = String::new();
     let mut listed = BTreeSet::new();
     match existing {
         None => out.push_str(MODULES_HEADER),
-        Some(text) => {
-            for line in text.lines() {
-                let entry = parse_modules_load(line);
-                if let Some(name) = entry.first() {
+        Some(doc) => {
+            for line in &doc.lines {
+                if let Entry::Module(name) = &line.entry {
                     if kernel.known_missing(name) && is_managed_module(name) {
                         out.push_str(&format!(
                             "# {}  # nodeprep: no {name} in kernel {}\n",
-                            line.trim(),
+                            line.text.trim(),
                             kernel.release
                         ));
                         continue;
                     }
                     listed.insert(name.clone());
                 }
-                out.push_str(line);
+                out.push_str(&line.text);
                 out.push('\n');
             }
         }
@@ -97,32 +101,35 @@ pub fn modules_content(existing: Option<&str>, kernel: &Kernel, wanted: &Wanted)
 }
 
 /// sysctl.d: each wanted key set once; an existing line for it is rewritten in place.
-pub fn sysctl_content(existing: Option<&str>, wanted: &Wanted) -> String {
+pub fn sysctl_content(existing: Option<&Document>, wanted: &Wanted) -> String {
     let mut out = String::new();
     let mut seen = BTreeSet::new();
     match existing {
         None => out.push_str(SYSCTL_HEADER),
-        Some(text) => {
-            for line in text.lines() {
-                let parsed = sysctl::parse("", line);
-                let Some(entry) = parsed.entries.first() else {
-                    out.push_str(line);
+        Some(doc) => {
+            for line in &doc.lines {
+                let Entry::Sysctl {
+                    key,
+                    value,
+                    written_key,
+                } = &line.entry
+                else {
+                    out.push_str(&line.text);
                     out.push('\n');
                     continue;
                 };
-                match wanted.sysctls.iter().find(|(k, _)| *k == entry.key) {
-                    Some((k, want)) if !same_value(&entry.value, want) => {
-                        let written_key = line.split_once('=').map_or("", |(l, _)| l).trim();
+                match wanted.sysctls.iter().find(|(k, _)| k == key) {
+                    Some((k, want)) if !same_value(value, want) => {
                         out.push_str(&format!("{written_key} = {want}\n"));
                         seen.insert(k.clone());
                     }
                     Some((k, _)) => {
                         seen.insert(k.clone());
-                        out.push_str(line);
+                        out.push_str(&line.text);
                         out.push('\n');
                     }
                     None => {
-                        out.push_str(line);
+                        out.push_str(&line.text);
                         out.push('\n');
                     }
                 }
@@ -160,7 +167,7 @@ pub fn project_files(p: &mut super::Facts, wanted: &Wanted) {
             p.persist
                 .modules_load
                 .sort_by(|a, b| file_name(&a.0.path).cmp(file_name(&b.0.path)));
-            p.modules_file = Some(change.after);
+            p.modules_file = Some(Document::modules(&change.after));
         } else {
             p.sysctls
                 .files
@@ -171,7 +178,7 @@ pub fn project_files(p: &mut super::Facts, wanted: &Wanted) {
             p.sysctls
                 .files
                 .sort_by(|a, b| file_name(&a.path).cmp(file_name(&b.path)));
-            p.sysctl_file = Some(change.after);
+            p.sysctl_file = Some(Document::sysctls(&change.after));
         }
     }
 }

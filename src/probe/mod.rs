@@ -3,6 +3,7 @@
 //! server with the scheduler, adding one dummy server and deleting it again.
 
 pub mod binaries;
+pub mod document;
 pub mod dropins;
 pub mod kernel;
 pub mod kubeconfig;
@@ -37,9 +38,9 @@ pub struct Facts {
     /// `/proc/net/if_inet6` exists: the kernel has IPv6 (kube-proxy ≥ 1.34 asks this).
     pub ipv6: bool,
     pub kube_config: Option<kubeconfig::KubeProxyConfig>,
-    /// Current contents of the files nodeprep writes (None: absent).
-    pub modules_file: Option<String>,
-    pub sysctl_file: Option<String>,
+    /// The files nodeprep writes as they are now, parsed (None: absent or masked).
+    pub modules_file: Option<document::Document>,
+    pub sysctl_file: Option<document::Document>,
     /// Files nodeprep owns that the admin masked (a link to /dev/null on the way).
     pub masked: Vec<Mask>,
     /// The root's modprobe (node path), which `apply` loads modules with.
@@ -105,8 +106,8 @@ fn read_files(
         kube_version: None,
         kube_config,
         ipv6: root.exists("/proc/net/if_inet6"),
-        modules_file: managed_file(root, MODULES_FILE)?,
-        sysctl_file: managed_file(root, SYSCTL_FILE)?,
+        modules_file: managed_file(root, MODULES_FILE)?.map(|t| document::Document::modules(&t)),
+        sysctl_file: managed_file(root, SYSCTL_FILE)?.map(|t| document::Document::sysctls(&t)),
         masked: [MODULES_FILE, SYSCTL_FILE]
             .into_iter()
             .filter_map(|f| match root.write_target(f) {
