@@ -50,9 +50,10 @@ pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
         Some(path) => Some(kubeconfig::load(path)?),
         None => None,
     };
+    let changeable = Changeable::probe(root, sysctl_keys)?;
     Ok(Facts {
-        persist: persist::probe(root)?,
-        sysctls: sysctl::probe(root, sysctl_keys)?,
+        persist: changeable.persist,
+        sysctls: changeable.sysctls,
         binaries: binaries::probe(root)?,
         os: os::probe(root)?,
         kube_version: if cfg.kube_proxy_version.is_some() {
@@ -61,10 +62,42 @@ pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
             binaries::detect_kube_version(root)
         },
         kube_config,
-        modules_file: read_optional(&root.path(MODULES_FILE))?,
-        sysctl_file: read_optional(&root.path(SYSCTL_FILE))?,
+        modules_file: changeable.modules_file,
+        sysctl_file: changeable.sysctl_file,
         kernel,
     })
+}
+
+/// What `apply` writes: the drop-in directories with nodeprep's files, the live sysctls.
+struct Changeable {
+    persist: persist::Persistence,
+    sysctls: sysctl::Sysctls,
+    modules_file: Option<String>,
+    sysctl_file: Option<String>,
+}
+
+impl Changeable {
+    fn probe(root: &Root, sysctl_keys: &[String]) -> Result<Changeable> {
+        let persist = persist::probe(root)?;
+        let sysctls = sysctl::probe(root, sysctl_keys)?;
+        // Our own files were read with their drop-in directories; read them again only
+        // when they are not among the effective drop-ins there (masked by a /dev/null link).
+        let modules_file = match persist.modules_load.iter().find(|(f, _)| f.path == MODULES_FILE)
+        {
+            Some((f, _)) => Some(f.content.clone()),
+            None => read_optional(&root.path(MODULES_FILE))?,
+        };
+        let sysctl_file = match sysctls.files.iter().find(|f| f.path == SYSCTL_FILE) {
+            Some(f) => Some(f.content.clone()),
+            None => read_optional(&root.path(SYSCTL_FILE))?,
+        };
+        Ok(Changeable {
+            persist,
+            sysctls,
+            modules_file,
+            sysctl_file,
+        })
+    }
 }
 
 fn check_root(root: &Root) -> Result<()> {
