@@ -3,6 +3,7 @@
 
 mod apply;
 mod check;
+mod helper_runs;
 mod host;
 mod kube_config;
 mod support;

@@ -121,6 +121,17 @@ pub fn module_name_of(path: &str) -> Option<String> {
     Some(stem.replace('-', "_"))
 }
 
+/// The modules in `/proc/modules`; None when it does not exist (no module support).
+pub fn loaded(root: &Root) -> Result<Option<BTreeSet<String>>> {
+    let proc_modules = root.path("/proc/modules");
+    let Some(text) = read_optional(&proc_modules)? else {
+        return Ok(None);
+    };
+    let mods = KernelModules::from_buf_read(text.as_bytes())
+        .with_context(|| format!("cannot parse {}", proc_modules.display()))?;
+    Ok(Some(mods.0.keys().map(|n| n.replace('-', "_")).collect()))
+}
+
 pub fn probe(root: &Root) -> Result<Kernel> {
     let osrelease = root.path("/proc/sys/kernel/osrelease");
     let Some(release) = read_optional(&osrelease)? else {
@@ -137,12 +148,9 @@ pub fn probe(root: &Root) -> Result<Kernel> {
         ..Kernel::default()
     };
 
-    let proc_modules = root.path("/proc/modules");
-    if let Some(text) = read_optional(&proc_modules)? {
+    if let Some(loaded) = loaded(root)? {
         k.modules_supported = true;
-        let mods = KernelModules::from_buf_read(text.as_bytes())
-            .with_context(|| format!("cannot parse {}", proc_modules.display()))?;
-        k.loaded = mods.0.keys().map(|n| n.replace('-', "_")).collect();
+        k.loaded = loaded;
     }
 
     for base in ["/lib/modules", "/usr/lib/modules"] {

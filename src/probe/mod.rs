@@ -68,6 +68,30 @@ pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
     })
 }
 
+/// The node again after `apply`: what apply can change (the loaded modules, the drop-in
+/// directories, the live sysctls, nodeprep's files) is read again; the rest (helper
+/// versions, the kube version, os-release, the kube-proxy config, the kernel's module index
+/// and config) is taken from `before`: no helper runs twice, nothing is parsed twice.
+pub fn reprobe(cfg: &Config, sysctl_keys: &[String], before: &Facts) -> Result<Facts> {
+    let root = &cfg.root;
+    let mut kernel = before.kernel.clone();
+    let loaded = kernel::loaded(root)?;
+    kernel.modules_supported = loaded.is_some();
+    kernel.loaded = loaded.unwrap_or_default();
+    let changeable = Changeable::probe(root, sysctl_keys)?;
+    Ok(Facts {
+        kernel,
+        persist: changeable.persist,
+        sysctls: changeable.sysctls,
+        binaries: before.binaries.clone(),
+        os: before.os.clone(),
+        kube_version: before.kube_version.clone(),
+        kube_config: before.kube_config.clone(),
+        modules_file: changeable.modules_file,
+        sysctl_file: changeable.sysctl_file,
+    })
+}
+
 /// What `apply` writes: the drop-in directories with nodeprep's files, the live sysctls.
 struct Changeable {
     persist: persist::Persistence,
