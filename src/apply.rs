@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::exit::Interrupted;
 use crate::plan::files::{self, FileChange};
 use crate::plan::{Wanted, load_would_work};
-use crate::probe::kernel::{self, ModState};
+use crate::probe::kernel::ModState;
 use crate::probe::{Facts, sysctl};
 use crate::root::Root;
 use crate::system::{find_program, run};
@@ -185,7 +185,7 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Vec<Action>
 
     // What is loaded now decides what may be persisted.
     let mut now = facts.clone();
-    now.kernel = kernel::probe(root)?;
+    now.kernel.reread_loaded(root)?;
     for a in actions
         .iter_mut()
         .filter(|a| a.ok && attempted.contains(&a.target))

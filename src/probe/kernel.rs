@@ -87,6 +87,15 @@ impl Kernel {
         self.modules_dir.is_some() && self.state(name) == ModState::Missing
     }
 
+    /// Reads `/proc/modules` again (after modprobe ran); the module index and the kernel
+    /// config cannot have changed and are not read again.
+    pub fn reread_loaded(&mut self, root: &Root) -> Result<()> {
+        let loaded = loaded(root)?;
+        self.modules_supported = loaded.is_some();
+        self.loaded = loaded.unwrap_or_default();
+        Ok(())
+    }
+
     /// The kernel can load modules when asked (kernel autoload, `request_module`).
     pub fn autoload_works(&self) -> bool {
         self.modules_supported && !self.modules_disabled && self.modprobe_helper_exists

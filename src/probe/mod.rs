@@ -75,9 +75,7 @@ pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
 pub fn reprobe(cfg: &Config, sysctl_keys: &[String], before: &Facts) -> Result<Facts> {
     let root = &cfg.root;
     let mut kernel = before.kernel.clone();
-    let loaded = kernel::loaded(root)?;
-    kernel.modules_supported = loaded.is_some();
-    kernel.loaded = loaded.unwrap_or_default();
+    kernel.reread_loaded(root)?;
     let changeable = Changeable::probe(root, sysctl_keys)?;
     Ok(Facts {
         kernel,
