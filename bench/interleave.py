@@ -162,6 +162,12 @@ def main():
              "<= 10 MB",
              peak <= 10 * 1024)
 
+    if "baseline check" in med:
+        print("against the baseline binary, same rounds:")
+        print(f"  check / baseline check {med['check'] / med['baseline check']:.2f}x; "
+              f"apply / baseline apply "
+              f"{med['apply (nothing to do)'] / med['baseline apply']:.2f}x")
+
 
 if __name__ == "__main__":
     main()
