@@ -7,7 +7,8 @@
 # unset, or the node cannot be reset. It runs BENCH_ROUNDS rounds (boot.conf, from
 # `tests/vm/run --bench-rounds`), fewer when the next one would not end within the
 # scenario's time limit (a slow machine shortens the benchmark, it does not fail it),
-# and at least one.
+# and at least one. With /usr/local/bin/nodeprep-baseline in the guest (`tests/vm/run
+# --bench-baseline PATH`) that binary's fresh apply is a fourth variant of every round.
 [ -n "${BASH_VERSION:-}" ] || exec /bin/bash "$0" "$@"  # EPOCHREALTIME: no fork to read a clock
 . /vm/lib.sh
 . /etc/nodeprep-vm/boot.conf
@@ -61,6 +62,7 @@ time_one() {
   local name=$1 t0 t1 rc
   case $name in
     nodeprep) set -- /usr/local/bin/nodeprep apply ;;
+    baseline) set -- /usr/local/bin/nodeprep-baseline apply ;;
     seeds) set -- $B/seeds ;;
     floor) set -- $B/floor ;;
   esac
@@ -90,17 +92,20 @@ range_ms() {
   printf '%s\n' $1 | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f..%.0f", lo / 1000, hi / 1000 }'
 }
 
+# per_round_ratios A B C: median over the rounds of T[A]/T[B] and of T[A]/T[C]
 per_round_ratios() {
-  printf '%s\n' $1 > $B/np; printf '%s\n' $2 > $B/sd; printf '%s\n' $3 > $B/fl
-  paste $B/np $B/sd $B/fl | awk '
-    function med(a, n,   i, j, t) {
-      for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-      return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-    { s[NR] = $1 / $2; f[NR] = $1 / $3 }
-    END { printf "median of per-round ratios: nodeprep/seeds %.2fx, nodeprep/floor %.2fx", med(s, NR), med(f, NR) }'
+  printf '%s\n' ${T[$1]} > $B/a; printf '%s\n' ${T[$2]} > $B/b; printf '%s\n' ${T[$3]} > $B/c
+  paste $B/a $B/b $B/c | awk -v a="$1" -v b="$2" -v c="$3" '
+    function med(v, n,   i, j, t) {
+      for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+      return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+    { x[NR] = $1 / $2; y[NR] = $1 / $3 }
+    END { printf "median of per-round ratios: %s/%s %.2fx, %s/%s %.2fx", a, b, med(x, NR), a, c, med(y, NR) }'
 }
 
 VARIANTS=(nodeprep seeds floor)
+[ -x /usr/local/bin/nodeprep-baseline ] && VARIANTS+=(baseline)
+NV=${#VARIANTS[@]}
 BUDGET=$(( ${SCENARIO_TIMEOUT:-200} - 20 ))
 ok=1
 reset_node || ok=0
@@ -114,14 +119,14 @@ fi
 r=0
 while [ $ok = 1 ] && [ $r -lt "$ROUNDS" ]; do
   t_round=$SECONDS
-  for i in 0 1 2; do
-    v=${VARIANTS[$(( (r + i) % 3 ))]}
+  for i in $(seq 0 $((NV - 1))); do
+    v=${VARIANTS[$(( (r + i) % NV ))]}
     time_one $v && reset_node || { ok=0; break; }
   done
   [ $ok = 1 ] || break
   r=$((r + 1))
   last=$(( SECONDS - t_round ))
-  log "round $r: nodeprep${T[nodeprep]##* } seeds${T[seeds]##* } floor${T[floor]##* } (us), ${last}s"
+  log "round $r: nodeprep ${T[nodeprep]##* } seeds ${T[seeds]##* } floor ${T[floor]##* } (us), ${last}s"
   if [ $r -lt "$ROUNDS" ] && [ $(( SECONDS + last + last / 2 )) -gt "$BUDGET" ]; then
     log "stopping after $r of $ROUNDS rounds: the next would not end within ${SCENARIO_TIMEOUT:-200}s"
     break
@@ -130,7 +135,7 @@ done
 
 if [ $ok = 1 ]; then
   np=$(median_ms "${T[nodeprep]}"); sd=$(median_ms "${T[seeds]}"); fl=$(median_ms "${T[floor]}")
-  report "fresh apply, kernel $KVER (QEMU TCG), $r rounds alternating, all modules unloaded between runs"
+  report "fresh apply, kernel $KVER (QEMU TCG), $r rounds of ${VARIANTS[*]} rotated, all modules unloaded between runs"
   report "$(printf '%-44s %9s ms  (min..max %s ms)' "nodeprep apply" "$np" "$(range_ms "${T[nodeprep]}")")"
   report "$(printf '%-44s %9s ms  (min..max %s ms)' "seeds' recipe (modprobe br_netfilter, sysctl -p, ipvs.modules)" "$sd" "$(range_ms "${T[seeds]}")")"
   report "$(printf '%-44s %9s ms  (min..max %s ms)' "floor (modprobe -a, sysctl -p)" "$fl" "$(range_ms "${T[floor]}")")"
@@ -139,6 +144,12 @@ if [ $ok = 1 ]; then
       a / b, (a / b <= 0.30) ? "met" : "NOT met", a / c, c / b }')"
   # the same ratios within each round (its three runs are neighbours in time), then the
   # median: steadier than a ratio of medians when the host's load drifts
-  report "$(per_round_ratios "${T[nodeprep]}" "${T[seeds]}" "${T[floor]}")"
+  report "$(per_round_ratios nodeprep seeds floor)"
+  if [ -n "${T[baseline]:-}" ]; then
+    bl=$(median_ms "${T[baseline]}")
+    report "$(printf '%-44s %9s ms  (min..max %s ms)' "baseline nodeprep apply" "$bl" "$(range_ms "${T[baseline]}")")"
+    report "$(per_round_ratios nodeprep baseline floor)"
+    report "$(awk -v a="$bl" -v b="$sd" 'BEGIN { printf "baseline/seeds %.2fx", a / b }')"
+  fi
 fi
 finish
