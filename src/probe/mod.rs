@@ -104,7 +104,10 @@ impl Changeable {
         let sysctls = sysctl::probe(root, sysctl_keys)?;
         // Our own files were read with their drop-in directories; read them again only
         // when they are not among the effective drop-ins there (masked by a /dev/null link).
-        let modules_file = match persist.modules_load.iter().find(|(f, _)| f.path == MODULES_FILE)
+        let modules_file = match persist
+            .modules_load
+            .iter()
+            .find(|(f, _)| f.path == MODULES_FILE)
         {
             Some((f, _)) => Some(f.content.clone()),
             None => read_optional(&root.path(MODULES_FILE))?,
