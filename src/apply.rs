@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::plan::files::{self, FileChange};
 use crate::plan::{Wanted, load_would_work};
-use crate::probe::kernel::{self, ModState};
+use crate::probe::kernel::ModState;
 use crate::probe::{FILE_LIMIT, Facts, MODULES_FILE, SYSCTL_FILE, managed_file, sysctl};
 use crate::root::Root;
 use crate::system::run;
@@ -170,7 +170,8 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Vec<Action>
 
     // What is loaded now decides what may be persisted.
     let mut now = facts.clone();
-    now.kernel = kernel::probe(root, cfg.kernel_release.as_deref())?;
+    // only /proc/modules can have changed: the module index and kernel config are kept
+    now.kernel.reread_loaded(root)?;
     // merge with the files as they are now: a line someone added during the loads is kept
     now.modules_file = managed_file(root, MODULES_FILE)?;
     now.sysctl_file = managed_file(root, SYSCTL_FILE)?;

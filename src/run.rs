@@ -32,6 +32,22 @@ impl Survey {
         })
     }
 
+    /// The survey again after `apply` acted: only what apply can change is read again.
+    pub fn retake(&self, cfg: &Config) -> Result<Survey> {
+        let keys = sysctl_keys(&plan::wanted_sysctls(cfg));
+        let mut facts = probe::reprobe(cfg, &keys, &self.facts)?;
+        if facts.kernel.image {
+            facts = plan::at_boot(&facts, &keys);
+        }
+        let wanted = plan::wanted(cfg, &facts);
+        let projected = plan::project(&facts, &wanted);
+        Ok(Survey {
+            facts,
+            wanted,
+            projected,
+        })
+    }
+
     pub fn assess(&self, cfg: &Config) -> plan::Assessment {
         plan::assess(cfg, &self.facts, &self.wanted, &self.projected)
     }
@@ -109,7 +125,12 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
             detailed_exitcode,
         } => {
             let actions = apply::apply(cfg, facts, wanted)?;
-            let after = Survey::take(cfg)?;
+            // Nothing done, nothing changed: the node is as it was read.
+            let after = if actions.is_empty() {
+                survey
+            } else {
+                survey.retake(cfg)?
+            };
             let a = after.assess(cfg);
             let changed = actions.iter().any(|act| act.ok);
             let out = report::render(
