@@ -86,7 +86,8 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Applied> {
     let now = if loads.is_empty() {
         predicted_loads(facts, wanted)
     } else {
-        let mut now = probe::probe(cfg, &files::sysctl_keys(&wanted.sysctls))?;
+        // only what the loads can change is read again (no helper runs twice)
+        let mut now = probe::reprobe(cfg, &files::sysctl_keys(&wanted.sysctls), facts)?;
         for a in done.iter_mut().filter(|a| attempted.contains(&a.target)) {
             if !now.kernel.state(&a.target).is_present() {
                 a.ok = false;

@@ -38,6 +38,16 @@ impl Survey {
         }
     }
 
+    /// The survey again after `apply` acted: only what apply can change is read again.
+    pub fn retake(&self, cfg: &Config) -> Result<Survey> {
+        let keys = sysctl_keys(&plan::wanted_sysctls(cfg));
+        let mut facts = probe::reprobe(cfg, &keys, &self.facts)?;
+        if facts.kernel.image {
+            facts = plan::at_boot(&facts, &keys);
+        }
+        Ok(Survey::of(cfg, facts))
+    }
+
     pub fn assess(&self, cfg: &Config) -> plan::Assessment {
         plan::assess(cfg, &self.facts, &self.wanted, &self.projected)
     }
@@ -118,11 +128,15 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
         } => {
             let applied = apply::apply(cfg, facts, wanted)?;
             let actions = applied.actions;
-            // the loads that failed stay failed in the findings' advice
-            let after = Survey::take(cfg)?;
-            let mut facts = after.facts;
-            facts.load_failures = applied.load_failures;
-            let after = Survey::of(cfg, facts);
+            // Nothing done, nothing changed: the node is as it was read. The loads that failed
+            // stay failed in the findings' advice.
+            let after = if actions.is_empty() {
+                survey
+            } else {
+                let mut facts = survey.retake(cfg)?.facts;
+                facts.load_failures = applied.load_failures;
+                Survey::of(cfg, facts)
+            };
             let a = after.assess(cfg);
             let changed = actions.iter().any(|act| act.ok);
             let out = report::render(

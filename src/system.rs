@@ -79,7 +79,8 @@ fn command(root: &Root, program: &str, args: &[&str]) -> Result<Command> {
         .env_clear()
         .env("PATH", TRUSTED_DIRS.join(":"))
         .env("LC_ALL", "C")
-        .stdin(Stdio::null())
+        // an empty pipe, not /dev/null: a container's root may have no /dev
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
@@ -96,6 +97,7 @@ pub fn run(root: &Root, program: &str, args: &[&str], timeout: Duration) -> Resu
         .with_context(|| format!("cannot run {}", root.show(program)))?;
     let pgid = child.id() as i32;
     signals::helper_started(pgid);
+    drop(child.stdin.take());
     let (tx, rx) = mpsc::channel();
     if let Some(pipe) = child.stdout.take() {
         let tx = tx.clone();

@@ -234,3 +234,26 @@ fn a_command_line_is_never_taken_for_a_module_call() {
     assert!(stdout.starts_with("nodeprep check"), "{stdout}");
     assert!(!Path::new(&node.root).join("etc/sysctl.d/k8s.conf").exists());
 }
+
+#[test]
+fn the_mode_parameter_maps_to_mode() {
+    let node = Node::new("no-modules");
+    // a node with no IPVS at all: ipvs fails, nftables is judged on its own terms
+    let (_, ipvs) = module(
+        &node,
+        json!({"action": "check", "kube_proxy_version": "1.33"}),
+    );
+    assert_eq!(ipvs["kube_proxy"]["mode"], "ipvs", "{}", ipvs["kube_proxy"]);
+    let (_, nft) = module(
+        &node,
+        json!({"action": "check", "mode": "nftables", "kube_proxy_version": "1.33"}),
+    );
+    assert_eq!(
+        nft["kube_proxy"]["mode"], "nftables",
+        "{}",
+        nft["kube_proxy"]
+    );
+    let (_, bad) = module(&node, json!({"action": "check", "mode": "IPVS"}));
+    assert_eq!(bad["failed"], true, "{bad}");
+    assert!(bad["msg"].as_str().unwrap().contains("IPVS"), "{bad}");
+}

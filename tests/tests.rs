@@ -6,6 +6,7 @@ mod apply;
 mod boundary;
 mod check;
 mod completion;
+mod helper_runs;
 mod host;
 mod kube_config;
 mod kubernetes;

@@ -60,7 +60,11 @@ pub fn collect(root: &Root, dirs: &[&str]) -> Result<Vec<DropIn>> {
                 by_name.insert(name, None);
                 continue;
             }
-            if let Some(content) = root.read_text(&node, FILE_LIMIT)? {
+            // byte for byte (see crate::text): nodeprep's own files are rewritten from this
+            if let Some(content) = root
+                .read(&node, FILE_LIMIT)?
+                .map(|b| crate::text::decode(&b))
+            {
                 by_name.insert(
                     name,
                     Some(DropIn {

@@ -90,6 +90,15 @@ impl Kernel {
         self.modules_dir.is_some() && self.state(name) == ModState::Missing
     }
 
+    /// Reads `/proc/modules` again (after modprobe ran); the module index and the kernel
+    /// config cannot have changed and are not read again.
+    pub fn reread_loaded(&mut self, root: &Root) -> Result<()> {
+        let loaded = loaded(root)?;
+        self.modules_supported = loaded.is_some();
+        self.loaded = loaded.unwrap_or_default();
+        Ok(())
+    }
+
     /// The kernel can load modules when asked (kernel autoload, `request_module`).
     pub fn autoload_works(&self) -> bool {
         self.modules_supported && !self.modules_disabled && self.modprobe_helper_exists
@@ -177,6 +186,17 @@ pub fn module_name_of(path: &str) -> Option<String> {
     Some(stem.replace('-', "_"))
 }
 
+/// The modules in `/proc/modules`; None when it does not exist (no module support).
+pub fn loaded(root: &Root) -> Result<Option<BTreeSet<String>>> {
+    let proc_modules = "/proc/modules";
+    let Some(text) = root.read_text(proc_modules, FILE_LIMIT)? else {
+        return Ok(None);
+    };
+    let mods = KernelModules::from_buf_read(text.as_bytes())
+        .with_context(|| format!("cannot parse {}", root.show(proc_modules)))?;
+    Ok(Some(mods.0.keys().map(|n| n.replace('-', "_")).collect()))
+}
+
 /// Reads the running kernel under the root. A root other than `/` without a live /proc is an
 /// image: its kernel is `release` (`--kernel-release`) or the only one under /lib/modules.
 pub fn probe(root: &Root, release: Option<&str>) -> Result<Kernel> {
@@ -199,15 +219,12 @@ pub fn probe(root: &Root, release: Option<&str>) -> Result<Kernel> {
         ..Kernel::default()
     };
 
-    let proc_modules = "/proc/modules";
     if image {
         // whatever this kernel is built with, an image cannot tell what is loaded
         k.modules_supported = true;
-    } else if let Some(text) = root.read_text(proc_modules, FILE_LIMIT)? {
+    } else if let Some(loaded) = loaded(root)? {
         k.modules_supported = true;
-        let mods = KernelModules::from_buf_read(text.as_bytes())
-            .with_context(|| format!("cannot parse {}", root.show(proc_modules)))?;
-        k.loaded = mods.0.keys().map(|n| n.replace('-', "_")).collect();
+        k.loaded = loaded;
     }
 
     for base in ["/lib/modules", "/usr/lib/modules"] {

@@ -81,7 +81,7 @@ pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
     // the helpers run in the background while the files are read
     let (facts, (binaries, kube_version)) = std::thread::scope(|s| {
         let helpers = s.spawn(|| binaries::probe(root, want_kube_version));
-        let files = read_files(cfg, root, sysctl_keys, kernel, kube_config);
+        let files = read_files(root, sysctl_keys, kernel, kube_config);
         let helpers = helpers.join().unwrap_or_else(|_| (Vec::new(), None));
         (files, helpers)
     });
@@ -92,23 +92,90 @@ pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
 }
 
 fn read_files(
-    _cfg: &Config,
     root: &Root,
     sysctl_keys: &[String],
     kernel: kernel::Kernel,
     kube_config: Option<kubeconfig::KubeProxyConfig>,
 ) -> Result<Facts> {
+    let changeable = Changeable::probe(root, sysctl_keys)?;
     Ok(Facts {
-        persist: persist::probe(root)?,
-        sysctls: sysctl::probe(root, sysctl_keys)?,
+        persist: changeable.persist,
+        sysctls: changeable.sysctls,
         binaries: Vec::new(),
         os: os::probe(root)?,
         kube_version: None,
         kube_config,
         ipv6: root.exists("/proc/net/if_inet6"),
-        modules_file: managed_file(root, MODULES_FILE)?.map(|t| document::Document::modules(&t)),
-        sysctl_file: managed_file(root, SYSCTL_FILE)?.map(|t| document::Document::sysctls(&t)),
-        masked: [MODULES_FILE, SYSCTL_FILE]
+        modules_file: changeable.modules_file,
+        sysctl_file: changeable.sysctl_file,
+        masked: changeable.masked,
+        modprobe: root.find_program("modprobe"),
+        load_failures: Default::default(),
+        kernel,
+    })
+}
+
+/// The node again after `apply`: what apply can change (the loaded modules, the drop-in
+/// directories, the live sysctls, nodeprep's files) is read again; the rest (helper
+/// versions, the kube version, os-release, the kube-proxy config, the kernel's module index
+/// and config) is taken from `before`: no helper runs twice, nothing is parsed twice.
+pub fn reprobe(cfg: &Config, sysctl_keys: &[String], before: &Facts) -> Result<Facts> {
+    let root = &cfg.root;
+    let mut kernel = before.kernel.clone();
+    if kernel.image {
+        // what "is loaded" in an image is what the files load at boot: judged afresh
+        kernel.loaded.clear();
+    } else {
+        kernel.reread_loaded(root)?;
+    }
+    let changeable = Changeable::probe(root, sysctl_keys)?;
+    Ok(Facts {
+        kernel,
+        persist: changeable.persist,
+        sysctls: changeable.sysctls,
+        binaries: before.binaries.clone(),
+        os: before.os.clone(),
+        kube_version: before.kube_version.clone(),
+        kube_config: before.kube_config.clone(),
+        ipv6: before.ipv6,
+        modules_file: changeable.modules_file,
+        sysctl_file: changeable.sysctl_file,
+        masked: changeable.masked,
+        modprobe: before.modprobe.clone(),
+        load_failures: before.load_failures.clone(),
+    })
+}
+
+/// What `apply` writes: the drop-in directories with nodeprep's files, the live sysctls.
+struct Changeable {
+    persist: persist::Persistence,
+    sysctls: sysctl::Sysctls,
+    modules_file: Option<document::Document>,
+    sysctl_file: Option<document::Document>,
+    masked: Vec<Mask>,
+}
+
+impl Changeable {
+    fn probe(root: &Root, sysctl_keys: &[String]) -> Result<Changeable> {
+        let persist = persist::probe(root)?;
+        let sysctls = sysctl::probe(root, sysctl_keys)?;
+        // Our own files were read, byte for byte, with their drop-in directories; read them
+        // again only when they are not among the effective drop-ins there.
+        let modules_file = match persist
+            .modules_load
+            .iter()
+            .find(|(f, _)| f.path == MODULES_FILE)
+        {
+            Some((f, _)) => Some(f.content.clone()),
+            None => managed_file(root, MODULES_FILE)?,
+        }
+        .map(|t| document::Document::modules(&t));
+        let sysctl_file = match sysctls.files.iter().find(|f| f.path == SYSCTL_FILE) {
+            Some(f) => Some(f.content.clone()),
+            None => managed_file(root, SYSCTL_FILE)?,
+        }
+        .map(|t| document::Document::sysctls(&t));
+        let masked = [MODULES_FILE, SYSCTL_FILE]
             .into_iter()
             .filter_map(|f| match root.write_target(f) {
                 Ok(Target::Masked(link)) => Some(Mask {
@@ -117,11 +184,15 @@ fn read_files(
                 }),
                 _ => None,
             })
-            .collect(),
-        modprobe: root.find_program("modprobe"),
-        load_failures: Default::default(),
-        kernel,
-    })
+            .collect();
+        Ok(Changeable {
+            persist,
+            sysctls,
+            modules_file,
+            sysctl_file,
+            masked,
+        })
+    }
 }
 
 fn check_root(root: &Root) -> Result<()> {

@@ -22,6 +22,8 @@ pub struct Entry {
 pub struct SysctlFile {
     pub path: String,
     pub entries: Vec<Entry>,
+    /// The file as read, so that nothing reads it twice.
+    pub content: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -107,6 +109,7 @@ pub fn parse(path: &str, content: &str) -> SysctlFile {
     SysctlFile {
         path: path.to_string(),
         entries,
+        content: content.to_string(),
     }
 }
 

@@ -1,0 +1,96 @@
+//! Which helper programs a run asks, and how often (issue 11: no work done twice, none that
+//! the run does not need). The fixture's helpers are replaced by ones that log each call.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use crate::support::Node;
+
+/// Replaces `node_path` by a helper that logs `NAME ARGS` to /var/log/helpers.log under the
+/// root, then prints `banner`.
+fn logging_helper(node: &Node, node_path: &str, banner: &str) {
+    let name = node_path.rsplit('/').next().unwrap();
+    let depth = node_path.trim_start_matches('/').matches('/').count();
+    let up = vec![".."; depth].join("/");
+    node.write(
+        node_path,
+        &format!(
+            "#!/bin/sh\nroot=$(cd \"$(dirname \"$0\")/{up}\" && pwd -P)\nmkdir -p \"$root/var/log\"\n\
+             echo \"{name} $*\" >> \"$root/var/log/helpers.log\"\necho '{banner}'\n"
+        ),
+    );
+    fs::set_permissions(node.path(node_path), fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn with_logging_helpers(fixture: &str) -> Node {
+    let node = Node::new(fixture);
+    logging_helper(&node, "/usr/sbin/ipset", "ipset v7.17, protocol version: 7");
+    logging_helper(&node, "/usr/sbin/ipvsadm", "ipvsadm v1.31 2019/12/24");
+    logging_helper(&node, "/usr/sbin/iptables", "iptables v1.8.9 (nf_tables)");
+    logging_helper(&node, "/usr/bin/kube-proxy", "Kubernetes v1.30.2");
+    node
+}
+
+fn calls(node: &Node) -> Vec<String> {
+    match fs::read_to_string(node.path("/var/log/helpers.log")) {
+        Ok(s) => {
+            let mut v: Vec<String> = s.lines().map(str::to_string).collect();
+            v.sort();
+            v
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+const ONCE_EACH: [&str; 4] = [
+    "ipset --version",
+    "iptables --version",
+    "ipvsadm --version",
+    "kube-proxy --version",
+];
+
+#[test]
+fn check_asks_each_helper_once() {
+    let node = with_logging_helpers("debian12-ready");
+    let r = node.run(&["check"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(calls(&node), ONCE_EACH);
+}
+
+#[test]
+fn a_given_kube_proxy_version_runs_no_kubernetes_binary() {
+    let node = with_logging_helpers("debian12-ready");
+    let r = node.run(&["--kube-proxy-version", "1.30", "check"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        calls(&node),
+        ["ipset --version", "iptables --version", "ipvsadm --version"]
+    );
+}
+
+#[test]
+fn apply_that_acts_asks_each_helper_once() {
+    let node = with_logging_helpers("debian12-fresh");
+    let (code, v) = node.json(&["apply"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["ready"], true);
+    assert!(!node.modprobe_calls().is_empty(), "apply loaded nothing");
+    // the report after apply still shows what the helpers said
+    assert_eq!(v["kube_proxy"]["version"], "1.30");
+    let ipset = v["binaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "ipset")
+        .unwrap();
+    assert_eq!(ipset["version"], "7.17");
+    assert_eq!(calls(&node), ONCE_EACH);
+}
+
+#[test]
+fn apply_with_nothing_to_do_asks_each_helper_once() {
+    let node = with_logging_helpers("debian12-ready");
+    let r = node.run(&["apply", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(calls(&node), ONCE_EACH);
+}
