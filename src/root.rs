@@ -182,9 +182,36 @@ impl Root {
         self.tree().map(|_| ())
     }
 
-    fn resolve(&self, node: &Path) -> Result<Option<pathrs::Handle>> {
-        match self.tree()?.resolve(relative(node)) {
-            Ok(h) => Ok(Some(h)),
+    /// An `O_PATH` descriptor for what `node` names (`follow`: through a final link), or
+    /// `None` when it does not exist. Under `/` the kernel's own resolution is the node's, so
+    /// it is used directly; under any other root, libpathrs's in-root resolution (which also
+    /// checks, after each lookup, that the root was not moved).
+    fn path_fd(&self, node: &Path, follow: bool) -> Result<Option<OwnedFd>> {
+        let rel = relative(node);
+        if self.is_host() {
+            let nofollow = if follow {
+                OFlag::empty()
+            } else {
+                OFlag::O_NOFOLLOW
+            };
+            return match nix::fcntl::open(
+                &Path::new("/").join(&rel),
+                OFlag::O_PATH | OFlag::O_CLOEXEC | nofollow,
+                Mode::empty(),
+            ) {
+                Ok(fd) => Ok(Some(fd)),
+                Err(Errno::ENOENT | Errno::ENOTDIR) => Ok(None),
+                Err(e) => Err(anyhow!("cannot resolve {}: {e}", self.show(node))),
+            };
+        }
+        let tree = self.tree()?;
+        let found = if follow {
+            tree.resolve(&rel)
+        } else {
+            tree.resolve_nofollow(&rel)
+        };
+        match found {
+            Ok(h) => Ok(Some(OwnedFd::from(h))),
             Err(e) if is_absent(&e) => Ok(None),
             Err(e) => Err(anyhow!(
                 "cannot resolve {}: {}",
@@ -197,7 +224,7 @@ impl Root {
     /// The metadata of what `node` names, following symlinks inside the root.
     pub fn stat(&self, node: impl AsRef<Path>) -> Result<Option<FileStat>> {
         let node = node.as_ref();
-        let Some(h) = self.resolve(node)? else {
+        let Some(h) = self.path_fd(node, true)? else {
             return Ok(None);
         };
         let st = nix::sys::stat::fstat(h.as_fd())
@@ -208,17 +235,16 @@ impl Root {
     /// What `node` names, without following a final symlink.
     pub fn entry(&self, node: impl AsRef<Path>) -> Result<Entry> {
         let node = node.as_ref();
-        let h = match self.tree()?.resolve_nofollow(relative(node)) {
-            Ok(h) => h,
-            Err(e) if is_absent(&e) => return Ok(Entry::Missing),
-            Err(e) => bail!("cannot resolve {}: {}", self.show(node), io_error(e)),
+        let Some(h) = self.path_fd(node, false)? else {
+            return Ok(Entry::Missing);
         };
         let st = nix::sys::stat::fstat(h.as_fd())
             .with_context(|| format!("cannot stat {}", self.show(node)))?;
         Ok(if is_kind(&st, SFlag::S_IFLNK) {
-            let target = self.tree()?.readlink(relative(node)).map_err(|e| {
-                anyhow!("cannot read the link {}: {}", self.show(node), io_error(e))
-            })?;
+            // the link itself, through the descriptor that names it
+            let target = nix::fcntl::readlinkat(&h, "")
+                .map(PathBuf::from)
+                .with_context(|| format!("cannot read the link {}", self.show(node)))?;
             Entry::Link(target)
         } else if is_kind(&st, SFlag::S_IFREG) {
             Entry::File {
@@ -260,8 +286,99 @@ impl Root {
     /// exist. A FIFO, socket or device is an error, never a read that could hang.
     pub fn read(&self, node: impl AsRef<Path>, limit: u64) -> Result<Option<Vec<u8>>> {
         let node = node.as_ref();
-        let Some(h) = self.resolve(node)? else {
+        let Some(file) = self.open_regular(node, OFlag::O_RDONLY)? else {
             return Ok(None);
+        };
+        let b =
+            read_capped(file, limit).with_context(|| format!("cannot read {}", self.show(node)))?;
+        if b.len() as u64 > limit {
+            bail!(
+                "{} is larger than {} bytes; that is not a file nodeprep expects there",
+                self.show(node),
+                limit
+            );
+        }
+        Ok(Some(b))
+    }
+
+    /// Opens the regular file `node` names, links followed inside the root, and never opens
+    /// anything else (a FIFO, socket or device is an error). The fast way, one resolution
+    /// and two syscalls: the parent is resolved in the root, the last name is checked with
+    /// `fstatat` and opened relative to it (`O_NOFOLLOW`, `O_NONBLOCK`), then checked again.
+    /// A last name that is a link goes through libpathrs's full resolution and a reopen.
+    fn open_regular(&self, node: &Path, flags: OFlag) -> Result<Option<File>> {
+        let not_regular = |st: &FileStat| {
+            anyhow!(
+                "{} is a {}, not a regular file; nodeprep reads only regular files there",
+                self.show(node),
+                kind_name(st)
+            )
+        };
+        let rel = relative(node);
+        let name = rel.file_name().filter(|n| *n != "..");
+        let parent = rel.parent().filter(|p| !p.as_os_str().is_empty());
+        let Some(name) = name else {
+            return self.open_regular_resolved(node, flags);
+        };
+        let Some(dir) = self.path_fd(parent.unwrap_or(Path::new(".")), true)? else {
+            return Ok(None);
+        };
+        match nix::sys::stat::fstatat(&dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(None),
+            Err(e) => bail!("cannot stat {}: {e}", self.show(node)),
+            Ok(st) if is_kind(&st, SFlag::S_IFLNK) => {
+                return self.open_regular_resolved(node, flags);
+            }
+            Ok(st) if !is_kind(&st, SFlag::S_IFREG) => return Err(not_regular(&st)),
+            Ok(_) => {}
+        }
+        let fd = nix::fcntl::openat(
+            &dir,
+            name,
+            flags | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .with_context(|| format!("cannot open {}", self.show(node)))?;
+        let file = File::from(fd);
+        let st = nix::sys::stat::fstat(&file)
+            .with_context(|| format!("cannot stat {}", self.show(node)))?;
+        if !is_kind(&st, SFlag::S_IFREG) {
+            // replaced between the two looks
+            return Err(not_regular(&st));
+        }
+        Ok(Some(file))
+    }
+
+    /// [`Root::open_regular`] through libpathrs's resolution of the whole path.
+    fn open_regular_resolved(&self, node: &Path, flags: OFlag) -> Result<Option<File>> {
+        if self.is_host() {
+            // the kernel's resolution is the node's: open, then make sure of what it is
+            let fd = match nix::fcntl::open(
+                &Path::new("/").join(relative(node)),
+                flags | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            ) {
+                Ok(fd) => fd,
+                Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(None),
+                Err(e) => bail!("cannot open {}: {e}", self.show(node)),
+            };
+            let file = File::from(fd);
+            let st = nix::sys::stat::fstat(&file)
+                .with_context(|| format!("cannot stat {}", self.show(node)))?;
+            if !is_kind(&st, SFlag::S_IFREG) {
+                bail!(
+                    "{} is a {}, not a regular file; nodeprep reads only regular files there",
+                    self.show(node),
+                    kind_name(&st)
+                );
+            }
+            return Ok(Some(file));
+        }
+        let rel = relative(node);
+        let h = match self.tree()?.resolve(&rel) {
+            Ok(h) => h,
+            Err(e) if is_absent(&e) => return Ok(None),
+            Err(e) => bail!("cannot resolve {}: {}", self.show(node), io_error(e)),
         };
         let st = nix::sys::stat::fstat(h.as_fd())
             .with_context(|| format!("cannot stat {}", self.show(node)))?;
@@ -272,21 +389,11 @@ impl Root {
                 kind_name(&st)
             );
         }
+        let flags = OpenFlags::from_bits_truncate(flags.bits() as u64) | OpenFlags::O_NONBLOCK;
         let file = h
-            .reopen(OpenFlags::O_RDONLY | OpenFlags::O_NONBLOCK)
-            .map_err(|e| anyhow!("cannot read {}: {}", self.show(node), io_error(e)))?;
-        read_capped(file, limit)
-            .with_context(|| format!("cannot read {}", self.show(node)))
-            .and_then(|b| {
-                if b.len() as u64 > limit {
-                    bail!(
-                        "{} is larger than {} bytes; that is not a file nodeprep expects there",
-                        self.show(node),
-                        limit
-                    )
-                }
-                Ok(Some(b))
-            })
+            .reopen(flags)
+            .map_err(|e| anyhow!("cannot open {}: {}", self.show(node), io_error(e)))?;
+        Ok(Some(file))
     }
 
     /// [`Root::read`] for files that are only parsed: bytes that are not UTF-8 become U+FFFD.
@@ -299,7 +406,7 @@ impl Root {
     /// The names in a directory, sorted; empty when it does not exist or is not a directory.
     pub fn list_dir(&self, node: impl AsRef<Path>) -> Result<Vec<String>> {
         let node = node.as_ref();
-        let Some(h) = self.resolve(node)? else {
+        let Some(h) = self.path_fd(node, true)? else {
             return Ok(Vec::new());
         };
         let st = nix::sys::stat::fstat(h.as_fd())
@@ -307,10 +414,15 @@ impl Root {
         if !is_kind(&st, SFlag::S_IFDIR) {
             return Ok(Vec::new());
         }
-        let file = h
-            .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
-            .map_err(|e| anyhow!("cannot list {}: {}", self.show(node), io_error(e)))?;
-        let mut dir = nix::dir::Dir::from_fd(OwnedFd::from(file))
+        // "." of the resolved directory: a readable descriptor without a procfs reopen
+        let fd = nix::fcntl::openat(
+            &h,
+            ".",
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .with_context(|| format!("cannot list {}", self.show(node)))?;
+        let mut dir = nix::dir::Dir::from_fd(fd)
             .with_context(|| format!("cannot list {}", self.show(node)))?;
         let mut names = Vec::new();
         for entry in dir.iter() {
@@ -430,21 +542,9 @@ impl Root {
     /// Overwrites a file that must already exist (a `/proc/sys` key): never creates one.
     pub fn write_existing(&self, node: impl AsRef<Path>, content: &[u8]) -> Result<()> {
         let node = node.as_ref();
-        let h = self
-            .resolve(node)?
+        let mut f = self
+            .open_regular(node, OFlag::O_WRONLY | OFlag::O_TRUNC)?
             .ok_or_else(|| anyhow!("{} does not exist", self.show(node)))?;
-        let st = nix::sys::stat::fstat(h.as_fd())
-            .with_context(|| format!("cannot stat {}", self.show(node)))?;
-        if !is_kind(&st, SFlag::S_IFREG) {
-            bail!(
-                "{} is a {}, not a regular file",
-                self.show(node),
-                kind_name(&st)
-            );
-        }
-        let mut f = h
-            .reopen(OpenFlags::O_WRONLY | OpenFlags::O_TRUNC | OpenFlags::O_NONBLOCK)
-            .map_err(|e| anyhow!("cannot write {}: {}", self.show(node), io_error(e)))?;
         f.write_all(content)
             .with_context(|| format!("cannot write {}", self.show(node)))
     }
