@@ -8,12 +8,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::fcntl::Flock;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Config;
 use crate::plan::actions::{self, Action, Kind};
 use crate::plan::{Wanted, files, predicted_loads};
-use crate::probe::{self, FILE_LIMIT, Facts, sysctl};
+use crate::probe::{self, FILE_LIMIT, Facts, kernel, sysctl};
 use crate::root::Root;
 use crate::system::run;
 
@@ -49,37 +49,11 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Applied> {
     let root = &cfg.root;
     let loads = actions::loads(facts, wanted);
     let bar = progress(cfg, loads.len() + 2 + wanted.sysctls.len());
-    let mut done = Vec::new();
-    let mut load_failures = BTreeMap::new();
-    let mut attempted = Vec::new();
-    for load in &loads {
-        let m = &load.module;
-        bar.set_message(format!("loading {m}"));
-        bar.inc(1);
-        let result = match (&load.blocked, &facts.modprobe) {
-            (Some(why), _) => Err(why.clone()),
-            (None, None) => Err("no modprobe".to_string()),
-            (None, Some(prog)) => match run(root, prog, &[m.as_str()], MODPROBE_TIMEOUT) {
-                Ok(out) if out.success => {
-                    attempted.push(m.clone());
-                    Ok(format!("modprobe {m}"))
-                }
-                Ok(out) => Err(format!(
-                    "modprobe {m} failed (exit {}): {}",
-                    out.code.map_or("signal".into(), |c| c.to_string()),
-                    out.text
-                )),
-                Err(e) => Err(format!("{e:#}")),
-            },
-        };
-        done.push(match result {
-            Ok(detail) => Action::new(Kind::LoadModule, m, true, detail),
-            Err(why) => {
-                load_failures.insert(m.clone(), why.clone());
-                Action::new(Kind::LoadModule, m, false, why)
-            }
-        });
-    }
+    let Loaded {
+        mut done,
+        mut load_failures,
+        attempted,
+    } = load_modules(root, facts, &loads, &bar)?;
 
     // The node as the loads left it decides the rest; the managed files are read again, so
     // a line someone added during the loads is kept.
@@ -122,6 +96,82 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Applied> {
     Ok(Applied {
         actions: done,
         load_failures,
+    })
+}
+
+/// What the loads did: an action per module, why each failed one failed, and the modules
+/// modprobe said it loaded (checked against /proc/modules after).
+struct Loaded {
+    done: Vec<Action>,
+    load_failures: BTreeMap<String, String>,
+    attempted: Vec<String>,
+}
+
+fn load_modules(
+    root: &Root,
+    facts: &Facts,
+    loads: &[actions::Load],
+    bar: &ProgressBar,
+) -> Result<Loaded> {
+    let mut done = Vec::new();
+    let mut load_failures = BTreeMap::new();
+    let mut attempted = Vec::new();
+    // One modprobe for every load that can run, then each module's truth from
+    // /proc/modules; a module the batch did not load is asked for again on its own, for
+    // its own answer (an error, or an `install` line that made it a no-op).
+    let runnable: Vec<&str> = loads
+        .iter()
+        .filter(|l| l.blocked.is_none())
+        .map(|l| l.module.as_str())
+        .collect();
+    let mut batch: BTreeSet<String> = BTreeSet::new();
+    if let (Some(prog), true) = (&facts.modprobe, runnable.len() > 1) {
+        bar.set_message("loading the modules");
+        let args: Vec<&str> = std::iter::once("-a")
+            .chain(runnable.iter().copied())
+            .collect();
+        // judged per module below, whatever its exit status
+        let _ = run(root, prog, &args, MODPROBE_TIMEOUT);
+        batch = kernel::loaded(root)?.unwrap_or_default();
+        batch.retain(|m| runnable.contains(&m.as_str()) && !facts.kernel.loaded.contains(m));
+    }
+    for load in loads {
+        let m = &load.module;
+        bar.set_message(format!("loading {m}"));
+        bar.inc(1);
+        let result = match (&load.blocked, &facts.modprobe) {
+            (Some(why), _) => Err(why.clone()),
+            (None, None) => Err("no modprobe".to_string()),
+            (None, Some(_)) if batch.contains(m) => {
+                attempted.push(m.clone());
+                Ok(format!("modprobe -a (with the others): {m} loaded"))
+            }
+            (None, Some(prog)) => match run(root, prog, &[m.as_str()], MODPROBE_TIMEOUT) {
+                Ok(out) if out.success => {
+                    attempted.push(m.clone());
+                    Ok(format!("modprobe {m}"))
+                }
+                Ok(out) => Err(format!(
+                    "modprobe {m} failed (exit {}): {}",
+                    out.code.map_or("signal".into(), |c| c.to_string()),
+                    out.text
+                )),
+                Err(e) => Err(format!("{e:#}")),
+            },
+        };
+        done.push(match result {
+            Ok(detail) => Action::new(Kind::LoadModule, m, true, detail),
+            Err(why) => {
+                load_failures.insert(m.clone(), why.clone());
+                Action::new(Kind::LoadModule, m, false, why)
+            }
+        });
+    }
+
+    Ok(Loaded {
+        done,
+        load_failures,
+        attempted,
     })
 }
 

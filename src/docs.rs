@@ -139,8 +139,9 @@ fn description(page: Option<&str>) -> &'static [&'static str] {
             "nodeprep apply makes the node ready for kube-proxy's IPVS mode and keeps it ready after a \
              reboot. It must run as root, against the real root and against another root (--root DIR), \
              whose helpers run chrooted into it.",
-            "It takes the lock /run/nodeprep.lock before it reads anything, loads each wanted module with the node's own \
-             modprobe (run chrooted into the root), reads /proc/modules again to confirm each load, \
+            "It takes the lock /run/nodeprep.lock before it reads anything, loads the wanted modules with one modprobe -a \
+             of the node's own (run chrooted into the root), reads /proc/modules to confirm each load \
+             and asks again, alone, for a module the batch did not load, then \
              writes /etc/modules-load.d/ipvs.conf and /etc/sysctl.d/k8s.conf when their content \
              changes, merged with the file as it is then (atomically, a new file mode 0644, every byte \
              of foreign lines and comments kept, existing keys updated in place; a symlinked file \
