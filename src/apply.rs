@@ -133,7 +133,8 @@ fn load_modules(
         // judged per module below, whatever its exit status
         let _ = run(root, prog, &args, MODPROBE_TIMEOUT);
         batch = kernel::loaded(root)?.unwrap_or_default();
-        batch.retain(|m| runnable.contains(&m.as_str()) && !facts.kernel.loaded.contains(m));
+        // a load is only planned for a module that was not there
+        batch.retain(|m| runnable.contains(&m.as_str()));
     }
     for load in loads {
         let m = &load.module;

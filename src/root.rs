@@ -301,19 +301,21 @@ impl Root {
         Ok(Some(b))
     }
 
+    /// The one error for a FIFO, socket, device or directory where a file belongs.
+    fn not_regular(&self, node: &Path, st: &FileStat) -> anyhow::Error {
+        anyhow!(
+            "{} is a {}, not a regular file; nodeprep reads only regular files there",
+            self.show(node),
+            kind_name(st)
+        )
+    }
+
     /// Opens the regular file `node` names, links followed inside the root, and never opens
     /// anything else (a FIFO, socket or device is an error). The fast way, one resolution
     /// and two syscalls: the parent is resolved in the root, the last name is checked with
     /// `fstatat` and opened relative to it (`O_NOFOLLOW`, `O_NONBLOCK`), then checked again.
     /// A last name that is a link goes through libpathrs's full resolution and a reopen.
     fn open_regular(&self, node: &Path, flags: OFlag) -> Result<Option<File>> {
-        let not_regular = |st: &FileStat| {
-            anyhow!(
-                "{} is a {}, not a regular file; nodeprep reads only regular files there",
-                self.show(node),
-                kind_name(st)
-            )
-        };
         let rel = relative(node);
         let name = rel.file_name().filter(|n| *n != "..");
         let parent = rel.parent().filter(|p| !p.as_os_str().is_empty());
@@ -329,7 +331,7 @@ impl Root {
             Ok(st) if is_kind(&st, SFlag::S_IFLNK) => {
                 return self.open_regular_resolved(node, flags);
             }
-            Ok(st) if !is_kind(&st, SFlag::S_IFREG) => return Err(not_regular(&st)),
+            Ok(st) if !is_kind(&st, SFlag::S_IFREG) => return Err(self.not_regular(node, &st)),
             Ok(_) => {}
         }
         let fd = nix::fcntl::openat(
@@ -344,7 +346,7 @@ impl Root {
             .with_context(|| format!("cannot stat {}", self.show(node)))?;
         if !is_kind(&st, SFlag::S_IFREG) {
             // replaced between the two looks
-            return Err(not_regular(&st));
+            return Err(self.not_regular(node, &st));
         }
         Ok(Some(file))
     }
@@ -366,11 +368,7 @@ impl Root {
             let st = nix::sys::stat::fstat(&file)
                 .with_context(|| format!("cannot stat {}", self.show(node)))?;
             if !is_kind(&st, SFlag::S_IFREG) {
-                bail!(
-                    "{} is a {}, not a regular file; nodeprep reads only regular files there",
-                    self.show(node),
-                    kind_name(&st)
-                );
+                return Err(self.not_regular(node, &st));
             }
             return Ok(Some(file));
         }
@@ -383,11 +381,7 @@ impl Root {
         let st = nix::sys::stat::fstat(h.as_fd())
             .with_context(|| format!("cannot stat {}", self.show(node)))?;
         if !is_kind(&st, SFlag::S_IFREG) {
-            bail!(
-                "{} is a {}, not a regular file; nodeprep reads only regular files there",
-                self.show(node),
-                kind_name(&st)
-            );
+            return Err(self.not_regular(node, &st));
         }
         let flags = OpenFlags::from_bits_truncate(flags.bits() as u64) | OpenFlags::O_NONBLOCK;
         let file = h

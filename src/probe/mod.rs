@@ -67,7 +67,7 @@ impl Facts {
 /// Reads everything `plan` needs. `sysctl_keys` are the wanted keys in path form.
 pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
     let root = &cfg.root;
-    check_root(root)?;
+    root.open()?;
     let kernel = kernel::probe(root, cfg.kernel_release.as_deref())?;
     let kube_config = match (&cfg.kube_proxy_config, &cfg.kube_proxy_config_text) {
         (Some(_), Some(text)) => Some(
@@ -193,10 +193,6 @@ impl Changeable {
             masked,
         })
     }
-}
-
-fn check_root(root: &Root) -> Result<()> {
-    root.open()
 }
 
 /// A file nodeprep rewrites, byte for byte (see [`crate::text`]); a mask reads as absent.
