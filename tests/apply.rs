@@ -6,21 +6,6 @@ use std::path::Path;
 
 use crate::support::*;
 
-fn actions(v: &serde_json::Value) -> Vec<(String, String, bool)> {
-    v["actions"]
-        .as_array()
-        .expect("actions[]")
-        .iter()
-        .map(|a| {
-            (
-                a["kind"].as_str().unwrap().to_string(),
-                a["target"].as_str().unwrap().to_string(),
-                a["ok"].as_bool().unwrap(),
-            )
-        })
-        .collect()
-}
-
 fn action<'a>(v: &'a serde_json::Value, kind: &str, target: &str) -> &'a serde_json::Value {
     v["actions"]
         .as_array()
@@ -144,7 +129,7 @@ fn dry_run_shows_diffs_and_changes_nothing() {
         diff.contains(" net.bridge.bridge-nf-call-iptables = 1\n-net.ipv4.ip_forward=0\n+net.ipv4.ip_forward = 1\n net.core.somaxconn = 32768\n"),
         "{diff}"
     );
-    assert!(actions(&v).contains(&("load_module".into(), "br_netfilter".into(), true)));
+    assert!(action_rows(&v).contains(&("load_module".into(), "br_netfilter".into(), true)));
     assert_eq!(before, node.snapshot());
     assert!(node.modprobe_calls().is_empty());
 }

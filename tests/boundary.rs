@@ -174,12 +174,7 @@ fn a_helper_linked_outside_the_root_is_never_run() {
         "a helper outside the root ran"
     );
     let v = json_of(&r);
-    let ipset = v["binaries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["name"] == "ipset")
-        .unwrap();
+    let ipset = binary(&v, "ipset");
     assert!(ipset["path"].is_null(), "{ipset}");
 }
 
@@ -192,12 +187,7 @@ fn a_helper_runs_chrooted_and_sees_the_root_as_slash() {
     );
     let (code, v) = node.json(&["check"]);
     assert_eq!(code, 0);
-    let ipset = v["binaries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["name"] == "ipset")
-        .unwrap();
+    let ipset = binary(&v, "ipset");
     assert_eq!(ipset["version"], "7.99", "{ipset}");
 }
 
@@ -592,4 +582,37 @@ fn a_read_only_or_full_filesystem_is_exit_3_with_nothing_half_written() {
     );
     // the tmpfs went with the namespace: nothing of ours is in the real directory either
     assert!(!dir.join("k8s.conf").exists() && !dir.join(".k8s.conf.nodeprep.tmp").exists());
+}
+
+#[test]
+fn sigterm_ends_check_at_once_with_130_and_its_helpers() {
+    let node = Node::new("debian12-ready");
+    // a helper that hangs: check waits for it until the signal
+    node.script(
+        "/usr/sbin/ipset",
+        ": > /started\nsleep 32\necho 'ipset v7.17'",
+    );
+    let started = Instant::now();
+    let child = command(&["--root", node.root.to_str().unwrap(), "check"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while !node.path("/started").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the helper never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr, "nodeprep: interrupted\n");
+    assert!(gone("^sleep 32$"), "the helper outlived check");
 }

@@ -4,7 +4,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use crate::support::Node;
+use crate::support::{Node, binary};
 
 /// Replaces `node_path` by a helper that logs `NAME ARGS` to /var/log/helpers.log under the
 /// root, then prints `banner`.
@@ -77,12 +77,7 @@ fn apply_that_acts_asks_each_helper_once() {
     assert!(!node.modprobe_calls().is_empty(), "apply loaded nothing");
     // the report after apply still shows what the helpers said
     assert_eq!(v["kube_proxy"]["version"], "1.30");
-    let ipset = v["binaries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["name"] == "ipset")
-        .unwrap();
+    let ipset = binary(&v, "ipset");
     assert_eq!(ipset["version"], "7.17");
     assert_eq!(calls(&node), ONCE_EACH);
 }

@@ -4,8 +4,6 @@
 
 use std::fs;
 
-use serde_json::Value;
-
 use crate::support::*;
 
 const MANAGED: [&str; 2] = ["/etc/modules-load.d/ipvs.conf", "/etc/sysctl.d/k8s.conf"];
@@ -67,22 +65,6 @@ fn file(node: &Node, path: &str) -> Option<String> {
     fs::read_to_string(node.path(path)).ok()
 }
 
-/// (kind, target, ok) of each action.
-fn rows(v: &Value) -> Vec<(String, String, bool)> {
-    v["actions"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no actions[] in {v}"))
-        .iter()
-        .map(|a| {
-            (
-                a["kind"].as_str().unwrap().to_string(),
-                a["target"].as_str().unwrap().to_string(),
-                a["ok"].as_bool().unwrap(),
-            )
-        })
-        .collect()
-}
-
 /// Runs the dry run on one copy and apply on another, both prepared by `setup`, and checks
 /// the prediction.
 fn predicts(name: &str, fixture: &str, setup: impl Fn(&Node), args: &[&str]) {
@@ -110,7 +92,11 @@ fn predicts(name: &str, fixture: &str, setup: impl Fn(&Node), args: &[&str]) {
         "{name}: readiness after apply"
     );
     assert_eq!(dry["changed"], applied["changed"], "{name}: changed");
-    assert_eq!(rows(&dry), rows(&applied), "{name}: the actions");
+    assert_eq!(
+        action_rows(&dry),
+        action_rows(&applied),
+        "{name}: the actions"
+    );
     for path in MANAGED {
         let diff = dry["diffs"]
             .as_array()

@@ -251,3 +251,29 @@ pub fn closing(text: &str) -> String {
     let last = text.trim_end().rsplit("\n\n").next().unwrap_or("");
     last.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// (kind, target, ok) of each action of an apply report.
+pub fn action_rows(v: &Value) -> Vec<(String, String, bool)> {
+    v["actions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no actions[] in {v}"))
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap().to_string(),
+                a["target"].as_str().unwrap().to_string(),
+                a["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The report's row for a helper program (`ipset`, `ipvsadm`, …).
+pub fn binary<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["binaries"]
+        .as_array()
+        .expect("binaries[]")
+        .iter()
+        .find(|b| b["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in the report: {}", v["binaries"]))
+}
