@@ -65,9 +65,6 @@ pub struct Surroundings {
     pub term_dumb: bool,
     pub stdout_tty: bool,
     pub stderr_tty: bool,
-    /// The nodeprep binary that chroots a helper into the root (None: this process's own,
-    /// `/proc/self/exe`). Tests that survey in-process point it at the real binary.
-    pub self_exe: Option<&'static std::path::Path>,
 }
 
 impl Config {
@@ -112,10 +109,7 @@ impl Config {
                 f.display()
             )));
         }
-        let mut root = Root::new(g.root);
-        if let Some(exe) = env.self_exe {
-            root = root.with_trampoline(exe.to_path_buf());
-        }
+        let root = Root::new(g.root);
         if let (Mode::Check { probe: true }, false) = (mode, root.is_host()) {
             return Err(UsageError(
                 "--probe talks to the running kernel and works only with --root /".into(),
@@ -267,7 +261,6 @@ mod tests {
             term_dumb: false,
             stdout_tty: true,
             stderr_tty: true,
-            self_exe: None,
         };
         let c = parse(&["nodeprep", "check"], tty).unwrap();
         assert_eq!(c.root, Root::new("/"));

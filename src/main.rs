@@ -12,12 +12,6 @@ use nodeprep::exit::{self, Exit};
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if args
-        .get(1)
-        .is_some_and(|a| a == nodeprep::system::EXEC_IN_ROOT)
-    {
-        return ExitCode::from(nodeprep::system::exec_in_root(&args[2..]));
-    }
     if let Err(e) = nodeprep::signals::install() {
         say(format_args!("cannot install the signal handlers: {e}"));
         return Exit::CouldNotRun.into();
@@ -51,7 +45,6 @@ fn main() -> ExitCode {
         term_dumb: std::env::var_os("TERM").is_some_and(|t| t == "dumb"),
         stdout_tty: std::io::stdout().is_terminal(),
         stderr_tty: std::io::stderr().is_terminal(),
-        self_exe: None,
     };
     let mut cfg = match Config::from_cli(cli, env) {
         Ok(cfg) => cfg,

@@ -35,8 +35,6 @@ const MAX_LINKS: usize = 40;
 #[derive(Clone)]
 pub struct Root {
     dir: PathBuf,
-    /// The nodeprep binary that runs a helper chrooted into the root.
-    trampoline: PathBuf,
     tree: Arc<OnceLock<std::result::Result<pathrs::Root, String>>>,
 }
 
@@ -136,18 +134,8 @@ impl Root {
         };
         Root {
             dir,
-            trampoline: PathBuf::from("/proc/self/exe"),
             tree: Arc::new(OnceLock::new()),
         }
-    }
-
-    pub fn with_trampoline(mut self, exe: PathBuf) -> Root {
-        self.trampoline = exe;
-        self
-    }
-
-    pub fn trampoline(&self) -> &Path {
-        &self.trampoline
     }
 
     /// Whether this is the running system's own `/`, where effects reach the real kernel.

@@ -3,26 +3,32 @@
 //! Each helper runs in its own process group with a clean environment (`PATH` = the trusted
 //! directories, `LC_ALL=C`), and the whole group is killed when the helper exits (so a child it
 //! left behind cannot hold the output pipe open), when it overruns its time, or when it prints
-//! more than [`OUTPUT_LIMIT`] bytes. Waiting blocks on the helper's exit with a deadline; nothing
-//! polls. Under a root other than `/` the helper runs chrooted into the root, as the node's own
-//! program would run there: its libraries, `/lib/modules` and `modprobe.d` are the root's.
+//! more than [`OUTPUT_LIMIT`] bytes. Under a root other than `/` the helper runs chrooted into
+//! the root, as the node's own program would run there: its libraries, `/lib/modules` and
+//! `modprobe.d` are the root's.
+//!
+//! Nothing polls on a timer and no thread waits: [`start`] forks every helper at once, the
+//! caller goes on with its own work, and [`Running::finish`] waits in one `poll(2)` on all
+//! the output pipes and a SIGCHLD self-pipe, with the nearest deadline as its timeout.
 
-use std::ffi::{CString, OsString};
-use std::io::{self, Read, Write};
+use std::ffi::CString;
+use std::io::{self, Read};
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::thread;
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
 
 use crate::root::{Root, TRUSTED_DIRS};
 use crate::signals;
 
-/// The hidden first argument that makes nodeprep chroot and exec a helper (see [`exec_in_root`]).
-pub const EXEC_IN_ROOT: &str = "__nodeprep-exec-in-root";
 /// A helper's stdout and stderr together: a version banner or an error needs a few KB.
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
 /// How long the pipes may stay open after the helper's group is gone.
@@ -36,45 +42,31 @@ pub struct Output {
     pub text: String,
 }
 
-enum Msg {
-    Exited(io::Result<ExitStatus>),
-    Stdout(Vec<u8>, bool),
-    Stderr(Vec<u8>, bool),
-}
-
-fn reader(mut r: impl Read, pgid: i32, limit: usize) -> (Vec<u8>, bool) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        match r.read(&mut chunk) {
-            Ok(0) => return (buf, false),
-            Ok(n) if buf.len() + n > limit => {
-                buf.extend_from_slice(&chunk[..limit - buf.len()]);
-                signals::kill_group(pgid);
-                return (buf, true);
-            }
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return (buf, false),
-        }
-    }
-}
-
-/// The helper's command: chrooted into the root through the trampoline (unless the root is
-/// the host), a clean environment, no input, its own process group.
+/// The helper's command: chrooted into the root (unless the root is the host), a clean
+/// environment, no input, its own process group.
 fn command(root: &Root, program: &str, args: &[&str]) -> Result<Command> {
-    let mut cmd = if root.is_host() {
-        Command::new(program)
-    } else {
+    let mut cmd = Command::new(program);
+    if !root.is_host() {
         if !nix::unistd::geteuid().is_root() {
             bail!(
                 "cannot run {program} of {root}: a helper of another root runs chrooted into it, which needs root"
             );
         }
-        let mut c = Command::new(root.trampoline());
-        c.arg(EXEC_IN_ROOT).arg(root.dir()).arg(program);
-        c
-    };
+        let dir = CString::new(root.dir().as_os_str().as_bytes())
+            .with_context(|| format!("{root}: a root's path cannot hold a NUL byte"))?;
+        // SAFETY: the closure runs in the forked child, before exec. It only makes two
+        // system calls (chroot(2), chdir(2)), both async-signal-safe, on a C string made
+        // before the fork; `CStr` is passed to the kernel as it is (nix's `NixPath` for
+        // `CStr` allocates nothing), and nothing is locked, allocated or unwound. An error
+        // comes back from `spawn` as the child's errno.
+        unsafe {
+            cmd.pre_exec(move || {
+                nix::unistd::chroot(dir.as_c_str())?;
+                nix::unistd::chdir(c"/")?;
+                Ok(())
+            });
+        }
+    }
     cmd.args(args)
         .env_clear()
         .env("PATH", TRUSTED_DIRS.join(":"))
@@ -87,10 +79,178 @@ fn command(root: &Root, program: &str, args: &[&str]) -> Result<Command> {
     Ok(cmd)
 }
 
-/// Runs the helper at `program` (a node path found by [`Root::find_program`]).
-pub fn run(root: &Root, program: &str, args: &[&str], timeout: Duration) -> Result<Output> {
-    let shown = format!("{program} {}", args.join(" "));
-    let shown = shown.trim_end();
+/// One helper in flight.
+struct Helper {
+    shown: String,
+    child: Child,
+    pgid: i32,
+    stdout: Option<ChildStdout>,
+    stderr: Option<ChildStderr>,
+    out: Vec<u8>,
+    err: Vec<u8>,
+    status: Option<io::Result<ExitStatus>>,
+    /// Until when the pipes may stay open: set when the helper exits or is killed.
+    grace_until: Option<Instant>,
+    timed_out: bool,
+    overflow: bool,
+}
+
+impl Helper {
+    /// Whether the helper has exited, seen without reaping it (so that its process group
+    /// cannot be a new one yet when it is killed), then reaped.
+    fn check_exit(&mut self, now: Instant) {
+        if self.status.is_some() {
+            return;
+        }
+        let pid = Pid::from_raw(self.pgid);
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        match nix::sys::wait::waitid(Id::Pid(pid), flags) {
+            Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => return,
+            _ => {}
+        }
+        // whatever the helper left running goes with it
+        signals::kill_group(self.pgid);
+        self.status = Some(match self.child.try_wait() {
+            Ok(Some(st)) => Ok(st),
+            Ok(None) => self.child.wait(),
+            Err(e) => Err(e),
+        });
+        self.grace_until.get_or_insert(now + GRACE);
+    }
+
+    /// Reads what one pipe has; the pipe is closed at its end, or when the two outputs
+    /// together pass [`OUTPUT_LIMIT`] (then the group is killed).
+    fn read(&mut self, stderr: bool) {
+        let mut chunk = [0u8; 8192];
+        let got = match (stderr, &mut self.stdout, &mut self.stderr) {
+            (false, Some(p), _) => p.read(&mut chunk),
+            (true, _, Some(p)) => p.read(&mut chunk),
+            _ => return,
+        };
+        match got {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                ) => {}
+            Ok(0) | Err(_) => self.close(stderr),
+            Ok(n) => {
+                let room = OUTPUT_LIMIT - self.out.len() - self.err.len();
+                let buf = if stderr { &mut self.err } else { &mut self.out };
+                buf.extend_from_slice(&chunk[..n.min(room)]);
+                if n > room {
+                    self.overflow = true;
+                    signals::kill_group(self.pgid);
+                    self.stdout = None;
+                    self.stderr = None;
+                }
+            }
+        }
+    }
+
+    fn close(&mut self, stderr: bool) {
+        if stderr {
+            self.stderr = None;
+        } else {
+            self.stdout = None;
+        }
+    }
+
+    fn pipes_open(&self) -> bool {
+        self.stdout.is_some() || self.stderr.is_some()
+    }
+
+    /// Done: exited with its pipes closed, or the grace after its exit or kill is over.
+    fn done(&self, now: Instant) -> bool {
+        match (&self.status, self.grace_until) {
+            (Some(_), _) if !self.pipes_open() => true,
+            (_, Some(until)) => now >= until,
+            _ => false,
+        }
+    }
+
+    /// The next moment this helper needs attention, if it is not done.
+    fn next_deadline(&self, deadline: Instant) -> Instant {
+        self.grace_until.unwrap_or(deadline)
+    }
+
+    fn outcome(mut self, timeout: Duration) -> Result<Output> {
+        signals::kill_group(self.pgid);
+        signals::helper_done(self.pgid);
+        let shown = self.shown.clone();
+        if self.timed_out {
+            // reaped if it died of the kill; otherwise it is stuck, and std reaps nothing
+            let _ = self.child.try_wait();
+            bail!(
+                "{shown} did not finish within {}s; it was killed with its process group",
+                timeout.as_secs()
+            );
+        }
+        if self.overflow {
+            let _ = self.child.wait();
+            bail!(
+                "{shown} printed more than {OUTPUT_LIMIT} bytes; it was killed with its process group"
+            );
+        }
+        let status = match self.status.take() {
+            Some(st) => st.with_context(|| format!("waiting for {shown}"))?,
+            None => bail!("{shown} did not exit after it was killed (stuck in the kernel?)"),
+        };
+        let mut bytes = std::mem::take(&mut self.out);
+        bytes.extend(std::mem::take(&mut self.err));
+        Ok(Output {
+            success: status.success(),
+            code: status.code(),
+            text: String::from_utf8_lossy(&bytes).trim().to_string(),
+        })
+    }
+}
+
+/// Helpers started by [`start`]; [`Running::finish`] collects them. Dropped unfinished (an
+/// error on the way), every helper's group is killed and the helper reaped.
+pub struct Running {
+    slots: Vec<Slot>,
+    timeout: Duration,
+    deadline: Instant,
+    /// Readable after a SIGCHLD: one byte per signal, from signal-hook's handler.
+    wake: Option<(UnixStream, signal_hook::SigId)>,
+}
+
+enum Slot {
+    Running(Box<Helper>),
+    /// Could not be started, or finished.
+    Ended(Result<Output>),
+    Taken,
+}
+
+/// Starts every helper in `jobs` (a node path and its arguments) now, in the order given.
+pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Running {
+    // registered before the first fork, so that no exit can go unnoticed
+    let wake = UnixStream::pair().ok().and_then(|(r, w)| {
+        r.set_nonblocking(true).ok()?;
+        w.set_nonblocking(true).ok()?;
+        let id = signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, w).ok()?;
+        Some((r, id))
+    });
+    let slots = jobs
+        .iter()
+        .map(|(program, args)| match spawn(root, program, args) {
+            Ok(h) => Slot::Running(Box::new(h)),
+            Err(e) => Slot::Ended(Err(e)),
+        })
+        .collect();
+    Running {
+        slots,
+        timeout,
+        deadline: Instant::now() + timeout,
+        wake,
+    }
+}
+
+fn spawn(root: &Root, program: &str, args: &[&str]) -> Result<Helper> {
+    let shown = format!("{program} {}", args.join(" "))
+        .trim_end()
+        .to_string();
     let mut cmd = command(root, program, args)?;
     let mut child = cmd
         .spawn()
@@ -98,81 +258,148 @@ pub fn run(root: &Root, program: &str, args: &[&str], timeout: Duration) -> Resu
     let pgid = child.id() as i32;
     signals::helper_started(pgid);
     drop(child.stdin.take());
-    let (tx, rx) = mpsc::channel();
-    if let Some(pipe) = child.stdout.take() {
-        let tx = tx.clone();
-        thread::spawn(move || {
-            let (bytes, over) = reader(pipe, pgid, OUTPUT_LIMIT);
-            let _ = tx.send(Msg::Stdout(bytes, over));
-        });
+    for fd in [
+        child.stdout.as_ref().map(|p| p.as_raw_fd()),
+        child.stderr.as_ref().map(|p| p.as_raw_fd()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        set_nonblocking(fd);
     }
-    if let Some(pipe) = child.stderr.take() {
-        let tx = tx.clone();
-        thread::spawn(move || {
-            let (bytes, over) = reader(pipe, pgid, OUTPUT_LIMIT);
-            let _ = tx.send(Msg::Stderr(bytes, over));
-        });
-    }
-    let waiter_tx = tx.clone();
-    thread::spawn(move || {
-        let _ = waiter_tx.send(Msg::Exited(child.wait()));
-    });
-    drop(tx);
+    Ok(Helper {
+        shown,
+        stdout: child.stdout.take(),
+        stderr: child.stderr.take(),
+        child,
+        pgid,
+        out: Vec::new(),
+        err: Vec::new(),
+        status: None,
+        grace_until: None,
+        timed_out: false,
+        overflow: false,
+    })
+}
 
-    let deadline = Instant::now() + timeout;
-    let (mut status, mut stdout, mut stderr, mut overflow) = (None, None, None, false);
-    let mut timed_out = false;
-    let mut grace_until: Option<Instant> = None;
-    while status.is_none() || stdout.is_none() || stderr.is_none() {
-        let until = grace_until.unwrap_or(deadline);
+fn set_nonblocking(fd: i32) {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    // SAFETY: the descriptor is the child's pipe, owned by the `Child` and open while used
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    if let Ok(bits) = fcntl(fd, FcntlArg::F_GETFL) {
+        let _ = fcntl(
+            fd,
+            FcntlArg::F_SETFL(OFlag::from_bits_truncate(bits) | OFlag::O_NONBLOCK),
+        );
+    }
+}
+
+impl Running {
+    /// Waits for every helper (or its deadline) and gives their results in the order asked.
+    pub fn finish(mut self) -> Vec<Result<Output>> {
+        loop {
+            let now = Instant::now();
+            let mut next: Option<Instant> = None;
+            for slot in &mut self.slots {
+                let Slot::Running(h) = slot else { continue };
+                h.check_exit(now);
+                if h.status.is_none() && !h.timed_out && now >= self.deadline {
+                    h.timed_out = true;
+                    signals::kill_group(h.pgid);
+                    h.grace_until = Some(now + GRACE);
+                }
+                if h.done(now) {
+                    let Slot::Running(h) = std::mem::replace(slot, Slot::Taken) else {
+                        unreachable!()
+                    };
+                    *slot = Slot::Ended(h.outcome(self.timeout));
+                    continue;
+                }
+                let at = h.next_deadline(self.deadline);
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+            let Some(next) = next else { break };
+            self.wait_once(next);
+        }
+        self.slots
+            .drain(..)
+            .map(|slot| match slot {
+                Slot::Ended(r) => r,
+                _ => Err(anyhow!("a helper was lost")),
+            })
+            .collect()
+    }
+
+    /// One `poll(2)` on every open pipe and the SIGCHLD pipe, until `until` at the latest;
+    /// reads what is there.
+    fn wait_once(&mut self, until: Instant) {
         let wait = until.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(wait) {
-            Ok(Msg::Exited(st)) => {
-                // whatever the helper left running goes with it
-                signals::kill_group(pgid);
-                status = Some(st);
-                grace_until.get_or_insert(Instant::now() + GRACE);
+        // whole milliseconds, rounded up: never a busy loop of zero timeouts
+        let ms = wait.as_micros().div_ceil(1000).min(i32::MAX as u128);
+        let timeout = PollTimeout::try_from(ms as u64).unwrap_or(PollTimeout::MAX);
+        let readable = {
+            let mut fds: Vec<PollFd> = Vec::new();
+            let mut who: Vec<(usize, bool)> = Vec::new();
+            if let Some((r, _)) = &self.wake {
+                fds.push(PollFd::new(r.as_fd(), PollFlags::POLLIN));
+                who.push((usize::MAX, false));
             }
-            Ok(Msg::Stdout(b, o)) => {
-                overflow |= o;
-                stdout = Some(b);
+            for (i, slot) in self.slots.iter().enumerate() {
+                let Slot::Running(h) = slot else { continue };
+                if let Some(p) = &h.stdout {
+                    fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
+                    who.push((i, false));
+                }
+                if let Some(p) = &h.stderr {
+                    fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
+                    who.push((i, true));
+                }
             }
-            Ok(Msg::Stderr(b, o)) => {
-                overflow |= o;
-                stderr = Some(b);
+            match nix::poll::poll(&mut fds, timeout) {
+                Ok(_) => fds
+                    .iter()
+                    .zip(&who)
+                    .filter(|(fd, _)| fd.revents().is_some_and(|r| !r.is_empty()))
+                    .map(|(_, w)| *w)
+                    .collect::<Vec<_>>(),
+                Err(_) => Vec::new(),
             }
-            Err(mpsc::RecvTimeoutError::Timeout) if grace_until.is_none() => {
-                timed_out = true;
-                signals::kill_group(pgid);
-                grace_until = Some(Instant::now() + GRACE);
+        };
+        for (i, stderr) in readable {
+            if i == usize::MAX {
+                if let Some((r, _)) = &mut self.wake {
+                    let mut drain = [0u8; 64];
+                    while matches!(r.read(&mut drain), Ok(n) if n > 0) {}
+                }
+            } else if let Slot::Running(h) = &mut self.slots[i] {
+                h.read(stderr);
             }
-            Err(_) => break,
         }
     }
-    signals::kill_group(pgid);
-    signals::helper_done(pgid);
-    if timed_out {
-        bail!(
-            "{shown} did not finish within {}s; it was killed with its process group",
-            timeout.as_secs()
-        );
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for slot in &mut self.slots {
+            if let Slot::Running(h) = slot {
+                signals::kill_group(h.pgid);
+                signals::helper_done(h.pgid);
+                let _ = h.child.wait();
+            }
+        }
+        if let Some((_, id)) = self.wake.take() {
+            signal_hook::low_level::unregister(id);
+        }
     }
-    if overflow {
-        bail!(
-            "{shown} printed more than {OUTPUT_LIMIT} bytes; it was killed with its process group"
-        );
-    }
-    let status = match status {
-        Some(st) => st.with_context(|| format!("waiting for {shown}"))?,
-        None => bail!("{shown} did not exit after it was killed (stuck in the kernel?)"),
-    };
-    let mut bytes = stdout.unwrap_or_default();
-    bytes.extend(stderr.unwrap_or_default());
-    Ok(Output {
-        success: status.success(),
-        code: status.code(),
-        text: String::from_utf8_lossy(&bytes).trim().to_string(),
-    })
+}
+
+/// Runs the helper at `program` (a node path found by [`Root::find_program`]).
+pub fn run(root: &Root, program: &str, args: &[&str], timeout: Duration) -> Result<Output> {
+    let jobs = [(program.to_string(), args.to_vec())];
+    start(root, &jobs, timeout)
+        .finish()
+        .pop()
+        .unwrap_or_else(|| Err(anyhow!("{program} did not run")))
 }
 
 /// Runs several helpers at once; the results come back in the order asked.
@@ -181,46 +408,7 @@ pub fn run_all(
     jobs: &[(String, Vec<&str>)],
     timeout: Duration,
 ) -> Vec<Result<Output>> {
-    thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .iter()
-            .map(|(prog, args)| s.spawn(move || run(root, prog, args, timeout)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| bail!("a helper thread failed")))
-            .collect()
-    })
-}
-
-/// `nodeprep __nodeprep-exec-in-root ROOT PROGRAM ARGS…`: chroot into ROOT and exec PROGRAM,
-/// so that the helper sees the root as `/`. Exits 127 when that fails.
-pub fn exec_in_root(args: &[OsString]) -> u8 {
-    let fail = |what: &str, e: &dyn std::fmt::Display| {
-        let _ = writeln!(io::stderr(), "nodeprep: {what}: {e}");
-        127
-    };
-    let [root, program, rest @ ..] = args else {
-        return fail("internal", &"usage: ROOT PROGRAM ARGS…");
-    };
-    if let Err(e) = nix::unistd::chroot(root.as_os_str()).and_then(|_| nix::unistd::chdir("/")) {
-        return fail(
-            &format!("cannot chroot into {}", root.to_string_lossy()),
-            &e,
-        );
-    }
-    let argv: Result<Vec<CString>, _> = std::iter::once(program)
-        .chain(rest)
-        .map(|a| CString::new(a.as_bytes()))
-        .collect();
-    let argv = match argv {
-        Ok(a) => a,
-        Err(e) => return fail("bad argument", &e),
-    };
-    match nix::unistd::execv(&argv[0], &argv) {
-        Ok(never) => match never {},
-        Err(e) => fail(&format!("cannot run {}", program.to_string_lossy()), &e),
-    }
+    start(root, jobs, timeout).finish()
 }
 
 /// The first `v<digits>.<digits>` in a version banner, as kube-proxy's ipset check reads it.
@@ -271,10 +459,25 @@ mod tests {
     }
 
     #[test]
-    fn output_is_capped() {
-        let (b, over) = reader(&[b'x'; 100][..], i32::MAX, 10);
-        assert!(over && b.len() == 10);
-        let (b, over) = reader(&b"short"[..], i32::MAX, 10);
-        assert!(!over && b == b"short");
+    fn output_is_capped_and_kept_in_order() {
+        let host = Root::new("/");
+        let sh = host.find_program("sh").expect("a shell on the host");
+        let flood = run(&host, &sh, &["-c", "yes"], Duration::from_secs(10));
+        let e = format!("{:#}", flood.expect_err("a flood is an error"));
+        assert!(e.contains("printed more than 65536 bytes"), "{e}");
+        let both = run(
+            &host,
+            &sh,
+            &["-c", "echo err >&2; echo out; exit 3"],
+            Duration::from_secs(10),
+        )
+        .expect("runs");
+        assert_eq!(
+            (both.success, both.code, both.text.as_str()),
+            (false, Some(3), "out\nerr")
+        );
+        let slow = run(&host, &sh, &["-c", "sleep 5"], Duration::from_millis(300));
+        let e = format!("{:#}", slow.expect_err("a timeout is an error"));
+        assert!(e.contains("did not finish within"), "{e}");
     }
 }

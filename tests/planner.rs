@@ -111,14 +111,7 @@ fn config(root: &Path, extra: &[&str]) -> Config {
     args.extend(extra.iter().map(|s| s.to_string()));
     args.push("check".into());
     let cli = Cli::try_parse_from(&args).expect("arguments parse");
-    Config::from_cli(
-        cli,
-        Surroundings {
-            self_exe: Some(std::path::Path::new(crate::support::BIN)),
-            ..Surroundings::default()
-        },
-    )
-    .expect("config resolves")
+    Config::from_cli(cli, Surroundings::default()).expect("config resolves")
 }
 
 /// Surveys a copy of `root` with the test toolbox in it (its helpers run chrooted).

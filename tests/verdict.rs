@@ -247,11 +247,7 @@ fn config(node: &Node, r: &Row) -> Config {
     args.extend(row_args(node, r));
     args.push("check".into());
     let cli = Cli::try_parse_from(&args).expect("arguments parse");
-    let env = Surroundings {
-        self_exe: Some(std::path::Path::new(BIN)),
-        ..Surroundings::default()
-    };
-    Config::from_cli(cli, env).expect("config resolves")
+    Config::from_cli(cli, Surroundings::default()).expect("config resolves")
 }
 
 /// Every row, judged in-process: each prepared root is surveyed once, then the planner's

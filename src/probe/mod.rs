@@ -68,6 +68,8 @@ impl Facts {
 pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
     let root = &cfg.root;
     root.open()?;
+    // the helpers run while the files are read (dropped on an error: killed and reaped)
+    let asked = binaries::start(root, cfg.kube_proxy_version.is_none());
     let kernel = kernel::probe(root, cfg.kernel_release.as_deref())?;
     let kube_config = match (&cfg.kube_proxy_config, &cfg.kube_proxy_config_text) {
         (Some(_), Some(text)) => Some(
@@ -77,14 +79,8 @@ pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
         (Some(path), None) => Some(kubeconfig::load(path)?),
         (None, _) => None,
     };
-    let want_kube_version = cfg.kube_proxy_version.is_none();
-    // the helpers run in the background while the files are read
-    let (facts, (binaries, kube_version)) = std::thread::scope(|s| {
-        let helpers = s.spawn(|| binaries::probe(root, want_kube_version));
-        let files = read_files(root, sysctl_keys, kernel, kube_config);
-        let helpers = helpers.join().unwrap_or_else(|_| (Vec::new(), None));
-        (files, helpers)
-    });
+    let facts = read_files(root, sysctl_keys, kernel, kube_config);
+    let (binaries, kube_version) = asked.finish();
     let mut facts = facts?;
     facts.binaries = binaries;
     facts.kube_version = kube_version;
