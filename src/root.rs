@@ -2,8 +2,10 @@
 //!
 //! `--root DIR` is a chroot, not a path prefix: every path is resolved as the node itself
 //! would resolve it, so an absolute symlink or a `..` is taken relative to the root and can
-//! never leave it. Resolution is libpathrs's (`openat2(RESOLVE_IN_ROOT)` where the kernel has
-//! it, a userspace resolver on older kernels such as EL7's 3.10 and EL8's 4.18). No other
+//! never leave it. Where the kernel has `openat2(2)` (Linux 5.6 and later) every lookup is one
+//! `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)` from the root's descriptor: the kernel
+//! itself keeps the walk inside. Where it has not (EL7's 3.10, EL8's 4.18, or a seccomp
+//! profile that refuses it), libpathrs's userspace resolver does the same walk. No other
 //! module touches a path under the root with `std::fs`.
 
 use std::fmt;
@@ -15,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result, anyhow, bail};
 use nix::errno::Errno;
-use nix::fcntl::{AtFlags, Flock, FlockArg, OFlag};
+use nix::fcntl::{AtFlags, Flock, FlockArg, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{FileStat, Mode, SFlag};
 use pathrs::flags::OpenFlags;
 
@@ -35,7 +37,52 @@ const MAX_LINKS: usize = 40;
 #[derive(Clone)]
 pub struct Root {
     dir: PathBuf,
-    tree: Arc<OnceLock<std::result::Result<pathrs::Root, String>>>,
+    /// libpathrs even where `openat2` works (tests compare the two resolvers).
+    libpathrs: bool,
+    tree: Arc<OnceLock<std::result::Result<Tree, String>>>,
+}
+
+/// How paths under a root other than `/` are resolved (chosen once, when the root is opened).
+enum Tree {
+    /// `openat2(RESOLVE_IN_ROOT)` from this descriptor of the root directory (`O_PATH`).
+    Kernel(OwnedFd),
+    /// libpathrs, for kernels without `openat2`.
+    Pathrs(pathrs::Root),
+}
+
+/// The kernel keeps the walk inside the root, and refuses `/proc/self/fd`-style magic links
+/// (they could name anything on the host).
+fn in_root() -> ResolveFlag {
+    ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS
+}
+
+/// One `openat2` under `root`. `EAGAIN` (a rename or mount raced a `..` on the way) is
+/// retried, as the kernel asks.
+fn openat2_in(root: &OwnedFd, rel: &Path, flags: OFlag, mode: Mode) -> nix::Result<OwnedFd> {
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    let how = OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .mode(mode)
+        .resolve(in_root());
+    let mut tries = 0;
+    loop {
+        match nix::fcntl::openat2(root, rel, how) {
+            Err(Errno::EAGAIN | Errno::EINTR) if tries < 64 => tries += 1,
+            r => return r,
+        }
+    }
+}
+
+/// Whether this kernel (and any seccomp profile around nodeprep) allows `openat2`.
+fn openat2_works(root: &OwnedFd) -> bool {
+    !matches!(
+        openat2_in(root, Path::new("."), OFlag::O_PATH, Mode::empty()),
+        Err(Errno::ENOSYS | Errno::EPERM | Errno::EINVAL | Errno::E2BIG)
+    )
 }
 
 impl PartialEq for Root {
@@ -134,6 +181,16 @@ impl Root {
         };
         Root {
             dir,
+            libpathrs: false,
+            tree: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The same root resolved by libpathrs, as on a kernel without `openat2`, even here.
+    pub fn with_libpathrs(&self) -> Root {
+        Root {
+            dir: self.dir.clone(),
+            libpathrs: true,
             tree: Arc::new(OnceLock::new()),
         }
     }
@@ -152,17 +209,39 @@ impl Root {
         self.dir.join(relative(node.as_ref())).display().to_string()
     }
 
-    fn tree(&self) -> Result<&pathrs::Root> {
+    fn tree(&self) -> Result<&Tree> {
         let opened = self.tree.get_or_init(|| {
-            pathrs::Root::open(&self.dir).map_err(|e| {
+            let failed = |e: io::Error| {
                 format!(
-                    "cannot open the root directory {}: {}; give --root the path of a node's /",
-                    self.dir.display(),
-                    io_error(e)
+                    "cannot open the root directory {}: {e}; give --root the path of a node's /",
+                    self.dir.display()
                 )
-            })
+            };
+            let fd = nix::fcntl::open(
+                &self.dir,
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| failed(e.into()))?;
+            if !self.libpathrs && openat2_works(&fd) {
+                return Ok(Tree::Kernel(fd));
+            }
+            pathrs::Root::open(&self.dir)
+                .map(Tree::Pathrs)
+                .map_err(|e| failed(io_error(e)))
         });
         opened.as_ref().map_err(|e| anyhow!("{e}"))
+    }
+
+    /// Which resolver this root uses: `openat2` or `libpathrs` (`host` for `/`).
+    pub fn resolver(&self) -> Result<&'static str> {
+        if self.is_host() {
+            return Ok("host");
+        }
+        Ok(match self.tree()? {
+            Tree::Kernel(_) => "openat2",
+            Tree::Pathrs(_) => "libpathrs",
+        })
     }
 
     /// Opens the root now, so that a bad `--root` is one clear error before anything else.
@@ -192,7 +271,21 @@ impl Root {
                 Err(e) => Err(anyhow!("cannot resolve {}: {e}", self.show(node))),
             };
         }
-        let tree = self.tree()?;
+        let tree = match self.tree()? {
+            Tree::Kernel(fd) => {
+                let nofollow = if follow {
+                    OFlag::empty()
+                } else {
+                    OFlag::O_NOFOLLOW
+                };
+                return match openat2_in(fd, &rel, OFlag::O_PATH | nofollow, Mode::empty()) {
+                    Ok(fd) => Ok(Some(fd)),
+                    Err(Errno::ENOENT | Errno::ENOTDIR) => Ok(None),
+                    Err(e) => Err(anyhow!("cannot resolve {}: {e}", self.show(node))),
+                };
+            }
+            Tree::Pathrs(tree) => tree,
+        };
         let found = if follow {
             tree.resolve(&rel)
         } else {
@@ -361,7 +454,11 @@ impl Root {
             return Ok(Some(file));
         }
         let rel = relative(node);
-        let h = match self.tree()?.resolve(&rel) {
+        let tree = match self.tree()? {
+            Tree::Kernel(root) => return self.open_regular_openat2(root, node, flags),
+            Tree::Pathrs(tree) => tree,
+        };
+        let h = match tree.resolve(&rel) {
             Ok(h) => h,
             Err(e) if is_absent(&e) => return Ok(None),
             Err(e) => bail!("cannot resolve {}: {}", self.show(node), io_error(e)),
@@ -375,6 +472,47 @@ impl Root {
         let file = h
             .reopen(flags)
             .map_err(|e| anyhow!("cannot open {}: {}", self.show(node), io_error(e)))?;
+        Ok(Some(file))
+    }
+
+    /// [`Root::open_regular_resolved`] with `openat2`: the path is resolved once to see what
+    /// it names, opened only if that is a regular file, and the file opened must be that one.
+    fn open_regular_openat2(
+        &self,
+        root: &OwnedFd,
+        node: &Path,
+        flags: OFlag,
+    ) -> Result<Option<File>> {
+        let rel = relative(node);
+        let h = match openat2_in(root, &rel, OFlag::O_PATH, Mode::empty()) {
+            Ok(h) => h,
+            Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(None),
+            Err(e) => bail!("cannot resolve {}: {e}", self.show(node)),
+        };
+        let seen = nix::sys::stat::fstat(&h)
+            .with_context(|| format!("cannot stat {}", self.show(node)))?;
+        if !is_kind(&seen, SFlag::S_IFREG) {
+            return Err(self.not_regular(node, &seen));
+        }
+        let fd = openat2_in(
+            root,
+            &rel,
+            flags | OFlag::O_NONBLOCK | OFlag::O_NOCTTY,
+            Mode::empty(),
+        )
+        .with_context(|| format!("cannot open {}", self.show(node)))?;
+        let file = File::from(fd);
+        let st = nix::sys::stat::fstat(&file)
+            .with_context(|| format!("cannot stat {}", self.show(node)))?;
+        if !is_kind(&st, SFlag::S_IFREG) {
+            return Err(self.not_regular(node, &st));
+        }
+        if (st.st_dev, st.st_ino) != (seen.st_dev, seen.st_ino) {
+            bail!(
+                "{} was replaced while nodeprep opened it; run nodeprep again",
+                self.show(node)
+            );
+        }
         Ok(Some(file))
     }
 
@@ -454,15 +592,57 @@ impl Root {
             .filter(|n| n != "..")
             .ok_or_else(|| anyhow!("{} does not name a file", self.show(node)))?;
         let parent = rel.parent().unwrap_or(Path::new(""));
+        let tree = match self.tree()? {
+            Tree::Kernel(root) => return Ok((self.mkdir_all(root, parent)?, name)),
+            Tree::Pathrs(tree) => tree,
+        };
         let perm = std::os::unix::fs::PermissionsExt::from_mode(0o755);
-        let h = self
-            .tree()?
+        let h = tree
             .mkdir_all(parent, &perm)
             .map_err(|e| anyhow!("cannot create {}: {}", self.show(parent), io_error(e)))?;
         let dir = h
             .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
             .map_err(|e| anyhow!("cannot open {}: {}", self.show(parent), io_error(e)))?;
         Ok((dir, name))
+    }
+
+    /// The directory `rel` (a path under the root), each missing one created 0755 in the
+    /// directory resolved before it; links on the way are followed inside the root. Opened
+    /// for reading, as a directory.
+    fn mkdir_all(&self, root: &OwnedFd, rel: &Path) -> Result<File> {
+        let mut done = PathBuf::new();
+        let mut dir = openat2_in(
+            root,
+            &done,
+            OFlag::O_PATH | OFlag::O_DIRECTORY,
+            Mode::empty(),
+        )
+        .with_context(|| format!("cannot open {}", self.dir.display()))?;
+        for part in rel.components() {
+            let name = part.as_os_str();
+            done.push(name);
+            let open =
+                |d: &Path| openat2_in(root, d, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty());
+            dir = match open(&done) {
+                Ok(fd) => fd,
+                Err(Errno::ENOENT) => {
+                    match nix::sys::stat::mkdirat(&dir, name, Mode::from_bits_truncate(0o755)) {
+                        Ok(()) | Err(Errno::EEXIST) => {}
+                        Err(e) => bail!("cannot create {}: {e}", self.show(&done)),
+                    }
+                    open(&done).with_context(|| format!("cannot open {}", self.show(&done)))?
+                }
+                Err(e) => bail!("cannot open {}: {e}", self.show(&done)),
+            };
+        }
+        let fd = nix::fcntl::openat(
+            &dir,
+            ".",
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .with_context(|| format!("cannot open {}", self.show(&done)))?;
+        Ok(File::from(fd))
     }
 
     /// Replaces the file at the end of `node`'s symlink chain atomically: a temp file in the
@@ -538,13 +718,20 @@ impl Root {
 
     /// An exclusive, non-blocking `flock` on the root directory itself (creates nothing).
     pub fn lock_dir(&self) -> Result<Flock<File>> {
-        let h = self
-            .tree()?
-            .resolve(".")
-            .map_err(|e| anyhow!("cannot open {}: {}", self.dir.display(), io_error(e)))?;
-        let dir = h
-            .reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
-            .map_err(|e| anyhow!("cannot open {}: {}", self.dir.display(), io_error(e)))?;
+        let dir = match self.tree()? {
+            Tree::Kernel(root) => nix::fcntl::openat(
+                root,
+                ".",
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map(File::from)
+            .map_err(|e| anyhow!("cannot open {}: {e}", self.dir.display()))?,
+            Tree::Pathrs(tree) => tree
+                .resolve(".")
+                .and_then(|h| h.reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY))
+                .map_err(|e| anyhow!("cannot open {}: {}", self.dir.display(), io_error(e)))?,
+        };
         Flock::lock(dir, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
             anyhow!("cannot take the lock on {}: {e}; another nodeprep apply is running, wait for it and try again", self.dir.display())
         })

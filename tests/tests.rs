@@ -18,6 +18,7 @@ mod parsers;
 mod planner;
 mod prediction;
 mod report;
+mod resolvers;
 mod support;
 mod toolbox;
 mod usage;

@@ -1,0 +1,215 @@
+//! The two ways `Root` resolves a path under a root other than `/` — one `openat2` from the
+//! root's descriptor (kernels from 5.6), libpathrs (older kernels, or a seccomp profile that
+//! refuses `openat2`) — give the same answers on a hostile tree, and neither reaches outside.
+//! This machine has `openat2`, so libpathrs is forced with `Root::with_libpathrs`.
+
+use std::fs;
+use std::path::Path;
+
+use nodeprep::root::{Entry, Root, Target};
+
+use crate::support::Node;
+
+/// A root whose links aim outside it in every way there is.
+fn hostile() -> Node {
+    let node = Node::new("debian12-ready");
+    let secret = node.outside.join("secret");
+    // absolute and relative escapes, a directory link, a loop, a FIFO, a final link
+    node.link("/etc/abs-secret", &secret);
+    node.link("/etc/rel-secret", "../../../../../../../../outside/secret");
+    node.link("/etc/dotdot", "../../../..");
+    fs::remove_dir_all(node.path("/etc/sysctl.d")).unwrap();
+    node.link("/etc/sysctl.d", node.outside.join("sysctl.d"));
+    fs::write(
+        node.outside.join("sysctl.d/decoy.conf"),
+        "vm.swappiness = 7\n",
+    )
+    .unwrap();
+    node.link("/etc/loop-a", "/etc/loop-b");
+    node.link("/etc/loop-b", "/etc/loop-a");
+    node.link("/etc/hostname-link", "/etc/hostname");
+    node.write("/etc/hostname", "in-root\n");
+    node.write("/outside/secret", "the root's own /outside/secret\n");
+    nix::unistd::mkfifo(&node.path("/etc/fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    node
+}
+
+/// What a root says about a set of paths, for comparison: every answer as text.
+fn survey(root: &Root) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in [
+        "/etc/abs-secret",
+        "/etc/rel-secret",
+        "/etc/dotdot/outside/secret",
+        "/etc/hostname-link",
+        "/etc/sysctl.d/decoy.conf",
+        "/etc/loop-a",
+        "/etc/fifo",
+        "/../../outside/secret",
+        "/etc/missing",
+    ] {
+        let read = match root.read(p, 1 << 20) {
+            Ok(Some(b)) => format!("read {}", String::from_utf8_lossy(&b).trim()),
+            Ok(None) => "absent".into(),
+            Err(e) => format!("error {}", short(&format!("{e:#}"))),
+        };
+        out.push(format!("{p}: {read}; entry {:?}", root.entry(p).ok()));
+    }
+    out.push(format!(
+        "list /etc/sysctl.d: {:?}",
+        root.list_dir("/etc/sysctl.d").ok()
+    ));
+    out.push(format!("ipset: {:?}", root.find_program("ipset")));
+    out.push(format!("masked? {}", root.is_masked("/etc/abs-secret")));
+    out
+}
+
+/// The message without the OS's wording, which differs between the resolvers (ELOOP from
+/// the kernel, "too many links" from libpathrs): what matters is which path and that it fails.
+fn short(e: &str) -> String {
+    e.split(':').next().unwrap_or(e).to_string()
+}
+
+#[test]
+fn openat2_and_libpathrs_agree_and_stay_inside() {
+    let node = hostile();
+    let before = node.outside_snapshot();
+    let kernel = Root::new(&node.root);
+    let pathrs = kernel.with_libpathrs();
+    assert_eq!(kernel.resolver().unwrap(), "openat2");
+    assert_eq!(pathrs.resolver().unwrap(), "libpathrs");
+    assert_eq!(Root::new("/").resolver().unwrap(), "host");
+
+    let a = survey(&kernel);
+    let b = survey(&pathrs);
+    assert_eq!(a, b, "the two resolvers disagree");
+    // and what they agree on is the chroot's answer, never the host's
+    let joined = a.join("\n");
+    assert!(
+        !joined.contains("hunter2") && !joined.contains("swappiness = 7"),
+        "something outside was read:\n{joined}"
+    );
+    // an absolute link to a path of this machine names that path inside the root: absent
+    assert!(a[0].contains("absent"), "{}", a[0]);
+    assert!(
+        a[1].contains("read the root's own /outside/secret"),
+        "{}",
+        a[1]
+    );
+    assert!(
+        a[2].contains("read the root's own /outside/secret"),
+        "{}",
+        a[2]
+    );
+    assert!(a[3].contains("read in-root"), "{}", a[3]);
+    // /etc/sysctl.d → <outside>/sysctl.d is, inside the root, a path that does not exist
+    assert!(a[4].contains("absent"), "{}", a[4]);
+    assert!(a[5].contains("error"), "a loop is an error: {}", a[5]);
+    assert!(
+        a[6].contains("error") && a[6].contains("Some(Special(\"FIFO\"))"),
+        "{}",
+        a[6]
+    );
+    assert!(
+        a[7].contains("read the root's own /outside/secret"),
+        "{}",
+        a[7]
+    );
+    assert!(a[8].contains("absent; entry Some(Missing)"), "{}", a[8]);
+    assert_eq!(
+        node.outside_snapshot(),
+        before,
+        "something outside the root changed"
+    );
+}
+
+#[test]
+fn writes_through_links_land_inside_with_either_resolver() {
+    for force in [false, true] {
+        let node = hostile();
+        let before = node.outside_snapshot();
+        let root = Root::new(&node.root);
+        let root = if force { root.with_libpathrs() } else { root };
+        // the absolute link to <outside>/sysctl.d dangles inside the root: an error, as
+        // `mkdir -p` there would be; once the directory exists inside, the write lands there
+        let e = root
+            .write_atomic("/etc/sysctl.d/k8s.conf", b"net.ipv4.ip_forward = 1\n")
+            .expect_err("a dangling directory link");
+        assert!(
+            format!("{e:#}").contains("etc/sysctl.d"),
+            "libpathrs={force}: {e:#}"
+        );
+        let inside = node.root.join(
+            node.outside
+                .join("sysctl.d/k8s.conf")
+                .strip_prefix("/")
+                .unwrap(),
+        );
+        fs::create_dir_all(inside.parent().unwrap()).unwrap();
+        root.write_atomic("/etc/sysctl.d/k8s.conf", b"net.ipv4.ip_forward = 1\n")
+            .expect("written");
+        assert_eq!(
+            fs::read_to_string(&inside).unwrap(),
+            "net.ipv4.ip_forward = 1\n",
+            "libpathrs={force}"
+        );
+        // a final link is followed to its in-root target and kept
+        root.write_atomic("/etc/hostname-link", b"written\n")
+            .unwrap();
+        assert_eq!(node.read("/etc/hostname"), "written\n");
+        assert!(
+            fs::symlink_metadata(node.path("/etc/hostname-link"))
+                .unwrap()
+                .is_symlink()
+        );
+        // new directories are made, inside, along the way
+        root.write_atomic("/var/lib/new/deep/file", b"x").unwrap();
+        assert_eq!(node.read("/var/lib/new/deep/file"), "x");
+        assert_eq!(
+            root.write_target("/etc/abs-secret").unwrap(),
+            Target::File(node.outside.join("secret")),
+            "the target is named as a node path"
+        );
+        // and created there (as `echo > /etc/abs-secret` would on the node)
+        root.write_atomic("/etc/abs-secret", b"overwritten\n")
+            .unwrap();
+        let there = node
+            .root
+            .join(node.outside.join("secret").strip_prefix("/").unwrap());
+        assert_eq!(fs::read_to_string(there).unwrap(), "overwritten\n");
+        assert_eq!(
+            node.read("/outside/secret"),
+            "the root's own /outside/secret\n"
+        );
+        let _lock = root.lock("/run/nodeprep.lock").expect("lock taken");
+        assert!(node.path("/run/nodeprep.lock").is_file());
+        drop(_lock);
+        let _dir_lock = root.lock_dir().expect("lock on the root directory");
+        assert_eq!(
+            node.outside_snapshot(),
+            before,
+            "libpathrs={force}: outside changed"
+        );
+        assert!(!Path::new(&node.outside.join("sysctl.d/k8s.conf")).exists());
+        assert_eq!(
+            root.entry("/etc/hostname").unwrap(),
+            Entry::File { mode: 0o644 }
+        );
+    }
+}
+
+#[test]
+fn a_root_that_is_not_a_directory_is_one_clear_error_for_both() {
+    let node = Node::new("debian12-ready");
+    let file = node.path("/etc/os-release");
+    for root in [Root::new(&file), Root::new(&file).with_libpathrs()] {
+        let e = format!("{:#}", root.open().expect_err("a file is not a root"));
+        assert!(
+            e.starts_with(&format!(
+                "cannot open the root directory {}",
+                file.display()
+            )) && e.ends_with("give --root the path of a node's /"),
+            "{e}"
+        );
+    }
+}
