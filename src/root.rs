@@ -355,14 +355,6 @@ impl Root {
         matches!(self.entry(node), Ok(Entry::Link(t)) if t == Path::new("/dev/null"))
     }
 
-    /// Whether two node paths name the same directory (`/lib` → `/usr/lib` on merged-/usr).
-    pub fn same_file(&self, a: impl AsRef<Path>, b: impl AsRef<Path>) -> bool {
-        match (self.stat(a), self.stat(b)) {
-            (Ok(Some(x)), Ok(Some(y))) => x.st_dev == y.st_dev && x.st_ino == y.st_ino,
-            _ => false,
-        }
-    }
-
     /// The whole content of a regular file, at most `limit` bytes; `None` when it does not
     /// exist. A FIFO, socket or device is an error, never a read that could hang.
     pub fn read(&self, node: impl AsRef<Path>, limit: u64) -> Result<Option<Vec<u8>>> {

@@ -42,15 +42,16 @@ pub const MODPROBE_DIRS: [&str; 5] = [
 /// The effective drop-ins, in the order their consumer applies them.
 pub fn collect(root: &Root, dirs: &[&str]) -> Result<Vec<DropIn>> {
     let mut by_name: BTreeMap<String, Option<DropIn>> = BTreeMap::new();
+    // /lib is a symlink to /usr/lib on merged-/usr systems: do not read it twice. Each
+    // directory is looked up once; a missing one is skipped.
+    let mut seen = Vec::new();
     for dir in dirs {
-        // /lib is a symlink to /usr/lib on merged-/usr systems: do not read it twice
-        if dirs
-            .iter()
-            .take_while(|d| *d != dir)
-            .any(|d| root.same_file(d, dir))
-        {
+        let Some(st) = root.stat(dir)? else { continue };
+        let id = (st.st_dev, st.st_ino);
+        if seen.contains(&id) {
             continue;
         }
+        seen.push(id);
         for name in root.list_dir(dir)? {
             if !name.ends_with(".conf") || by_name.contains_key(&name) {
                 continue;
