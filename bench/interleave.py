@@ -153,6 +153,13 @@ def main():
         print(f"    (floor = {med['nodeprep --version']:.2f} + {med[slowest]:.2f} = "
               f"{floor:.2f} ms; all helpers one after another: "
               f"{sum(med[h] for h in helpers):.2f} ms)")
+        # CPU is what a 2-core machine runs out of first: the process starts alone need this
+        cmed = {nm: median(cpu[nm]) for nm in names}
+        need = cmed["nodeprep --version"] + sum(cmed[h] for h in helpers)
+        cores = os.cpu_count() or 1
+        print(f"    (CPU: nodeprep's start + every helper = {need:.2f} ms, {need / cores:.2f} ms "
+              f"of wall time on {cores} cores at the very best; check's own CPU beyond "
+              f"them: {cmed['check'] - need:+.2f} ms)")
     if "check" in med and "apply (nothing to do)" in med:
         r = med["apply (nothing to do)"] / med["check"]
         line("apply (nothing to do) / check", f"{r:.2f}x", "<= 2x", r <= 2.0)
