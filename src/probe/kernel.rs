@@ -122,6 +122,43 @@ pub fn config_symbol(module: &str) -> Option<String> {
     Some(format!("CONFIG_{sym}"))
 }
 
+/// Whether `CONFIG_…` can be a [`config_symbol`]: the only lines of a kernel config nodeprep
+/// keeps (a distribution's config has 10,000; these are a few dozen).
+pub fn symbol_matters(symbol: &str) -> bool {
+    let Some(s) = symbol.strip_prefix("CONFIG_") else {
+        return false;
+    };
+    matches!(
+        s,
+        "BRIDGE_NETFILTER"
+            | "NF_CONNTRACK"
+            | "NF_CONNTRACK_IPV4"
+            | "IP_VS"
+            | "NFT_NAT"
+            | "NF_TABLES"
+            | "NF_NAT"
+            | "NFT_COMPAT"
+            | "IP_NF_IPTABLES"
+            | "IP_NF_NAT"
+    ) || s.starts_with("IP_VS_")
+        || s.starts_with("NFT_")
+}
+
+/// The lines of a kernel config whose symbol [`symbol_matters`], for the config parser.
+fn relevant_config_lines(text: &[u8]) -> Vec<u8> {
+    let mut kept = Vec::new();
+    for line in text.split(|b| *b == b'\n') {
+        let symbol = line.split(|b| *b == b'=').next().unwrap_or_default();
+        if line.len() > symbol.len()
+            && std::str::from_utf8(symbol).is_ok_and(|s| symbol_matters(s.trim()))
+        {
+            kept.extend_from_slice(line);
+            kept.push(b'\n');
+        }
+    }
+    kept
+}
+
 /// `4.18.0-240.el8.x86_64` → (4, 18).
 pub fn parse_release(release: &str) -> Option<(u32, u32)> {
     let mut it = release.split(|c: char| !c.is_ascii_digit());
@@ -273,6 +310,8 @@ pub fn probe(root: &Root, release: Option<&str>) -> Result<Kernel> {
         } else {
             bytes
         };
+        // only the symbols a module state can depend on are parsed and kept
+        let text = relevant_config_lines(&text);
         let cfg = procfs_core::KernelConfig::from_buf_read(BufReader::new(&text[..]))
             .with_context(|| format!("cannot read kernel config {}", root.show(&node_path)))?;
         k.config = cfg.0;
@@ -300,6 +339,73 @@ pub fn probe(root: &Root, release: Option<&str>) -> Result<Kernel> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_config_lines_a_module_state_needs_are_kept_and_they_parse_the_same() {
+        let config = "\
+# Automatically generated file; DO NOT EDIT.
+CONFIG_CC_VERSION_TEXT=\"gcc (Debian 12.2.0-14) 12.2.0\"
+CONFIG_IP_VS=m
+CONFIG_IP_VS_IPV6=y
+CONFIG_IP_VS_TAB_BITS=12
+CONFIG_IP_VS_RR=m
+# CONFIG_IP_VS_MH is not set
+CONFIG_NF_CONNTRACK=y
+CONFIG_NF_CONNTRACK_IPV4=m
+CONFIG_BRIDGE_NETFILTER=y
+CONFIG_NF_TABLES=m
+CONFIG_NFT_NAT=m
+CONFIG_NFT_COMPAT=m
+CONFIG_IP_NF_IPTABLES=m
+CONFIG_IP_NF_NAT=m
+CONFIG_NF_NAT=m
+CONFIG_EXT4_FS=y
+CONFIG_IP_VSX=y
+CONFIG_SECURITY_NFT_=y
+";
+        let full = procfs_core::KernelConfig::from_buf_read(config.as_bytes())
+            .unwrap()
+            .0;
+        let kept = relevant_config_lines(config.as_bytes());
+        let small = procfs_core::KernelConfig::from_buf_read(&kept[..])
+            .unwrap()
+            .0;
+        let want: HashMap<String, ConfigSetting> = full
+            .into_iter()
+            .filter(|(k, _)| symbol_matters(k))
+            .collect();
+        assert_eq!(small, want);
+        assert!(
+            small.contains_key("CONFIG_IP_VS_TAB_BITS") && !small.contains_key("CONFIG_EXT4_FS")
+        );
+        assert!(
+            !small.contains_key("CONFIG_IP_VSX") && !small.contains_key("CONFIG_SECURITY_NFT_")
+        );
+        // every symbol a module's state is judged by is among those kept
+        let modules = [
+            "ip_vs",
+            "ip_vs_rr",
+            "ip_vs_wrr",
+            "ip_vs_sh",
+            "ip_vs_lc",
+            "ip_vs_mh",
+            "nf_conntrack",
+            "nf_conntrack_ipv4",
+            "br_netfilter",
+            "nf_tables",
+            "nft_chain_nat",
+            "nft_ct",
+            "nft_compat",
+            "nf_nat",
+            "ip_tables",
+            "iptable_nat",
+        ];
+        for m in modules {
+            let sym = config_symbol(m).unwrap_or_else(|| panic!("{m} has no config symbol"));
+            assert!(symbol_matters(&sym), "{m}: {sym} would be dropped");
+        }
+        assert!(config_symbol("ext4").is_none());
+    }
 
     #[test]
     fn releases_and_module_files_parse() {
