@@ -362,8 +362,12 @@ impl Root {
         let Some(file) = self.open_regular(node, OFlag::O_RDONLY)? else {
             return Ok(None);
         };
-        let b =
-            read_capped(file, limit).with_context(|| format!("cannot read {}", self.show(node)))?;
+        // sized once from the file's length (0 for /proc files, which then grow as read)
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0).min(limit);
+        let mut b = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
+        file.take(limit.saturating_add(1))
+            .read_to_end(&mut b)
+            .with_context(|| format!("cannot read {}", self.show(node)))?;
         if b.len() as u64 > limit {
             bail!(
                 "{} is larger than {} bytes; that is not a file nodeprep expects there",

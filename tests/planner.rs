@@ -64,8 +64,8 @@ fn kernel(release: &str, loaded: &[&str], builtin: &[&str], dep: &[&str]) -> Ker
         version: parse_release(release),
         modules_supported: true,
         loaded: set(loaded),
-        builtin_listed: set(builtin),
-        dep: set(dep),
+        builtin_listed: set(builtin).into(),
+        dep: set(dep).into(),
         modules_dir: Some(format!("/lib/modules/{release}")),
         ..Kernel::default()
     }

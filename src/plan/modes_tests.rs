@@ -88,7 +88,7 @@ fn debian() -> N {
             release: "6.1.0-13-amd64".into(),
             version: Some((6, 1)),
             modules_supported: true,
-            dep: names(&dep),
+            dep: names(&dep).into(),
             modules_dir: Some("/lib/modules/6.1.0-13-amd64".into()),
             modprobe_helper: Some("/sbin/modprobe".into()),
             modprobe_helper_exists: true,

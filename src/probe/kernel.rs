@@ -1,8 +1,9 @@
 //! The running kernel: release, which modules are loaded, built in or loadable, and
 //! whether modules can be loaded at all.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::BufReader;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use procfs_core::{ConfigSetting, FromBufRead, KernelModules};
@@ -45,9 +46,9 @@ pub struct Kernel {
     pub modules_supported: bool,
     pub loaded: BTreeSet<String>,
     /// Names listed in `modules.builtin` (what kube-proxy 1.11+ reads).
-    pub builtin_listed: BTreeSet<String>,
+    pub builtin_listed: ModuleIndex,
     /// Names listed in `modules.dep`.
-    pub dep: BTreeSet<String>,
+    pub dep: ModuleIndex,
     /// The node path of the modules directory, when one exists.
     pub modules_dir: Option<String>,
     /// The first kernel config found, and where.
@@ -220,7 +221,73 @@ pub fn module_name_of(path: &str) -> Option<String> {
     let stem = [".ko.xz", ".ko.zst", ".ko.gz", ".ko"]
         .iter()
         .find_map(|ext| base.strip_suffix(ext))?;
-    Some(stem.replace('-', "_"))
+    Some(if stem.contains('-') {
+        stem.replace('-', "_")
+    } else {
+        stem.to_string()
+    })
+}
+
+/// The module names of a kernel's index (`modules.dep`, `modules.builtin`): thousands of
+/// names, read once, asked by name, shared (not copied) by the facts projected from them.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ModuleIndex(Arc<HashSet<String>>);
+
+impl ModuleIndex {
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains(name)
+    }
+    pub fn insert(&mut self, name: String) -> bool {
+        Arc::make_mut(&mut self.0).insert(name)
+    }
+    pub fn remove(&mut self, name: &str) -> bool {
+        Arc::make_mut(&mut self.0).remove(name)
+    }
+    pub fn clear(&mut self) {
+        Arc::make_mut(&mut self.0).clear()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<String> for ModuleIndex {
+    fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
+        ModuleIndex(Arc::new(iter.into_iter().collect()))
+    }
+}
+
+impl From<BTreeSet<String>> for ModuleIndex {
+    fn from(names: BTreeSet<String>) -> Self {
+        names.into_iter().collect()
+    }
+}
+
+impl std::fmt::Debug for ModuleIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.0.iter().collect();
+        names.sort();
+        f.debug_set().entries(names).finish()
+    }
+}
+
+/// The module names of a `modules.dep` (the path before each `:`) or `modules.builtin` (a
+/// path per line). Bytes, not text: a distribution's modules.dep has 4,000 lines; a hash set,
+/// as nothing needs them in order (sorting 4,000 paths cost more than reading them).
+pub fn module_names(index: &[u8]) -> ModuleIndex {
+    let text = String::from_utf8_lossy(index);
+    // a modules.builtin line is ~35 bytes, a modules.dep line ~130: room for either
+    let mut names = HashSet::with_capacity(index.len() / 32 + 1);
+    for line in text.lines() {
+        let path = line.split_once(':').map_or(line, |(p, _)| p);
+        if let Some(name) = module_name_of(path.trim()) {
+            names.insert(name);
+        }
+    }
+    ModuleIndex(Arc::new(names))
 }
 
 /// The modules in `/proc/modules`; None when it does not exist (no module support).
@@ -266,22 +333,14 @@ pub fn probe(root: &Root, release: Option<&str>) -> Result<Kernel> {
 
     for base in ["/lib/modules", "/usr/lib/modules"] {
         let dir = format!("{base}/{}", k.release);
-        let dep = root.read_text(format!("{dir}/modules.dep"), FILE_LIMIT)?;
-        let builtin = root.read_text(format!("{dir}/modules.builtin"), FILE_LIMIT)?;
+        let dep = root.read(format!("{dir}/modules.dep"), FILE_LIMIT)?;
+        let builtin = root.read(format!("{dir}/modules.builtin"), FILE_LIMIT)?;
         if dep.is_none() && builtin.is_none() {
             continue;
         }
         k.modules_dir = Some(dir);
-        for line in dep.iter().flat_map(|t| t.lines()) {
-            if let Some(name) = line.split(':').next().and_then(module_name_of) {
-                k.dep.insert(name);
-            }
-        }
-        for line in builtin.iter().flat_map(|t| t.lines()) {
-            if let Some(name) = module_name_of(line.trim()) {
-                k.builtin_listed.insert(name);
-            }
-        }
+        k.dep = module_names(dep.as_deref().unwrap_or_default());
+        k.builtin_listed = module_names(builtin.as_deref().unwrap_or_default());
         break;
     }
 
