@@ -279,8 +279,8 @@ impl std::fmt::Debug for ModuleIndex {
 /// as nothing needs them in order (sorting 4,000 paths cost more than reading them).
 pub fn module_names(index: &[u8]) -> ModuleIndex {
     let text = String::from_utf8_lossy(index);
-    // a modules.builtin line is ~35 bytes, a modules.dep line ~130: room for either
-    let mut names = HashSet::with_capacity(index.len() / 32 + 1);
+    let lines = index.iter().filter(|b| **b == b'\n').count() + 1;
+    let mut names = HashSet::with_capacity(lines);
     for line in text.lines() {
         let path = line.split_once(':').map_or(line, |(p, _)| p);
         if let Some(name) = module_name_of(path.trim()) {
