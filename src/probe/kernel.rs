@@ -149,6 +149,13 @@ pub fn symbol_matters(symbol: &str) -> bool {
 fn relevant_config_lines(text: &[u8]) -> Vec<u8> {
     let mut kept = Vec::new();
     for line in text.split(|b| *b == b'\n') {
+        // every kept symbol starts so: most of 10,000 lines stop at this test
+        if !(line.starts_with(b"CONFIG_IP_")
+            || line.starts_with(b"CONFIG_NF")
+            || line.starts_with(b"CONFIG_BRIDGE_NETFILTER"))
+        {
+            continue;
+        }
         let symbol = line.split(|b| *b == b'=').next().unwrap_or_default();
         if line.len() > symbol.len()
             && std::str::from_utf8(symbol).is_ok_and(|s| symbol_matters(s.trim()))
@@ -278,7 +285,11 @@ impl std::fmt::Debug for ModuleIndex {
 /// path per line). Bytes, not text: a distribution's modules.dep has 4,000 lines; a hash set,
 /// as nothing needs them in order (sorting 4,000 paths cost more than reading them).
 pub fn module_names(index: &[u8]) -> ModuleIndex {
-    let text = String::from_utf8_lossy(index);
+    // valid UTF-8 (it always is) is borrowed as it is; lossy decoding only otherwise
+    let text = match std::str::from_utf8(index) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(index),
+    };
     let lines = index.iter().filter(|b| **b == b'\n').count() + 1;
     let mut names = HashSet::with_capacity(lines);
     for line in text.lines() {
