@@ -13,7 +13,7 @@
 
 use std::ffi::CString;
 use std::io::{self, Read};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
@@ -258,14 +258,11 @@ fn spawn(root: &Root, program: &str, args: &[&str]) -> Result<Helper> {
     let pgid = child.id() as i32;
     signals::helper_started(pgid);
     drop(child.stdin.take());
-    for fd in [
-        child.stdout.as_ref().map(|p| p.as_raw_fd()),
-        child.stderr.as_ref().map(|p| p.as_raw_fd()),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        set_nonblocking(fd);
+    if let Some(p) = &child.stdout {
+        set_nonblocking(p.as_fd());
+    }
+    if let Some(p) = &child.stderr {
+        set_nonblocking(p.as_fd());
     }
     Ok(Helper {
         shown,
@@ -282,10 +279,8 @@ fn spawn(root: &Root, program: &str, args: &[&str]) -> Result<Helper> {
     })
 }
 
-fn set_nonblocking(fd: i32) {
+fn set_nonblocking(fd: std::os::fd::BorrowedFd) {
     use nix::fcntl::{FcntlArg, OFlag, fcntl};
-    // SAFETY: the descriptor is the child's pipe, owned by the `Child` and open while used
-    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
     if let Ok(bits) = fcntl(fd, FcntlArg::F_GETFL) {
         let _ = fcntl(
             fd,
