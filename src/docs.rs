@@ -105,7 +105,7 @@ fn description(page: Option<&str>) -> &'static [&'static str] {
             "--root DIR is a chroot, not a path prefix: every path nodeprep reads, writes, lists, locks \
              or executes is resolved inside DIR as the node would resolve it, so an absolute symlink or \
              a .. can never leave DIR. Only regular files are read, each at most 16 MiB; a FIFO or \
-             device is an error, never a hang. The helpers (ipset, ipvsadm and iptables --version, \
+             device is an error, never a hang. The helpers (ipset, ipvsadm, iptables and nft --version, \
              kube-proxy, kubelet or kubeadm for the version, modprobe) are the root's own programs, \
              found in its /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin and /bin, run \
              with an empty environment, in their own process group, with a deadline and at most \
