@@ -187,7 +187,7 @@ impl Helper {
             );
         }
         if self.overflow {
-            let _ = self.child.wait();
+            let _ = self.child.try_wait();
             bail!(
                 "{shown} printed more than {OUTPUT_LIMIT} bytes; it was killed with its process group"
             );
@@ -207,7 +207,7 @@ impl Helper {
 }
 
 /// Helpers started by [`start`]; [`Running::finish`] collects them. Dropped unfinished (an
-/// error on the way), every helper's group is killed and the helper reaped.
+/// error on the way), every helper's group is killed (and reaped if it is gone already).
 pub struct Running {
     slots: Vec<Slot>,
     timeout: Duration,
@@ -379,7 +379,9 @@ impl Drop for Running {
             if let Slot::Running(h) = slot {
                 signals::kill_group(h.pgid);
                 signals::helper_done(h.pgid);
-                let _ = h.child.wait();
+                // never a blocking wait on an error path: a helper stuck in the kernel
+                // would hold nodeprep; what is not reaped yet goes when nodeprep exits
+                let _ = h.child.try_wait();
             }
         }
         if let Some((_, id)) = self.wake.take() {
