@@ -89,3 +89,48 @@ fn apply_with_nothing_to_do_asks_each_helper_once() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(calls(&node), ONCE_EACH);
 }
+
+#[test]
+fn only_the_first_kubernetes_binary_that_answers_is_asked() {
+    // a kubeadm node has kubelet and kubeadm: one answer is enough
+    let node = with_logging_helpers("debian12-ready");
+    fs::remove_file(node.path("/usr/bin/kube-proxy")).unwrap();
+    logging_helper(&node, "/usr/bin/kubelet", "Kubernetes v1.29.3");
+    logging_helper(&node, "/usr/bin/kubeadm", "v1.28.1");
+    let (code, v) = node.json(&["check"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["kube_proxy"]["version"], "1.29", "{}", v["kube_proxy"]);
+    let asked = calls(&node);
+    assert!(
+        asked.contains(&"kubelet --version".to_string()),
+        "{asked:?}"
+    );
+    assert!(!asked.iter().any(|c| c.starts_with("kubeadm")), "{asked:?}");
+
+    // a kubelet that gives no version: kubeadm is asked next, and answers
+    node.write(
+        "/usr/bin/kubelet",
+        "#!/bin/sh\nroot=$(cd \"$(dirname \"$0\")/../..\" && pwd -P)\n\
+         echo \"kubelet $*\" >> \"$root/var/log/helpers.log\"\necho 'flag provided but not defined' >&2\nexit 1\n",
+    );
+    fs::remove_file(node.path("/var/log/helpers.log")).unwrap();
+    let (code, v) = node.json(&["check"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["kube_proxy"]["version"], "1.28", "{}", v["kube_proxy"]);
+    assert!(
+        v["kube_proxy"]["version_source"]
+            .as_str()
+            .is_some_and(|s| s.contains("/usr/bin/kubeadm")),
+        "{}",
+        v["kube_proxy"]
+    );
+    let asked = calls(&node);
+    assert_eq!(
+        asked
+            .iter()
+            .filter(|c| c.starts_with("kube"))
+            .collect::<Vec<_>>(),
+        ["kubeadm version -o short", "kubelet --version"],
+        "{asked:?}"
+    );
+}

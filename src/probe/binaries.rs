@@ -43,38 +43,56 @@ const KUBE_ASKS: [(&str, &[&str]); 3] = [
 
 /// The helpers [`start`] set going, to be collected by [`Asked::finish`].
 pub struct Asked {
+    root: Root,
     found: Vec<Option<String>>,
-    kube: Vec<String>,
+    /// kube-proxy, kubelet, kubeadm as found, in that order, with their arguments; the
+    /// first is asked with the others, each next one only if the one before gave no version.
+    kube: Vec<(String, &'static [&'static str])>,
     running: Running,
 }
 
-/// Starts ipset, ipvsadm, iptables, nft (`--version`) and, when `kube_version`, kube-proxy,
-/// kubelet and kubeadm, all at once; the caller reads the node's files meanwhile.
+/// Starts ipset, ipvsadm, iptables, nft (`--version`) and, when `kube_version`, the first
+/// of kube-proxy, kubelet and kubeadm found, all at once; the caller reads the node's files
+/// meanwhile.
 pub fn start(root: &Root, kube_version: bool) -> Asked {
     let mut jobs: Vec<(String, Vec<&str>)> = Vec::new();
     let found: Vec<Option<String>> = BINARIES.iter().map(|n| root.find_program(n)).collect();
     for path in found.iter().flatten() {
         jobs.push((path.clone(), vec!["--version"]));
     }
-    let mut kube = Vec::new();
-    if kube_version {
-        for (name, args) in KUBE_ASKS {
-            if let Some(path) = root.find_program(name) {
-                jobs.push((path.clone(), args.to_vec()));
-                kube.push(path);
-            }
-        }
+    let kube: Vec<(String, &'static [&'static str])> = if kube_version {
+        KUBE_ASKS
+            .iter()
+            .filter_map(|(name, args)| Some((root.find_program(name)?, *args)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if let Some((path, args)) = kube.first() {
+        jobs.push((path.clone(), args.to_vec()));
     }
     Asked {
+        root: root.clone(),
         found,
         kube,
         running: system::start(root, &jobs, TIMEOUT),
     }
 }
 
+/// The version a Kubernetes binary's answer gives: its first word that starts with `v`.
+fn kube_answer(out: anyhow::Result<system::Output>, path: &str) -> Option<FoundVersion> {
+    let out = out.ok().filter(|o| o.success)?;
+    let word = out.text.split_whitespace().find(|w| w.starts_with('v'))?;
+    Some(FoundVersion {
+        version: Version::parse(word)?,
+        path: path.to_string(),
+    })
+}
+
 impl Asked {
     /// ipset, ipvsadm, iptables and nft as found and asked, and the version of the first of
-    /// kube-proxy, kubelet, kubeadm that answered.
+    /// kube-proxy, kubelet, kubeadm that answers (a Go binary's start is tens of
+    /// milliseconds of CPU: the next is asked only when the one before gave no version).
     pub fn finish(self) -> (Vec<Binary>, Option<FoundVersion>) {
         let mut results = self.running.finish().into_iter();
         let binaries = BINARIES
@@ -105,14 +123,17 @@ impl Asked {
                 }
             })
             .collect();
-        let kube_version = self.kube.iter().zip(results).find_map(|(path, out)| {
-            let out = out.ok().filter(|o| o.success)?;
-            let word = out.text.split_whitespace().find(|w| w.starts_with('v'))?;
-            Some(FoundVersion {
-                version: Version::parse(word)?,
-                path: path.clone(),
-            })
-        });
+        let mut kube = self.kube.iter();
+        let mut kube_version = match (kube.next(), results.next()) {
+            (Some((path, _)), Some(out)) => kube_answer(out, path),
+            _ => None,
+        };
+        for (path, args) in kube {
+            if kube_version.is_some() {
+                break;
+            }
+            kube_version = kube_answer(system::run(&self.root, path, args, TIMEOUT), path);
+        }
         (binaries, kube_version)
     }
 }
