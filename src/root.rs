@@ -418,14 +418,20 @@ impl Root {
             Mode::empty(),
         )
         .with_context(|| format!("cannot open {}", self.show(node)))?;
+        // a regular file when looked at, but it may have been replaced between the looks
+        Ok(Some(self.regular_file(node, fd)?.0))
+    }
+
+    /// The file `fd` opened for `node`, and its metadata, if it is a regular file (what was
+    /// opened, not what a path named before: a FIFO or device swapped in is an error).
+    fn regular_file(&self, node: &Path, fd: OwnedFd) -> Result<(File, FileStat)> {
         let file = File::from(fd);
         let st = nix::sys::stat::fstat(&file)
             .with_context(|| format!("cannot stat {}", self.show(node)))?;
         if !is_kind(&st, SFlag::S_IFREG) {
-            // replaced between the two looks
             return Err(self.not_regular(node, &st));
         }
-        Ok(Some(file))
+        Ok((file, st))
     }
 
     /// [`Root::open_regular`] through libpathrs's resolution of the whole path.
@@ -441,13 +447,7 @@ impl Root {
                 Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(None),
                 Err(e) => bail!("cannot open {}: {e}", self.show(node)),
             };
-            let file = File::from(fd);
-            let st = nix::sys::stat::fstat(&file)
-                .with_context(|| format!("cannot stat {}", self.show(node)))?;
-            if !is_kind(&st, SFlag::S_IFREG) {
-                return Err(self.not_regular(node, &st));
-            }
-            return Ok(Some(file));
+            return Ok(Some(self.regular_file(node, fd)?.0));
         }
         let rel = relative(node);
         let tree = match self.tree()? {
@@ -497,12 +497,7 @@ impl Root {
             Mode::empty(),
         )
         .with_context(|| format!("cannot open {}", self.show(node)))?;
-        let file = File::from(fd);
-        let st = nix::sys::stat::fstat(&file)
-            .with_context(|| format!("cannot stat {}", self.show(node)))?;
-        if !is_kind(&st, SFlag::S_IFREG) {
-            return Err(self.not_regular(node, &st));
-        }
+        let (file, st) = self.regular_file(node, fd)?;
         if (st.st_dev, st.st_ino) != (seen.st_dev, seen.st_ino) {
             bail!(
                 "{} was replaced while nodeprep opened it; run nodeprep again",

@@ -399,15 +399,6 @@ pub fn run(root: &Root, program: &str, args: &[&str], timeout: Duration) -> Resu
         .unwrap_or_else(|| Err(anyhow!("{program} did not run")))
 }
 
-/// Runs several helpers at once; the results come back in the order asked.
-pub fn run_all(
-    root: &Root,
-    jobs: &[(String, Vec<&str>)],
-    timeout: Duration,
-) -> Vec<Result<Output>> {
-    start(root, jobs, timeout).finish()
-}
-
 /// The first `v<digits>.<digits>` in a version banner, as kube-proxy's ipset check reads it.
 pub fn first_version(text: &str) -> Option<String> {
     let bytes = text.as_bytes();

@@ -137,8 +137,3 @@ impl Asked {
         (binaries, kube_version)
     }
 }
-
-/// [`start`] and [`Asked::finish`] at once.
-pub fn probe(root: &Root, kube_version: bool) -> (Vec<Binary>, Option<FoundVersion>) {
-    start(root, kube_version).finish()
-}

@@ -253,12 +253,6 @@ impl ModuleIndex {
     pub fn clear(&mut self) {
         Arc::make_mut(&mut self.0).clear()
     }
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl FromIterator<String> for ModuleIndex {
@@ -473,6 +467,12 @@ CONFIG_SECURITY_NFT_=y
         for m in modules {
             let sym = config_symbol(m).unwrap_or_else(|| panic!("{m} has no config symbol"));
             assert!(symbol_matters(&sym), "{m}: {sym} would be dropped");
+            let line = format!("{sym}=y\n");
+            assert_eq!(
+                relevant_config_lines(line.as_bytes()),
+                line.as_bytes(),
+                "{m}: the line of {sym} is not kept"
+            );
         }
         assert!(config_symbol("ext4").is_none());
     }
