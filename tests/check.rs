@@ -2,15 +2,6 @@
 
 use crate::support::*;
 
-const DEFAULT_MODULES: [&str; 6] = [
-    "ip_vs",
-    "ip_vs_rr",
-    "ip_vs_wrr",
-    "ip_vs_sh",
-    "nf_conntrack",
-    "br_netfilter",
-];
-
 #[test]
 fn fresh_debian_node_is_not_ready_and_everything_is_loadable() {
     let node = Node::new("debian12-fresh");

@@ -97,6 +97,7 @@ fn only_the_first_kubernetes_binary_that_answers_is_asked() {
     fs::remove_file(node.path("/usr/bin/kube-proxy")).unwrap();
     logging_helper(&node, "/usr/bin/kubelet", "Kubernetes v1.29.3");
     logging_helper(&node, "/usr/bin/kubeadm", "v1.28.1");
+    let before = node.outside_snapshot();
     let (code, v) = node.json(&["check"]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["kube_proxy"]["version"], "1.29", "{}", v["kube_proxy"]);
@@ -132,5 +133,10 @@ fn only_the_first_kubernetes_binary_that_answers_is_asked() {
             .collect::<Vec<_>>(),
         ["kubeadm version -o short", "kubelet --version"],
         "{asked:?}"
+    );
+    assert_eq!(
+        node.outside_snapshot(),
+        before,
+        "a helper wrote beside the root"
     );
 }

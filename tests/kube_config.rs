@@ -61,13 +61,7 @@ fn kubeadm_config_with_iptables_mode_wants_no_ipvs() {
     assert_eq!(code, 0, "{}", v["findings"]);
     assert_eq!(v["kube_proxy"]["mode"], "iptables");
     assert_eq!(v["kube_proxy"]["outcome"], "iptables");
-    let modules: Vec<&str> = v["modules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(modules, ["nf_conntrack", "br_netfilter"]);
+    assert_eq!(module_names(&v), ["nf_conntrack", "br_netfilter"]);
     assert!(finding(&v, "KubeProxyIPVS").is_none());
     assert!(finding(&v, "KubeProxyIPTables").is_none());
     assert!(finding(&v, "KubeProxyDeprecated").is_none());

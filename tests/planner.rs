@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use tempfile::TempDir;
 
+use crate::support::DEFAULT_MODULES;
 use crate::toolbox;
 use nodeprep::cli::Cli;
 use nodeprep::config::Surroundings;
@@ -30,14 +31,6 @@ use nodeprep::run::Survey;
 
 const MODULES_HEADER: &str = "# IPVS modules for kube-proxy, loaded at boot by systemd-modules-load.\n# Managed by nodeprep; lines it did not write are kept.\n";
 const SYSCTL_HEADER: &str = "# Sysctls for Kubernetes nodes, applied at boot by systemd-sysctl.\n# Managed by nodeprep; lines it did not write are kept.\n";
-const DEFAULT_MODULES: [&str; 6] = [
-    "ip_vs",
-    "ip_vs_rr",
-    "ip_vs_wrr",
-    "ip_vs_sh",
-    "nf_conntrack",
-    "br_netfilter",
-];
 const DEBIAN_RELEASE: &str = "6.1.0-13-amd64";
 
 /// `files::modules_content` of a file given as text (the probe hands it over parsed).

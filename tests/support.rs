@@ -220,6 +220,26 @@ pub fn sysctl<'a>(v: &'a Value, key: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("sysctl {key} not in the report"))
 }
 
+/// The modules nodeprep wants by default (IPVS mode, a 4.19+ kernel), in report order.
+pub const DEFAULT_MODULES: [&str; 6] = [
+    "ip_vs",
+    "ip_vs_rr",
+    "ip_vs_wrr",
+    "ip_vs_sh",
+    "nf_conntrack",
+    "br_netfilter",
+];
+
+/// The sysctl keys of a JSON report, in order.
+pub fn sysctl_keys(v: &Value) -> Vec<String> {
+    v["sysctls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap().to_string())
+        .collect()
+}
+
 pub fn module_names(v: &Value) -> Vec<String> {
     v["modules"]
         .as_array()
