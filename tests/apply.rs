@@ -434,14 +434,7 @@ fn sigint_during_a_helper_exits_130_at_once_with_files_untouched() {
     let node = Node::new("debian12-fresh");
     // a modprobe that signals it started, then takes a long while; it runs chrooted, so the
     // script names paths as the node sees them
-    let fake = node.path("/usr/sbin/modprobe");
-    fs::rename(&fake, node.path("/usr/sbin/modprobe.real")).unwrap();
-    fs::write(
-        &fake,
-        "#!/bin/sh\n: > /started\nsleep 31\nexec /usr/sbin/modprobe.real \"$@\"\n",
-    )
-    .unwrap();
-    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    node.wrap_modprobe(": > /started\nsleep 31\nexec /usr/sbin/modprobe.real \"$@\"");
     let started = std::time::Instant::now();
     let mut child = command(&["--root", node.root.to_str().unwrap(), "apply"])
         .stdout(std::process::Stdio::null())
@@ -488,13 +481,7 @@ fn sigint_during_a_helper_exits_130_at_once_with_files_untouched() {
 fn one_modprobe_loads_them_all_and_a_failure_is_asked_again_alone() {
     let node = Node::new("debian12-fresh");
     // a modprobe that cannot insert ip_vs_sh, whoever asks, and loads the rest
-    fs::rename(
-        node.path("/usr/sbin/modprobe"),
-        node.path("/usr/sbin/modprobe.real"),
-    )
-    .unwrap();
-    node.script(
-        "/usr/sbin/modprobe",
+    node.wrap_modprobe(
         "echo \"$*\" >> /wrapper.log\nst=0\nfor a; do case $a in\n  -*) ;;\n  ip_vs_sh) echo \"modprobe: ERROR: could not insert 'ip_vs_sh': Unknown symbol in module\" >&2; st=1 ;;\n  *) /usr/sbin/modprobe.real \"$a\" || st=1 ;;\nesac; done\nexit $st",
     );
     let (code, v) = node.json(&["apply"]);

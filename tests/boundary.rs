@@ -313,13 +313,7 @@ fn a_line_added_during_a_slow_modprobe_is_kept() {
         "# ours and theirs\nnet.ipv4.ip_forward = 0\n",
     );
     // config management edits k8s.conf while apply is loading modules
-    fs::rename(
-        node.path("/usr/sbin/modprobe"),
-        node.path("/usr/sbin/modprobe.real"),
-    )
-    .unwrap();
-    node.script(
-        "/usr/sbin/modprobe",
+    node.wrap_modprobe(
         "grep -q added /etc/sysctl.d/k8s.conf || echo 'net.core.somaxconn = 4096 # added' >> /etc/sysctl.d/k8s.conf\nexec /usr/sbin/modprobe.real \"$@\"",
     );
     let before = node.outside_snapshot();

@@ -274,15 +274,8 @@ fn the_mode_comes_from_the_flag_then_the_config_then_ipvs() {
     let (code, v) = node.json(&["--kube-proxy-config", &upper, "check"]);
     assert_eq!(code, 1);
     assert_eq!(v["kube_proxy"]["outcome"], "fail");
-    let f = finding(&v, "KubeProxyMode").expect("invalid mode finding");
-    assert_eq!(f["severity"], "error");
-    assert!(
-        f["message"]
-            .as_str()
-            .unwrap()
-            .contains("Invalid value: \"IPVS\""),
-        "{f}"
-    );
+    let msg = finding_message(&v, "KubeProxyMode", "error");
+    assert!(msg.contains("Invalid value: \"IPVS\""), "{msg}");
     // --mode wins over the config
     let (code, v) = node.json(&["--kube-proxy-config", &upper, "--mode", "ipvs", "check"]);
     assert_eq!(code, 0);
@@ -320,14 +313,10 @@ fn host_run_nftables_wants_the_hosts_nft() {
         "host",
         "check",
     ]);
-    let f = finding(&v, "FileExisting-nft").expect("nft finding");
-    assert_eq!(f["severity"], "error");
+    let msg = finding_message(&v, "FileExisting-nft", "error");
     assert!(
-        f["message"]
-            .as_str()
-            .unwrap()
-            .ends_with("install it: apt-get install -y nftables"),
-        "{f}"
+        msg.ends_with("install it: apt-get install -y nftables"),
+        "{msg}"
     );
     assert_eq!(v["kube_proxy"]["outcome"], "fail");
     // a containerised kube-proxy brings its own: a warning
@@ -365,15 +354,8 @@ fn versions_that_do_not_exist_are_usage_errors_and_future_ones_are_judged_as_the
     let (code, v) = node.json(&["--kube-proxy-version", "1.40.2", "check"]);
     assert_eq!(code, 0, "a warning, not an error");
     assert_eq!(v["kube_proxy"]["version"], "1.35");
-    let f = finding(&v, "KubeProxyVersion").expect("future version warning");
-    assert_eq!(f["severity"], "warning");
-    assert!(
-        f["message"]
-            .as_str()
-            .unwrap()
-            .contains("1.40 (--kube-proxy-version) is newer than the newest version nodeprep knows; judging as 1.35"),
-        "{f}"
-    );
+    let msg = finding_message(&v, "KubeProxyVersion", "warning");
+    assert!(msg.contains("1.40 (--kube-proxy-version) is newer than the newest version nodeprep knows; judging as 1.35"), "{msg}");
     // the patch level is kept
     let (_, v) = node.json(&["--kube-proxy-version", "1.12.7", "check"]);
     assert_eq!(v["kube_proxy"]["patch"], 7);

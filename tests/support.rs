@@ -111,6 +111,17 @@ impl Node {
         fs::set_permissions(self.path(node_path), fs::Permissions::from_mode(0o755)).unwrap();
     }
 
+    /// Puts a script with `body` in front of the root's fake modprobe, which stays callable
+    /// as `/usr/sbin/modprobe.real` (the script runs chrooted: it names node paths).
+    pub fn wrap_modprobe(&self, body: &str) {
+        fs::rename(
+            self.path("/usr/sbin/modprobe"),
+            self.path("/usr/sbin/modprobe.real"),
+        )
+        .unwrap();
+        self.script("/usr/sbin/modprobe", body);
+    }
+
     /// The lines the fake modprobe logged, one per call.
     pub fn modprobe_calls(&self) -> Vec<String> {
         fs::read_to_string(self.path("/var/log/fake-modprobe.log"))
@@ -192,6 +203,13 @@ pub fn finding<'a>(v: &'a Value, id: &str) -> Option<&'a Value> {
         .as_array()?
         .iter()
         .find(|f| f["id"].as_str() == Some(id))
+}
+
+/// The message of finding `id`, which must be there with this severity.
+pub fn finding_message<'a>(v: &'a Value, id: &str, severity: &str) -> &'a str {
+    let f = finding(v, id).unwrap_or_else(|| panic!("no finding {id} in {}", v["findings"]));
+    assert_eq!(f["severity"], severity, "{f}");
+    f["message"].as_str().unwrap()
 }
 
 pub fn error_ids(v: &Value) -> Vec<String> {
