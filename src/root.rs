@@ -359,11 +359,11 @@ impl Root {
     /// exist. A FIFO, socket or device is an error, never a read that could hang.
     pub fn read(&self, node: impl AsRef<Path>, limit: u64) -> Result<Option<Vec<u8>>> {
         let node = node.as_ref();
-        let Some(file) = self.open_regular(node, OFlag::O_RDONLY)? else {
+        let Some((file, st)) = self.open_regular(node, OFlag::O_RDONLY)? else {
             return Ok(None);
         };
         // sized once from the file's length (0 for /proc files, which then grow as read)
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0).min(limit);
+        let size = u64::try_from(st.st_size).unwrap_or(0).min(limit);
         let mut b = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
         file.take(limit.saturating_add(1))
             .read_to_end(&mut b)
@@ -392,7 +392,7 @@ impl Root {
     /// and two syscalls: the parent is resolved in the root, the last name is checked with
     /// `fstatat` and opened relative to it (`O_NOFOLLOW`, `O_NONBLOCK`), then checked again.
     /// A last name that is a link goes through libpathrs's full resolution and a reopen.
-    fn open_regular(&self, node: &Path, flags: OFlag) -> Result<Option<File>> {
+    fn open_regular(&self, node: &Path, flags: OFlag) -> Result<Option<(File, FileStat)>> {
         let rel = relative(node);
         let name = rel.file_name().filter(|n| *n != "..");
         let parent = rel.parent().filter(|p| !p.as_os_str().is_empty());
@@ -419,23 +419,29 @@ impl Root {
         )
         .with_context(|| format!("cannot open {}", self.show(node)))?;
         // a regular file when looked at, but it may have been replaced between the looks
-        Ok(Some(self.regular_file(node, fd)?.0))
+        Ok(Some(self.regular_file(node, fd)?))
     }
 
-    /// The file `fd` opened for `node`, and its metadata, if it is a regular file (what was
-    /// opened, not what a path named before: a FIFO or device swapped in is an error).
-    fn regular_file(&self, node: &Path, fd: OwnedFd) -> Result<(File, FileStat)> {
-        let file = File::from(fd);
-        let st = nix::sys::stat::fstat(&file)
+    /// The metadata of what `fd` names, if it is a regular file (what was opened, not what a
+    /// path named before: a FIFO or device swapped in is an error).
+    fn regular_stat(&self, node: &Path, fd: impl AsFd) -> Result<FileStat> {
+        let st = nix::sys::stat::fstat(fd.as_fd())
             .with_context(|| format!("cannot stat {}", self.show(node)))?;
         if !is_kind(&st, SFlag::S_IFREG) {
             return Err(self.not_regular(node, &st));
         }
+        Ok(st)
+    }
+
+    /// The file `fd` opened for `node`, and its metadata, if it is a regular file.
+    fn regular_file(&self, node: &Path, fd: OwnedFd) -> Result<(File, FileStat)> {
+        let file = File::from(fd);
+        let st = self.regular_stat(node, &file)?;
         Ok((file, st))
     }
 
     /// [`Root::open_regular`] through libpathrs's resolution of the whole path.
-    fn open_regular_resolved(&self, node: &Path, flags: OFlag) -> Result<Option<File>> {
+    fn open_regular_resolved(&self, node: &Path, flags: OFlag) -> Result<Option<(File, FileStat)>> {
         if self.is_host() {
             // the kernel's resolution is the node's: open, then make sure of what it is
             let fd = match nix::fcntl::open(
@@ -447,7 +453,7 @@ impl Root {
                 Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(None),
                 Err(e) => bail!("cannot open {}: {e}", self.show(node)),
             };
-            return Ok(Some(self.regular_file(node, fd)?.0));
+            return Ok(Some(self.regular_file(node, fd)?));
         }
         let rel = relative(node);
         let tree = match self.tree()? {
@@ -459,16 +465,12 @@ impl Root {
             Err(e) if is_absent(&e) => return Ok(None),
             Err(e) => bail!("cannot resolve {}: {}", self.show(node), io_error(e)),
         };
-        let st = nix::sys::stat::fstat(h.as_fd())
-            .with_context(|| format!("cannot stat {}", self.show(node)))?;
-        if !is_kind(&st, SFlag::S_IFREG) {
-            return Err(self.not_regular(node, &st));
-        }
+        let st = self.regular_stat(node, h.as_fd())?;
         let flags = OpenFlags::from_bits_truncate(flags.bits() as u64) | OpenFlags::O_NONBLOCK;
         let file = h
             .reopen(flags)
             .map_err(|e| anyhow!("cannot open {}: {}", self.show(node), io_error(e)))?;
-        Ok(Some(file))
+        Ok(Some((file, st)))
     }
 
     /// [`Root::open_regular_resolved`] with `openat2`: the path is resolved once to see what
@@ -478,18 +480,14 @@ impl Root {
         root: &OwnedFd,
         node: &Path,
         flags: OFlag,
-    ) -> Result<Option<File>> {
+    ) -> Result<Option<(File, FileStat)>> {
         let rel = relative(node);
         let h = match openat2_in(root, &rel, OFlag::O_PATH, Mode::empty()) {
             Ok(h) => h,
             Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(None),
             Err(e) => bail!("cannot resolve {}: {e}", self.show(node)),
         };
-        let seen = nix::sys::stat::fstat(&h)
-            .with_context(|| format!("cannot stat {}", self.show(node)))?;
-        if !is_kind(&seen, SFlag::S_IFREG) {
-            return Err(self.not_regular(node, &seen));
-        }
+        let seen = self.regular_stat(node, &h)?;
         let fd = openat2_in(
             root,
             &rel,
@@ -504,7 +502,7 @@ impl Root {
                 self.show(node)
             );
         }
-        Ok(Some(file))
+        Ok(Some((file, st)))
     }
 
     /// [`Root::read`] for files that are only parsed: bytes that are not UTF-8 become U+FFFD.
@@ -697,7 +695,8 @@ impl Root {
         let node = node.as_ref();
         let mut f = self
             .open_regular(node, OFlag::O_WRONLY | OFlag::O_TRUNC)?
-            .ok_or_else(|| anyhow!("{} does not exist", self.show(node)))?;
+            .ok_or_else(|| anyhow!("{} does not exist", self.show(node)))?
+            .0;
         f.write_all(content)
             .with_context(|| format!("cannot write {}", self.show(node)))
     }
