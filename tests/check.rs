@@ -353,19 +353,34 @@ fn check_runs_unprivileged() {
     // `check` needs no root: run it as nobody when the tests run as root
     let node = Node::new("debian12-ready");
     let root = node.root.to_str().unwrap();
-    let out = if nix::unistd::geteuid().is_root() {
-        std::process::Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
-            .args(["--root", root, "-q", "check"])
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .output()
-            .expect("setpriv (util-linux) runs")
-    } else {
-        command(&["--root", root, "-q", "check"]).output().unwrap()
+    let unprivileged = |args: &[&str]| {
+        let out = if nix::unistd::geteuid().is_root() {
+            std::process::Command::new("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
+                .args(args)
+                .env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .output()
+                .expect("setpriv (util-linux) runs")
+        } else {
+            command(args).output().unwrap()
+        };
+        Run::from_output(out)
     };
-    let r = Run::from_output(out);
+    let r = unprivileged(&["--root", root, "-q", "check"]);
     assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+    // the root's helpers run chrooted, which needs root: the finding says so, and check
+    // still judges the rest
+    let r = unprivileged(&["--root", root, "--output", "json", "check"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let msg = finding_message(&v, "IpsetVersion", "warning");
+    assert!(
+        msg.contains("cannot run /usr/sbin/ipset of ")
+            && msg.contains("a helper of another root runs chrooted into it, which needs root"),
+        "{msg}"
+    );
+    assert_eq!(binary(&v, "ipset")["version"], serde_json::Value::Null);
 }
 
 #[test]
