@@ -133,7 +133,8 @@ impl Helper {
                     e.kind(),
                     io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
                 ) => {}
-            Ok(0) | Err(_) => self.close(stderr),
+            Ok(0) | Err(_) if stderr => self.stderr = None,
+            Ok(0) | Err(_) => self.stdout = None,
             Ok(n) => {
                 let room = OUTPUT_LIMIT - self.out.len() - self.err.len();
                 let buf = if stderr { &mut self.err } else { &mut self.out };
@@ -145,14 +146,6 @@ impl Helper {
                     self.stderr = None;
                 }
             }
-        }
-    }
-
-    fn close(&mut self, stderr: bool) {
-        if stderr {
-            self.stderr = None;
-        } else {
-            self.stdout = None;
         }
     }
 
@@ -169,12 +162,8 @@ impl Helper {
         }
     }
 
-    /// The next moment this helper needs attention, if it is not done.
-    fn next_deadline(&self, deadline: Instant) -> Instant {
-        self.grace_until.unwrap_or(deadline)
-    }
-
-    fn outcome(mut self, timeout: Duration) -> Result<Output> {
+    /// What the helper's run came to; called once, when it is [`Helper::done`].
+    fn outcome(&mut self, timeout: Duration) -> Result<Output> {
         signals::kill_group(self.pgid);
         signals::helper_done(self.pgid);
         let shown = self.shown.clone();
@@ -220,7 +209,6 @@ enum Slot {
     Running(Box<Helper>),
     /// Could not be started, or finished.
     Ended(Result<Output>),
-    Taken,
 }
 
 /// Starts every helper in `jobs` (a node path and its arguments) now, in the order given.
@@ -304,13 +292,11 @@ impl Running {
                     h.grace_until = Some(now + GRACE);
                 }
                 if h.done(now) {
-                    let Slot::Running(h) = std::mem::replace(slot, Slot::Taken) else {
-                        unreachable!()
-                    };
-                    *slot = Slot::Ended(h.outcome(self.timeout));
+                    let result = h.outcome(self.timeout);
+                    *slot = Slot::Ended(result);
                     continue;
                 }
-                let at = h.next_deadline(self.deadline);
+                let at = h.grace_until.unwrap_or(self.deadline);
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
             let Some(next) = next else { break };
@@ -320,7 +306,7 @@ impl Running {
             .drain(..)
             .map(|slot| match slot {
                 Slot::Ended(r) => r,
-                _ => Err(anyhow!("a helper was lost")),
+                Slot::Running(h) => Err(anyhow!("{} was lost", h.shown)),
             })
             .collect()
     }
@@ -334,20 +320,21 @@ impl Running {
         let timeout = PollTimeout::try_from(ms as u64).unwrap_or(PollTimeout::MAX);
         let readable = {
             let mut fds: Vec<PollFd> = Vec::new();
-            let mut who: Vec<(usize, bool)> = Vec::new();
+            // None: the SIGCHLD pipe; Some((helper, stderr)): one of a helper's pipes
+            let mut who: Vec<Option<(usize, bool)>> = Vec::new();
             if let Some((r, _)) = &self.wake {
                 fds.push(PollFd::new(r.as_fd(), PollFlags::POLLIN));
-                who.push((usize::MAX, false));
+                who.push(None);
             }
             for (i, slot) in self.slots.iter().enumerate() {
                 let Slot::Running(h) = slot else { continue };
                 if let Some(p) = &h.stdout {
                     fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
-                    who.push((i, false));
+                    who.push(Some((i, false)));
                 }
                 if let Some(p) = &h.stderr {
                     fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
-                    who.push((i, true));
+                    who.push(Some((i, true)));
                 }
             }
             match nix::poll::poll(&mut fds, timeout) {
@@ -360,14 +347,18 @@ impl Running {
                 Err(_) => Vec::new(),
             }
         };
-        for (i, stderr) in readable {
-            if i == usize::MAX {
-                if let Some((r, _)) = &mut self.wake {
+        for w in readable {
+            match (w, &mut self.wake) {
+                (None, Some((r, _))) => {
                     let mut drain = [0u8; 64];
                     while matches!(r.read(&mut drain), Ok(n) if n > 0) {}
                 }
-            } else if let Slot::Running(h) = &mut self.slots[i] {
-                h.read(stderr);
+                (Some((i, stderr)), _) => {
+                    if let Slot::Running(h) = &mut self.slots[i] {
+                        h.read(stderr);
+                    }
+                }
+                (None, None) => {}
             }
         }
     }
