@@ -181,14 +181,24 @@ fn a_helper_linked_outside_the_root_is_never_run() {
 #[test]
 fn a_helper_runs_chrooted_and_sees_the_root_as_slash() {
     let node = Node::new("debian12-ready");
+    let before = node.outside_snapshot();
+    // it also tries to climb out: in a chroot `/..` is `/`, so the file lands in the root
     node.script(
         "/usr/sbin/ipset",
-        "if [ -e /etc/sysctl.d/k8s.conf ] && [ ! -e /work ]; then echo 'ipset v7.99, protocol version: 7'; else echo 'ipset v1.0'; fi",
+        "echo climbed > /../../../outside/escaped\n\
+         if [ -e /etc/sysctl.d/k8s.conf ] && [ ! -e /work ]; then echo 'ipset v7.99, protocol version: 7'; else echo 'ipset v1.0'; fi",
     );
+    node.write("/outside/.keep", "");
     let (code, v) = node.json(&["check"]);
     assert_eq!(code, 0);
     let ipset = binary(&v, "ipset");
     assert_eq!(ipset["version"], "7.99", "{ipset}");
+    assert_eq!(node.read("/outside/escaped"), "climbed\n");
+    assert_eq!(
+        node.outside_snapshot(),
+        before,
+        "the helper wrote beside the root"
+    );
 }
 
 #[test]
