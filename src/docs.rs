@@ -105,7 +105,7 @@ fn description(page: Option<&str>) -> &'static [&'static str] {
             "--root DIR is a chroot, not a path prefix: every path nodeprep reads, writes, lists, locks \
              or executes is resolved inside DIR as the node would resolve it, so an absolute symlink or \
              a .. can never leave DIR. Only regular files are read, each at most 16 MiB; a FIFO or \
-             device is an error, never a hang. The helpers (ipset, ipvsadm, iptables and nft --version, \
+             device is an error, never a hang. The helpers (ipset --help, iptables and nft --version, \
              kube-proxy, kubelet or kubeadm for the version, modprobe) are the root's own programs, \
              found in its /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin and /bin, run \
              with an empty environment, in their own process group, with a deadline and at most \
@@ -123,6 +123,12 @@ fn description(page: Option<&str>) -> &'static [&'static str] {
         ],
         Some("check") => &[
             "nodeprep check reads the node and prints a report; it changes nothing and needs no root.",
+            "It asks no helper in a way that loads a kernel module: ipset is asked --help, whose first \
+             line is the version that ipset --version prints (that also asks the kernel, which loads \
+             ip_set), and ipvsadm is never run (every run of it loads ip_vs): its version is read from \
+             its file. The only module a check can make the kernel load is nfnetlink, the netlink \
+             family that iptables (nf_tables backend) and nft open even for --version; it holds no \
+             rules or settings.",
             "It reports every kernel module kube-proxy needs (loaded, builtin, loadable or missing, and \
              whether a modules-load.d file loads it at boot); every wanted sysctl, live and as it will be \
              after the next boot, found by replaying sysctl.d in systemd-sysctl's order; the ipset, \

@@ -1,4 +1,4 @@
-//! Running the root's own helper programs (`modprobe`, `ipset --version`, …), bounded.
+//! Running the root's own helper programs (`modprobe`, `iptables --version`, …), bounded.
 //!
 //! Each helper runs in its own process group with a clean environment (`PATH` = the trusted
 //! directories, `LC_ALL=C`), and the whole group is killed when the helper exits (so a child it

@@ -1,5 +1,12 @@
-//! Helper programs under the root: ipset, ipvsadm, iptables, and the Kubernetes binaries
-//! whose version tells which kube-proxy to judge for.
+//! Helper programs under the root: ipset, ipvsadm, iptables, nft, and the Kubernetes
+//! binaries whose version tells which kube-proxy to judge for.
+//!
+//! Asking a helper must not change the kernel, and two of them do when asked the usual way:
+//! `ipset --version` also asks the kernel for its protocol version, which makes the kernel
+//! load `ip_set` (and `nfnetlink`), and every `ipvsadm` run, `--version` too, opens IPVS
+//! first and runs `modprobe ip_vs` when that fails (measured on Debian 12's 6.1 kernel, see
+//! tests/vm). So ipset is asked `--help`, whose first line is the same `ipset vX.Y`, and
+//! ipvsadm is never run: its version is read from its file, where it is a string.
 
 use std::time::Duration;
 
@@ -35,6 +42,19 @@ pub struct Binary {
 
 pub const BINARIES: [&str; 4] = ["ipset", "ipvsadm", "iptables", "nft"];
 
+/// How each helper's version is asked: the arguments it runs with, or None for ipvsadm,
+/// whose version is read from its file (see the module's notes).
+fn asked_with(name: &str) -> Option<&'static [&'static str]> {
+    match name {
+        "ipvsadm" => None,
+        "ipset" => Some(&["--help"]),
+        _ => Some(&["--version"]),
+    }
+}
+
+/// The largest helper file whose version is read from its bytes (ipvsadm is 80 KB).
+const SCANNED_LIMIT: u64 = 8 << 20;
+
 const KUBE_ASKS: [(&str, &[&str]); 3] = [
     ("kube-proxy", &["--version"]),
     ("kubelet", &["--version"]),
@@ -51,14 +71,16 @@ pub struct Asked {
     running: Running,
 }
 
-/// Starts ipset, ipvsadm, iptables, nft (`--version`) and, when `kube_version`, the first
-/// of kube-proxy, kubelet and kubeadm found, all at once; the caller reads the node's files
-/// meanwhile.
+/// Starts `ipset --help`, `iptables --version`, `nft --version` and, when `kube_version`,
+/// the first of kube-proxy, kubelet and kubeadm found, all at once; the caller reads the
+/// node's files meanwhile.
 pub fn start(root: &Root, kube_version: bool) -> Asked {
     let mut jobs: Vec<(String, Vec<&str>)> = Vec::new();
     let found: Vec<Option<String>> = BINARIES.iter().map(|n| root.find_program(n)).collect();
-    for path in found.iter().flatten() {
-        jobs.push((path.clone(), vec!["--version"]));
+    for (name, path) in BINARIES.iter().zip(&found) {
+        if let (Some(path), Some(args)) = (path, asked_with(name)) {
+            jobs.push((path.clone(), args.to_vec()));
+        }
     }
     let kube: Vec<(String, &'static [&'static str])> = if kube_version {
         KUBE_ASKS
@@ -79,6 +101,58 @@ pub fn start(root: &Root, kube_version: bool) -> Asked {
     }
 }
 
+/// A helper's version read from its file rather than by running it: the first
+/// `NAME v<digits>.<digits>` string in it (ipvsadm's is `ipvsadm v1.31 2019/12/24 (compiled
+/// with popt and IPVS v%d.%d.%d)`), and that string as the banner — or why there is none.
+fn scan_version(root: &Root, name: &str, path: &str) -> (Option<Version>, String) {
+    let bytes = match root.read(path, SCANNED_LIMIT) {
+        Ok(Some(b)) => b,
+        Ok(None) => return (None, format!("{} vanished", root.show(path))),
+        Err(e) => return (None, format!("{e:#}")),
+    };
+    match version_string(&bytes, name) {
+        Some(banner) => (
+            first_version(&banner).and_then(|v| Version::parse(&v)),
+            banner,
+        ),
+        None => (
+            None,
+            format!(
+                "no \"{name} v\" version string in {} (not run: it loads kernel modules)",
+                root.show(path)
+            ),
+        ),
+    }
+}
+
+/// The first `NAME v<digits>.<digits>…` in `bytes`, up to the end of its C string or line
+/// (at most 160 bytes).
+pub fn version_string(bytes: &[u8], name: &str) -> Option<String> {
+    let needle = format!("{name} v");
+    let needle = needle.as_bytes();
+    let mut from = 0;
+    while let Some(at) = bytes[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| from + i)
+    {
+        let rest = &bytes[at..];
+        let end = rest
+            .iter()
+            .take(160)
+            .position(|&b| b == 0 || b == b'\n' || b == b'"')
+            .unwrap_or(rest.len().min(160));
+        let text = String::from_utf8_lossy(&rest[..end]).into_owned();
+        if first_version(&text[needle.len() - 1..])
+            .is_some_and(|v| text[needle.len()..].starts_with(&v))
+        {
+            return Some(text);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// The version a Kubernetes binary's answer gives: its first word that starts with `v`.
 fn kube_answer(out: anyhow::Result<system::Output>, path: &str) -> Option<FoundVersion> {
     let out = out.ok().filter(|o| o.success)?;
@@ -94,11 +168,22 @@ impl Asked {
     /// kube-proxy, kubelet, kubeadm that answers (a Go binary's start is tens of
     /// milliseconds of CPU: the next is asked only when the one before gave no version).
     pub fn finish(self) -> (Vec<Binary>, Option<FoundVersion>) {
+        // read while the others run
+        let scanned: Vec<Option<(Option<Version>, String)>> = BINARIES
+            .iter()
+            .zip(&self.found)
+            .map(|(name, path)| match (path, asked_with(name)) {
+                (Some(path), None) => Some(scan_version(&self.root, name, path)),
+                _ => None,
+            })
+            .collect();
+        let mut scanned = scanned.into_iter();
         let mut results = self.running.finish().into_iter();
         let binaries = BINARIES
             .iter()
             .zip(&self.found)
             .map(|(name, path)| {
+                let from_file = scanned.next().flatten();
                 let Some(path) = path else {
                     return Binary {
                         name: name.to_string(),
@@ -107,13 +192,29 @@ impl Asked {
                         banner: None,
                     };
                 };
-                let (version, banner) = match results.next() {
-                    Some(Ok(out)) => (
-                        first_version(&out.text).and_then(|v| Version::parse(&v)),
-                        Some(out.text),
-                    ),
-                    Some(Err(e)) => (None, Some(format!("{e:#}"))),
-                    None => (None, None),
+                let (version, banner) = match from_file {
+                    Some((version, banner)) => (version, Some(banner)),
+                    None => match results.next() {
+                        Some(Ok(out)) => {
+                            // ipset's help: its first line is the banner
+                            let text = if *name == "ipset" {
+                                out.text
+                                    .lines()
+                                    .find(|l| !l.trim().is_empty())
+                                    .unwrap_or("")
+                                    .trim()
+                                    .to_string()
+                            } else {
+                                out.text
+                            };
+                            (
+                                first_version(&text).and_then(|v| Version::parse(&v)),
+                                Some(text),
+                            )
+                        }
+                        Some(Err(e)) => (None, Some(format!("{e:#}"))),
+                        None => (None, None),
+                    },
                 };
                 Binary {
                     name: name.to_string(),
@@ -135,5 +236,37 @@ impl Asked {
             kube_version = kube_answer(system::run(&self.root, path, args, TIMEOUT), path);
         }
         (binaries, kube_version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipvsadm_version_is_read_from_its_strings() {
+        // the bytes around the two version strings of Debian 12's /sbin/ipvsadm (1.31-1+b1)
+        let file: &[u8] = b"\x7fELF\x02\x01  Multicast TTL (default=1)\n\0\0\0\0\0ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v%d.%d.%d)\n\0/sbin/modprobe\0--\0ip_vs\0l compiled with IPVS version %d.%d.%d\n  ipvsadm v1.31  requires minimum IPVS version %d.%d.%d\n\n\0";
+        assert_eq!(
+            version_string(file, "ipvsadm").as_deref(),
+            Some("ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v%d.%d.%d)")
+        );
+        // a fixture's shell script
+        let script = b"#!/bin/sh\necho \"ipvsadm v1.26 2008/5/15 (compiled with getopt_long and with IPVS v1.2.1)\"\n";
+        let found = version_string(script, "ipvsadm").unwrap();
+        assert_eq!(first_version(&found).as_deref(), Some("1.26"));
+        assert!(found.ends_with("IPVS v1.2.1)"), "{found}");
+        // a name followed by anything but a version is passed over, not taken
+        let odd = b"usage: ipvsadm v -x\0ipvsadm vX.1\0ipvsadm v2.0 (test)\0";
+        assert_eq!(
+            version_string(odd, "ipvsadm").as_deref(),
+            Some("ipvsadm v2.0 (test)")
+        );
+        assert_eq!(version_string(b"ipvsadm version 1.31\0", "ipvsadm"), None);
+        assert_eq!(version_string(b"", "ipvsadm"), None);
+        // a string without an end is cut at 160 bytes
+        let mut long = b"ipvsadm v1.31 ".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 400));
+        assert_eq!(version_string(&long, "ipvsadm").map(|s| s.len()), Some(160));
     }
 }
