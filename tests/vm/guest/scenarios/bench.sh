@@ -147,9 +147,12 @@ parts() {
   local line="" p
   /usr/local/bin/nodeprep apply > /dev/null 2>&1 || return 0
   line="nodeprep --version $(part_ms /usr/local/bin/nodeprep --version) ms"
-  for p in ipset ipvsadm iptables nft; do
+  # the helpers as nodeprep asks them (ipvsadm is read, not run)
+  command -v ipset > /dev/null 2>&1 && line="$line, ipset --help $(part_ms ipset --help) ms"
+  for p in iptables nft; do
     command -v $p > /dev/null 2>&1 && line="$line, $p --version $(part_ms $p --version) ms"
   done
+  line="$line, /bin/true $(part_ms /bin/true) ms"
   line="$line; on the ready node: nodeprep check $(part_ms /usr/local/bin/nodeprep check) ms, apply (nothing to do) $(part_ms /usr/local/bin/nodeprep apply) ms"
   printf '%s' "$line"
 }
@@ -161,7 +164,7 @@ fi
 
 if [ $ok = 1 ]; then
   np=$(median_ms "${T[nodeprep]}"); sd=$(median_ms "${T[seeds]}"); fl=$(median_ms "${T[floor]}")
-  report "fresh apply, kernel $KVER (QEMU TCG), $r rounds of ${VARIANTS[*]} rotated, all modules unloaded between runs"
+  report "fresh apply, kernel $KVER (QEMU TCG, $(grep -c ^processor /proc/cpuinfo) vCPU), $r rounds of ${VARIANTS[*]} rotated, all modules unloaded between runs"
   report "$(printf '%-44s %9s ms  (min..max %s ms)' "nodeprep apply" "$np" "$(range_ms "${T[nodeprep]}")")"
   report "$(printf '%-44s %9s ms  (min..max %s ms)' "seeds' recipe (modprobe br_netfilter, sysctl -p, ipvs.modules)" "$sd" "$(range_ms "${T[seeds]}")")"
   report "$(printf '%-44s %9s ms  (min..max %s ms)' "floor (modprobe -a, sysctl -p)" "$fl" "$(range_ms "${T[floor]}")")"
