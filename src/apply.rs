@@ -15,7 +15,7 @@ use crate::plan::actions::{self, Action, Kind};
 use crate::plan::{Wanted, files, predicted_loads};
 use crate::probe::{self, FILE_LIMIT, Facts, kernel, sysctl};
 use crate::root::Root;
-use crate::system::run;
+use crate::system::{self, Running, run};
 
 const MODPROBE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -45,7 +45,12 @@ pub struct Applied {
 /// node, then the file writes and sysctls [`settle`] computes from it — the same function the
 /// dry run uses. Errors only for what stops the run (exit 3/130); a module that cannot be
 /// loaded is a failed action, and the report says the rest.
-pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Applied> {
+pub fn apply(
+    cfg: &Config,
+    facts: &Facts,
+    wanted: &Wanted,
+    batch: Option<Batch>,
+) -> Result<Applied> {
     let root = &cfg.root;
     let loads = actions::loads(facts, wanted);
     let bar = progress(cfg, loads.len() + 2 + wanted.sysctls.len());
@@ -53,7 +58,7 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Applied> {
         mut done,
         mut load_failures,
         attempted,
-    } = load_modules(root, facts, &loads, &bar)?;
+    } = load_modules(root, facts, &loads, batch, &bar)?;
 
     // The node as the loads left it decides the rest; the managed files are read again, so
     // a line someone added during the loads is kept.
@@ -99,6 +104,42 @@ pub fn apply(cfg: &Config, facts: &Facts, wanted: &Wanted) -> Result<Applied> {
     })
 }
 
+/// The one `modprobe -a` of the loads that can run, started by [`start_loads`] while the
+/// helpers still answer: the loads depend on the kernel's facts and the configuration only.
+pub struct Batch {
+    modules: Vec<String>,
+    running: Running,
+}
+
+/// The modules [`load_modules`] gives one `modprobe -a`: the loads nothing blocks.
+fn runnable(loads: &[actions::Load]) -> Vec<&str> {
+    loads
+        .iter()
+        .filter(|l| l.blocked.is_none())
+        .map(|l| l.module.as_str())
+        .collect()
+}
+
+/// Starts the batch `modprobe -a` for the facts read so far (all but the helpers'
+/// answers), when there are two loads or more to batch: None for an image, nothing to load,
+/// or no modprobe. `apply` waits for it where it would have run it.
+pub fn start_loads(cfg: &Config, facts: &Facts) -> Option<Batch> {
+    if facts.kernel.image {
+        return None;
+    }
+    let loads = actions::loads(facts, &crate::plan::wanted(cfg, facts));
+    let modules = runnable(&loads);
+    let prog = facts.modprobe.as_ref().filter(|_| modules.len() > 1)?;
+    let args: Vec<&str> = std::iter::once("-a")
+        .chain(modules.iter().copied())
+        .collect();
+    let running = system::start(&cfg.root, &[(prog.clone(), args)], MODPROBE_TIMEOUT);
+    Some(Batch {
+        modules: modules.into_iter().map(String::from).collect(),
+        running,
+    })
+}
+
 /// What the loads did: an action per module, why each failed one failed, and the modules
 /// modprobe said it loaded (checked against /proc/modules after).
 struct Loaded {
@@ -111,6 +152,7 @@ fn load_modules(
     root: &Root,
     facts: &Facts,
     loads: &[actions::Load],
+    early: Option<Batch>,
     bar: &ProgressBar,
 ) -> Result<Loaded> {
     let mut done = Vec::new();
@@ -119,23 +161,30 @@ fn load_modules(
     // One modprobe for every load that can run, then each module's truth from
     // /proc/modules; a module the batch did not load is asked for again on its own, for
     // its own answer (an error, or an `install` line that made it a no-op).
-    let runnable: Vec<&str> = loads
-        .iter()
-        .filter(|l| l.blocked.is_none())
-        .map(|l| l.module.as_str())
-        .collect();
+    let runnable = runnable(loads);
     let mut batch: BTreeSet<String> = BTreeSet::new();
+    // judged per module below, whatever its exit status; started early when it could be
+    let mut early = early;
+    let mut wait_early = || {
+        early.take().map(|b| {
+            let _ = b.running.finish();
+            b.modules == runnable
+        })
+    };
     if let (Some(prog), true) = (&facts.modprobe, runnable.len() > 1) {
         bar.set_message("loading the modules");
-        let args: Vec<&str> = std::iter::once("-a")
-            .chain(runnable.iter().copied())
-            .collect();
-        // judged per module below, whatever its exit status
-        let _ = run(root, prog, &args, MODPROBE_TIMEOUT);
+        if wait_early() != Some(true) {
+            let args: Vec<&str> = std::iter::once("-a")
+                .chain(runnable.iter().copied())
+                .collect();
+            let _ = run(root, prog, &args, MODPROBE_TIMEOUT);
+        }
         batch = kernel::loaded(root)?.unwrap_or_default();
         // a load is only planned for a module that was not there
         batch.retain(|m| runnable.contains(&m.as_str()));
     }
+    // one started for other loads than these (it cannot be) still ends before them
+    wait_early();
     for load in loads {
         let m = &load.module;
         bar.set_message(format!("loading {m}"));

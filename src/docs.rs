@@ -146,7 +146,8 @@ fn description(page: Option<&str>) -> &'static [&'static str] {
              reboot. It must run as root, against the real root and against another root (--root DIR), \
              whose helpers run chrooted into it.",
             "It takes the lock /run/nodeprep.lock before it reads anything, loads the wanted modules with one modprobe -a \
-             of the node's own (run chrooted into the root), reads /proc/modules to confirm each load \
+             of the node's own (run chrooted into the root; started while the version helpers \
+             still answer, since the loads depend on none of them), reads /proc/modules to confirm each load \
              and asks again, alone, for a module the batch did not load, then \
              writes /etc/modules-load.d/ipvs.conf and /etc/sysctl.d/k8s.conf when their content \
              changes, merged with the file as it is then (atomically, a new file mode 0644, every byte \

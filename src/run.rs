@@ -19,12 +19,23 @@ pub struct Survey {
 impl Survey {
     /// Probe → wanted → project: what every command starts from (and `apply` ends with).
     pub fn take(cfg: &Config) -> Result<Survey> {
+        Ok(Survey::take_and(cfg, |_| ())?.0)
+    }
+
+    /// [`Survey::take`], with `meanwhile` given the facts read while the helpers still run
+    /// (all but their answers), its result returned with the survey.
+    pub fn take_and<R>(
+        cfg: &Config,
+        meanwhile: impl FnOnce(&probe::Facts) -> R,
+    ) -> Result<(Survey, R)> {
         let keys = sysctl_keys(&plan::wanted_sysctls(cfg));
-        let mut facts = probe::probe(cfg, &keys)?;
+        let pending = probe::start(cfg, &keys)?;
+        let early = meanwhile(pending.facts());
+        let mut facts = pending.finish();
         if facts.kernel.image {
             facts = plan::at_boot(&facts, &keys);
         }
-        Ok(Survey::of(cfg, facts))
+        Ok((Survey::of(cfg, facts), early))
     }
 
     /// The survey of facts already read.
@@ -60,47 +71,20 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
         Mode::Apply { dry_run: false, .. } => Some(apply::begin(&cfg.root)?),
         _ => None,
     };
-    let survey = Survey::take(cfg)?;
+    // apply's loads depend on no helper's answer: its `modprobe -a` starts while they run
+    let (survey, batch) = match cfg.mode {
+        Mode::Apply { dry_run: false, .. } => {
+            Survey::take_and(cfg, |f| apply::start_loads(cfg, f))?
+        }
+        _ => (Survey::take(cfg)?, None),
+    };
     let Survey {
         facts,
         wanted,
         projected,
     } = &survey;
     match cfg.mode {
-        Mode::Check { probe } => {
-            let mut a = survey.assess(cfg);
-            // the live probe is IPVS's (a dummy virtual server): other modes do not need it
-            let ipvs = wanted.proxy_mode() == Some(crate::domain::ProxyMode::Ipvs);
-            let live = if probe && ipvs {
-                Some(live_probe::probe(&cfg.root, &wanted.scheduler)?)
-            } else {
-                None
-            };
-            if probe && !ipvs {
-                a.findings.push(plan::Finding {
-                    id: "LiveProbe".into(),
-                    severity: plan::Severity::Info,
-                    message: format!(
-                        "--probe asks the kernel for IPVS; the mode is {:?}, so it was not run",
-                        wanted.mode
-                    ),
-                });
-            }
-            let mut ready = a.ready();
-            if let Some(p) = &live {
-                ready &= p.ok;
-            }
-            let out = report::render(
-                cfg,
-                facts,
-                &a,
-                &Extras {
-                    probe: live.as_ref(),
-                    ..Extras::default()
-                },
-            );
-            Ok((out, if ready { Exit::Ready } else { Exit::NotReady }))
-        }
+        Mode::Check { probe } => check(cfg, &survey, probe),
         Mode::Apply {
             dry_run: true,
             detailed_exitcode,
@@ -126,7 +110,7 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
             dry_run: false,
             detailed_exitcode,
         } => {
-            let applied = apply::apply(cfg, facts, wanted)?;
+            let applied = apply::apply(cfg, facts, wanted, batch)?;
             let actions = applied.actions;
             // Nothing done, nothing changed: the node is as it was read. The loads that failed
             // stay failed in the findings' advice.
@@ -151,6 +135,43 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
             Ok((out, status(a.ready(), changed, detailed_exitcode)))
         }
     }
+}
+
+/// `check`: the report, with the live probe when asked for (IPVS mode only).
+fn check(cfg: &Config, survey: &Survey, probe: bool) -> Result<(String, Exit)> {
+    let Survey { facts, wanted, .. } = survey;
+    let mut a = survey.assess(cfg);
+    // the live probe is IPVS's (a dummy virtual server): other modes do not need it
+    let ipvs = wanted.proxy_mode() == Some(crate::domain::ProxyMode::Ipvs);
+    let live = if probe && ipvs {
+        Some(live_probe::probe(&cfg.root, &wanted.scheduler)?)
+    } else {
+        None
+    };
+    if probe && !ipvs {
+        a.findings.push(plan::Finding {
+            id: "LiveProbe".into(),
+            severity: plan::Severity::Info,
+            message: format!(
+                "--probe asks the kernel for IPVS; the mode is {:?}, so it was not run",
+                wanted.mode
+            ),
+        });
+    }
+    let mut ready = a.ready();
+    if let Some(p) = &live {
+        ready &= p.ok;
+    }
+    let out = report::render(
+        cfg,
+        facts,
+        &a,
+        &Extras {
+            probe: live.as_ref(),
+            ..Extras::default()
+        },
+    );
+    Ok((out, if ready { Exit::Ready } else { Exit::NotReady }))
 }
 
 fn status(ready: bool, changed: bool, detailed: bool) -> Exit {

@@ -203,3 +203,31 @@ fn ipset_is_judged_by_the_first_line_of_its_help() {
         "{message}"
     );
 }
+
+#[test]
+fn apply_starts_its_modprobe_while_the_helpers_still_run() {
+    // the loads depend on no helper's answer: this ipset answers only once modprobe has
+    // run, which it would never see if apply waited for the helpers first
+    let node = with_logging_helpers("debian12-fresh");
+    node.write(
+        "/usr/sbin/ipset",
+        "#!/bin/sh\nroot=$(cd \"$(dirname \"$0\")/../..\" && pwd -P)\ni=0\n\
+         while [ ! -s \"$root/var/log/fake-modprobe.log\" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done\n\
+         if [ -s \"$root/var/log/fake-modprobe.log\" ]; then echo 'ipset v7.17'; else echo 'ipset: no modprobe yet'; fi\n",
+    );
+    let before = node.outside_snapshot();
+    let (code, v) = node.json(&["apply"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["ready"], true);
+    assert_eq!(binary(&v, "ipset")["version"], "7.17", "{}", v["binaries"]);
+    let calls = node.modprobe_calls();
+    assert!(
+        calls.first().is_some_and(|c| c.starts_with("-a ")),
+        "one modprobe -a first: {calls:?}"
+    );
+    assert_eq!(
+        node.outside_snapshot(),
+        before,
+        "a helper wrote beside the root"
+    );
+}

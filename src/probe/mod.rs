@@ -66,9 +66,37 @@ impl Facts {
 
 /// Reads everything `plan` needs. `sysctl_keys` are the wanted keys in path form.
 pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
+    Ok(start(cfg, sysctl_keys)?.finish())
+}
+
+/// The node read, but for the helpers' answers: they are still running.
+pub struct Pending {
+    facts: Facts,
+    asked: binaries::Asked,
+}
+
+impl Pending {
+    /// Every fact but the helpers' (`binaries` empty, `kube_version` None).
+    pub fn facts(&self) -> &Facts {
+        &self.facts
+    }
+
+    /// Waits for the helpers and adds their answers.
+    pub fn finish(self) -> Facts {
+        let (binaries, kube_version) = self.asked.finish();
+        Facts {
+            binaries,
+            kube_version,
+            ..self.facts
+        }
+    }
+}
+
+/// Starts the helpers, then reads the files while they run (on an error they are killed
+/// and reaped: see `system::Running`).
+pub fn start(cfg: &Config, sysctl_keys: &[String]) -> Result<Pending> {
     let root = &cfg.root;
     root.open()?;
-    // the helpers run while the files are read (dropped on an error: killed and reaped)
     let asked = binaries::start(root, cfg.kube_proxy_version.is_none());
     let kernel = kernel::probe(root, cfg.kernel_release.as_deref())?;
     let kube_config = match (&cfg.kube_proxy_config, &cfg.kube_proxy_config_text) {
@@ -79,12 +107,8 @@ pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
         (Some(path), None) => Some(kubeconfig::load(path)?),
         (None, _) => None,
     };
-    let facts = read_files(root, sysctl_keys, kernel, kube_config);
-    let (binaries, kube_version) = asked.finish();
-    let mut facts = facts?;
-    facts.binaries = binaries;
-    facts.kube_version = kube_version;
-    Ok(facts)
+    let facts = read_files(root, sysctl_keys, kernel, kube_config)?;
+    Ok(Pending { facts, asked })
 }
 
 fn read_files(
