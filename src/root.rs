@@ -378,6 +378,21 @@ impl Root {
         Ok(Some(b))
     }
 
+    /// [`Root::read`] line by line: the regular file opened, its size to size what its lines
+    /// go into, then [`Lines::each`]. `None` when it does not exist.
+    pub fn open_lines(&self, node: impl AsRef<Path>, limit: u64) -> Result<Option<Lines>> {
+        let node = node.as_ref();
+        let Some((file, st)) = self.open_regular(node, OFlag::O_RDONLY)? else {
+            return Ok(None);
+        };
+        Ok(Some(Lines {
+            file,
+            size: u64::try_from(st.st_size).unwrap_or(0),
+            limit,
+            shown: self.show(node),
+        }))
+    }
+
     /// The one error for a FIFO, socket, device or directory where a file belongs.
     fn not_regular(&self, node: &Path, st: &FileStat) -> anyhow::Error {
         anyhow!(
@@ -768,6 +783,80 @@ impl Root {
     }
 }
 
+/// A regular file opened by [`Root::open_lines`].
+pub struct Lines {
+    file: File,
+    size: u64,
+    limit: u64,
+    shown: String,
+}
+
+impl Lines {
+    /// Its size as `fstat` gave it (0 for a /proc file).
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Calls `line` with each line ([`for_each_line`]); more than the limit is an error.
+    pub fn each(self, line: &mut dyn FnMut(&[u8])) -> Result<()> {
+        let whole = for_each_line(self.file, self.limit, line)
+            .with_context(|| format!("cannot read {}", self.shown))?;
+        if !whole {
+            bail!(
+                "{} is larger than {} bytes; that is not a file nodeprep expects there",
+                self.shown,
+                self.limit
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Calls `line` with each line `r` gives (without its `\n`; a last line without one too),
+/// through one 64 KiB buffer that grows only for a longer line: a half-megabyte index is
+/// never held whole. Ok(false) when more than `limit` bytes came (the lines before were
+/// given).
+pub fn for_each_line(
+    mut r: impl Read,
+    limit: u64,
+    line: &mut dyn FnMut(&[u8]),
+) -> io::Result<bool> {
+    let mut buf = vec![0u8; 64 << 10];
+    let (mut start, mut end, mut total) = (0usize, 0usize, 0u64);
+    loop {
+        if end == buf.len() {
+            if start > 0 {
+                buf.copy_within(start..end, 0);
+                end -= start;
+                start = 0;
+            } else {
+                buf.resize(buf.len() * 2, 0);
+            }
+        }
+        let n = match r.read(&mut buf[end..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            if start < end {
+                line(&buf[start..end]);
+            }
+            return Ok(true);
+        }
+        total += n as u64;
+        if total > limit {
+            return Ok(false);
+        }
+        let from = end;
+        end += n;
+        for i in memchr::memchr_iter(b'\n', &buf[from..end]) {
+            line(&buf[start..from + i]);
+            start = from + i + 1;
+        }
+    }
+}
+
 /// Reads at most `limit + 1` bytes, so the caller can tell that the file is too large.
 pub fn read_capped(r: impl Read, limit: u64) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
@@ -778,6 +867,41 @@ pub fn read_capped(r: impl Read, limit: u64) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_come_whole_across_reads_and_buffer_sizes() {
+        // a reader that gives a few bytes at a time, so lines straddle every read
+        struct Trickle<'a>(&'a [u8], usize);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                let n = self.1.min(out.len()).min(self.0.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let long = "x".repeat(200_000); // longer than the buffer: it grows
+        let text = format!("a\n\nb:c\r\n{long}\nlast");
+        let want: Vec<&[u8]> = text.as_bytes().split(|b| *b == b'\n').collect();
+        for step in [1, 7, 4096, 1 << 20] {
+            let mut got: Vec<Vec<u8>> = Vec::new();
+            let whole = for_each_line(Trickle(text.as_bytes(), step), u64::MAX, &mut |l| {
+                got.push(l.to_vec())
+            })
+            .unwrap();
+            assert!(whole);
+            assert_eq!(got, want, "reads of {step} bytes");
+        }
+        // a final newline ends the last line, it does not start an empty one
+        let mut got = Vec::new();
+        for_each_line(&b"a\nb\n"[..], 100, &mut |l| got.push(l.to_vec())).unwrap();
+        assert_eq!(got, [b"a".to_vec(), b"b".to_vec()]);
+        // more than the limit: false
+        let mut n = 0;
+        assert!(!for_each_line(&b"a\nb\nc\n"[..], 3, &mut |_| n += 1).unwrap());
+        assert!(for_each_line(&b""[..], 0, &mut |_| n += 100).unwrap());
+        assert!(n < 100);
+    }
 
     #[test]
     fn any_spelling_of_slash_is_the_host() {
