@@ -35,10 +35,14 @@ pub fn critical<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
-pub fn helper_started(pgid: i32) {
-    if let Ok(mut h) = HELPERS.lock() {
-        h.push(pgid);
-    }
+/// Spawns a helper (its own process group) and records the group under one hold of the
+/// lock the signal thread kills the groups under: a signal that comes between the spawn and
+/// the record still finds it (under load, a helper used to outlive an interrupted check).
+pub fn spawn_helper(cmd: &mut std::process::Command) -> std::io::Result<std::process::Child> {
+    let mut helpers = HELPERS.lock().unwrap_or_else(|e| e.into_inner());
+    let child = cmd.spawn()?;
+    helpers.push(child.id() as i32);
+    Ok(child)
 }
 
 pub fn helper_done(pgid: i32) {

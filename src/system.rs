@@ -240,11 +240,9 @@ fn spawn(root: &Root, program: &str, args: &[&str]) -> Result<Helper> {
         .trim_end()
         .to_string();
     let mut cmd = command(root, program, args)?;
-    let mut child = cmd
-        .spawn()
+    let mut child = signals::spawn_helper(&mut cmd)
         .with_context(|| format!("cannot run {}", root.show(program)))?;
     let pgid = child.id() as i32;
-    signals::helper_started(pgid);
     drop(child.stdin.take());
     if let Some(p) = &child.stdout {
         set_nonblocking(p.as_fd());

@@ -127,15 +127,9 @@ fn scan_version(root: &Root, name: &str, path: &str) -> (Option<Version>, String
 
 /// The first `NAME v<digits>.<digits>…` in `bytes`, up to the end of its C string or line
 /// (at most 160 bytes).
-pub fn version_string(bytes: &[u8], name: &str) -> Option<String> {
+fn version_string(bytes: &[u8], name: &str) -> Option<String> {
     let needle = format!("{name} v");
-    let needle = needle.as_bytes();
-    let mut from = 0;
-    while let Some(at) = bytes[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| from + i)
-    {
+    memchr::memmem::find_iter(bytes, needle.as_bytes()).find_map(|at| {
         let rest = &bytes[at..];
         let end = rest
             .iter()
@@ -143,14 +137,12 @@ pub fn version_string(bytes: &[u8], name: &str) -> Option<String> {
             .position(|&b| b == 0 || b == b'\n' || b == b'"')
             .unwrap_or(rest.len().min(160));
         let text = String::from_utf8_lossy(&rest[..end]).into_owned();
-        if first_version(&text[needle.len() - 1..])
-            .is_some_and(|v| text[needle.len()..].starts_with(&v))
-        {
-            return Some(text);
-        }
-        from = at + 1;
-    }
-    None
+        // the version right after the name, as `ipvsadm v1.31`
+        let after = &text[needle.len()..];
+        first_version(&text[needle.len() - 1..])
+            .is_some_and(|v| after.starts_with(&v))
+            .then_some(text)
+    })
 }
 
 /// The version a Kubernetes binary's answer gives: its first word that starts with `v`.

@@ -260,7 +260,7 @@ const NAME_MAX: usize = 59;
 const SHORT_MAX: usize = 23;
 
 /// A module name as parsed, on the stack.
-pub struct Name {
+struct Name {
     len: usize,
     bytes: [u8; NAME_MAX],
 }
