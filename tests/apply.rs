@@ -434,7 +434,10 @@ fn sigint_during_a_helper_exits_130_at_once_with_files_untouched() {
     let node = Node::new("debian12-fresh");
     // a modprobe that signals it started, then takes a long while; it runs chrooted, so the
     // script names paths as the node sees them
-    node.wrap_modprobe(": > /started\nsleep 31\nexec /usr/sbin/modprobe.real \"$@\"");
+    let (sleep, sleeping) = crate::boundary::own_sleep(31);
+    node.wrap_modprobe(&format!(
+        ": > /started\n{sleep}\nexec /usr/sbin/modprobe.real \"$@\""
+    ));
     let started = std::time::Instant::now();
     let mut child = command(&["--root", node.root.to_str().unwrap(), "apply"])
         .stdout(std::process::Stdio::null())
@@ -472,7 +475,7 @@ fn sigint_during_a_helper_exits_130_at_once_with_files_untouched() {
     // the helper's whole group went with it: the real modprobe was never reached
     assert_eq!(node.modprobe_calls(), Vec::<String>::new());
     assert!(
-        crate::boundary::gone("^sleep 31$"),
+        crate::boundary::gone(&sleeping),
         "the helper's sleep outlived nodeprep"
     );
 }

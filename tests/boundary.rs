@@ -33,9 +33,23 @@ fn run_within(node: &Node, args: &[&str], secs: u64) -> Run {
 }
 
 /// No process with this command line is left, once the killed ones have been reaped.
+/// A `sleep SECS` only this test process starts, and the `pgrep` pattern for it: its
+/// duration carries the process id, so that another test run on the machine (pgrep looks
+/// machine-wide) cannot be taken for it.
+pub fn own_sleep(secs: u32) -> (String, String) {
+    let arg = format!("{secs}.{}", std::process::id());
+    (
+        format!("sleep {arg}"),
+        format!("^sleep {}$", arg.replace('.', "\\.")),
+    )
+}
+
+/// No process whose command line matches `cmdline` is left running (a zombie does not
+/// count), within 20 s: a loaded machine can take seconds to let a killed process exit. On
+/// a timeout, what is left is printed.
 pub fn gone(cmdline: &str) -> bool {
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(5) {
+    while started.elapsed() < Duration::from_secs(20) {
         let found = Command::new("pgrep")
             .args(["-f", cmdline])
             .output()
@@ -58,6 +72,22 @@ pub fn gone(cmdline: &str) -> bool {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let ps = Command::new("ps")
+        .args(["-eo", "pid,ppid,pgid,stat,etimes,args"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let pattern = cmdline
+        .trim_start_matches('^')
+        .trim_end_matches('$')
+        .replace("\\", "");
+    eprintln!(
+        "still running after 20 s ({cmdline}):\n{}",
+        ps.lines()
+            .filter(|l| l.contains("PPID") || l.contains(&pattern))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     false
 }
 
@@ -225,19 +255,26 @@ fn sysctl_keys_and_kernel_releases_cannot_traverse() {
 fn a_helper_that_leaves_a_child_or_floods_is_bounded() {
     let node = Node::new("debian12-ready");
     // a wrapper that backgrounds something holding its stdout
+    let (sleep, sleeping) = own_sleep(300);
     node.script(
         "/usr/sbin/ipset",
-        "sleep 300 &\necho 'ipset v7.17, protocol version: 7'",
+        &format!("{sleep} &\necho 'ipset v7.17, protocol version: 7'"),
     );
-    node.script("/usr/sbin/ipvsadm", "yes flood");
+    // one that floods (iptables: ipvsadm is never run)
+    let flood = format!("flood{}", std::process::id());
+    node.script("/usr/sbin/iptables", &format!("yes {flood}"));
     let r = run_within(&node, &["check", "-o", "json"], 30);
     let v = json_of(&r);
     let ipset = &v["binaries"].as_array().unwrap()[0];
     assert_eq!(ipset["version"], "7.17", "{ipset}");
-    assert!(gone("^sleep 300$"), "the helper's child outlived the run");
-    let ipvsadm = &v["binaries"].as_array().unwrap()[1];
-    assert!(ipvsadm["version"].is_null(), "{ipvsadm}");
-    assert!(gone("^yes flood$"), "the flooding helper outlived the run");
+    assert!(gone(&sleeping), "the helper's child outlived the run");
+    let iptables = &v["binaries"].as_array().unwrap()[2];
+    assert_eq!(iptables["name"], "iptables");
+    assert!(iptables["version"].is_null(), "{iptables}");
+    assert!(
+        gone(&format!("^yes {flood}$")),
+        "the flooding helper outlived the run"
+    );
 }
 
 #[test]
@@ -592,9 +629,10 @@ fn a_read_only_or_full_filesystem_is_exit_3_with_nothing_half_written() {
 fn sigterm_ends_check_at_once_with_130_and_its_helpers() {
     let node = Node::new("debian12-ready");
     // a helper that hangs: check waits for it until the signal
+    let (sleep, sleeping) = own_sleep(32);
     node.script(
         "/usr/sbin/ipset",
-        ": > /started\nsleep 32\necho 'ipset v7.17'",
+        &format!(": > /started\n{sleep}\necho 'ipset v7.17'"),
     );
     let started = Instant::now();
     let child = command(&["--root", node.root.to_str().unwrap(), "check"])
@@ -618,5 +656,5 @@ fn sigterm_ends_check_at_once_with_130_and_its_helpers() {
     assert_eq!(out.status.code(), Some(130));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr, "nodeprep: interrupted\n");
-    assert!(gone("^sleep 32$"), "the helper outlived check");
+    assert!(gone(&sleeping), "the helper outlived check");
 }
