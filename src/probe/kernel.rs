@@ -259,49 +259,35 @@ struct Names {
 const NAME_MAX: usize = 59;
 const SHORT_MAX: usize = 23;
 
-/// A module name as parsed, on the stack.
-struct Name {
-    len: usize,
-    bytes: [u8; NAME_MAX],
-}
-
-impl Name {
-    fn new(name: &[u8]) -> Option<Name> {
-        let mut bytes = [0; NAME_MAX];
-        bytes.get_mut(..name.len())?.copy_from_slice(name);
-        Some(Name {
-            len: name.len(),
-            bytes,
-        })
-    }
-    fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-}
-
-/// A name of up to [`SHORT_MAX`] bytes, inline.
+/// A name of up to `N` bytes, inline: [`Name`] as parsed (on the stack), [`Short`] as kept.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct Short {
+struct Inline<const N: usize> {
     len: u8,
-    bytes: [u8; SHORT_MAX],
+    bytes: [u8; N],
 }
 
-impl Short {
-    fn new(name: &[u8]) -> Option<Short> {
-        let mut bytes = [0; SHORT_MAX];
+impl<const N: usize> Inline<N> {
+    fn new(name: &[u8]) -> Option<Self> {
+        let mut bytes = [0; N];
         bytes.get_mut(..name.len())?.copy_from_slice(name);
-        Some(Short {
+        Some(Inline {
             len: name.len() as u8,
             bytes,
         })
     }
-}
-
-impl std::hash::Hash for Short {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write(&self.bytes[..usize::from(self.len)]);
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
     }
 }
+
+impl<const N: usize> std::hash::Hash for Inline<N> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(self.as_bytes());
+    }
+}
+
+type Name = Inline<NAME_MAX>;
+type Short = Inline<SHORT_MAX>;
 
 impl Names {
     fn insert(&mut self, name: &[u8]) -> bool {
@@ -343,7 +329,7 @@ impl ModuleIndex {
             .0
             .short
             .iter()
-            .map(|n| String::from_utf8_lossy(&n.bytes[..usize::from(n.len)]).into_owned())
+            .map(|n| String::from_utf8_lossy(n.as_bytes()).into_owned())
             .chain(self.0.long.iter().cloned())
             .collect();
         names.sort();
@@ -401,7 +387,8 @@ impl IndexReader {
 }
 
 /// The module names of a whole `modules.dep` or `modules.builtin` (see [`IndexReader`]).
-pub fn module_names(index: &[u8]) -> ModuleIndex {
+#[cfg(test)]
+fn module_names(index: &[u8]) -> ModuleIndex {
     let mut names = IndexReader::sized(index.len() as u64);
     // a slice reads without error
     let _ = crate::root::for_each_line(index, u64::MAX, &mut |l| names.line(l));
@@ -440,7 +427,7 @@ fn module_name_in(path: &[u8]) -> Option<Name> {
         .iter()
         .find_map(|ext| base.strip_suffix(*ext))?;
     let mut name = Name::new(stem)?;
-    for b in &mut name.bytes[..name.len] {
+    for b in &mut name.bytes[..usize::from(name.len)] {
         if *b == b'-' {
             *b = b'_';
         }
