@@ -130,14 +130,18 @@ pub fn start_loads(cfg: &Config, facts: &Facts) -> Option<Batch> {
     let loads = actions::loads(facts, &crate::plan::wanted(cfg, facts));
     let modules = runnable(&loads);
     let prog = facts.modprobe.as_ref().filter(|_| modules.len() > 1)?;
+    Some(start_batch(&cfg.root, prog, &modules))
+}
+
+/// `modprobe -a MODULES…`, started.
+fn start_batch(root: &Root, prog: &str, modules: &[&str]) -> Batch {
     let args: Vec<&str> = std::iter::once("-a")
         .chain(modules.iter().copied())
         .collect();
-    let running = system::start(&cfg.root, &[(prog.clone(), args)], MODPROBE_TIMEOUT);
-    Some(Batch {
-        modules: modules.into_iter().map(String::from).collect(),
-        running,
-    })
+    Batch {
+        modules: modules.iter().map(|m| m.to_string()).collect(),
+        running: system::start(root, &[(prog.to_string(), args)], MODPROBE_TIMEOUT),
+    }
 }
 
 /// What the loads did: an action per module, why each failed one failed, and the modules
@@ -163,28 +167,24 @@ fn load_modules(
     // its own answer (an error, or an `install` line that made it a no-op).
     let runnable = runnable(loads);
     let mut batch: BTreeSet<String> = BTreeSet::new();
-    // judged per module below, whatever its exit status; started early when it could be
-    let mut early = early;
-    let mut wait_early = || {
-        early.take().map(|b| {
-            let _ = b.running.finish();
-            b.modules == runnable
-        })
-    };
+    // the batch started early, while the helpers ran, is these loads' (the same facts
+    // decide both); were it not, it still ends before anything else is loaded
+    let early = early.and_then(|b| {
+        if b.modules == runnable {
+            return Some(b);
+        }
+        let _ = b.running.finish();
+        None
+    });
     if let (Some(prog), true) = (&facts.modprobe, runnable.len() > 1) {
         bar.set_message("loading the modules");
-        if wait_early() != Some(true) {
-            let args: Vec<&str> = std::iter::once("-a")
-                .chain(runnable.iter().copied())
-                .collect();
-            let _ = run(root, prog, &args, MODPROBE_TIMEOUT);
-        }
+        let b = early.unwrap_or_else(|| start_batch(root, prog, &runnable));
+        // judged per module below, whatever its exit status
+        let _ = b.running.finish();
         batch = kernel::loaded(root)?.unwrap_or_default();
         // a load is only planned for a module that was not there
         batch.retain(|m| runnable.contains(&m.as_str()));
     }
-    // one started for other loads than these (it cannot be) still ends before them
-    wait_early();
     for load in loads {
         let m = &load.module;
         bar.set_message(format!("loading {m}"));
