@@ -52,6 +52,20 @@ fn asked_with(name: &str) -> Option<&'static [&'static str]> {
     }
 }
 
+/// The banner in what a helper printed when asked [`asked_with`]: ipset's help has it on
+/// its first line; the others print nothing else.
+fn banner_of(name: &str, printed: String) -> String {
+    match name {
+        "ipset" => printed
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_string(),
+        _ => printed,
+    }
+}
+
 /// The largest helper file whose version is read from its bytes (ipvsadm is 80 KB).
 const SCANNED_LIMIT: u64 = 8 << 20;
 
@@ -188,17 +202,7 @@ impl Asked {
                     Some((version, banner)) => (version, Some(banner)),
                     None => match results.next() {
                         Some(Ok(out)) => {
-                            // ipset's help: its first line is the banner
-                            let text = if *name == "ipset" {
-                                out.text
-                                    .lines()
-                                    .find(|l| !l.trim().is_empty())
-                                    .unwrap_or("")
-                                    .trim()
-                                    .to_string()
-                            } else {
-                                out.text
-                            };
+                            let text = banner_of(name, out.text);
                             (
                                 first_version(&text).and_then(|v| Version::parse(&v)),
                                 Some(text),
