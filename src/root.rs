@@ -369,11 +369,7 @@ impl Root {
             .read_to_end(&mut b)
             .with_context(|| format!("cannot read {}", self.show(node)))?;
         if b.len() as u64 > limit {
-            bail!(
-                "{} is larger than {} bytes; that is not a file nodeprep expects there",
-                self.show(node),
-                limit
-            );
+            return Err(too_large(&self.show(node), limit));
         }
         Ok(Some(b))
     }
@@ -802,14 +798,15 @@ impl Lines {
         let whole = for_each_line(self.file, self.limit, line)
             .with_context(|| format!("cannot read {}", self.shown))?;
         if !whole {
-            bail!(
-                "{} is larger than {} bytes; that is not a file nodeprep expects there",
-                self.shown,
-                self.limit
-            );
+            return Err(too_large(&self.shown, self.limit));
         }
         Ok(())
     }
+}
+
+/// The one error for a file over the size nodeprep reads there.
+fn too_large(shown: &str, limit: u64) -> anyhow::Error {
+    anyhow!("{shown} is larger than {limit} bytes; that is not a file nodeprep expects there")
 }
 
 /// Calls `line` with each line `r` gives (without its `\n`; a last line without one too),
@@ -830,7 +827,9 @@ pub fn for_each_line(
                 end -= start;
                 start = 0;
             } else {
-                buf.resize(buf.len() * 2, 0);
+                // a longer line: more room, never past what the limit lets come
+                let cap = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
+                buf.resize((buf.len() * 2).min(cap.max(buf.len() + 1)), 0);
             }
         }
         let n = match r.read(&mut buf[end..]) {

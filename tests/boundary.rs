@@ -290,6 +290,7 @@ fn fifos_and_devices_are_errors_never_hangs() {
         ("/etc/sysctl.d/k8s.conf", "apply"),
         ("/run/nodeprep.lock", "apply"),
         ("/proc/modules", "check"),
+        ("/lib/modules/6.1.0-13-amd64/modules.dep", "check"),
     ] {
         let node = Node::new("debian12-fresh");
         fifo(&node, p);
@@ -332,6 +333,18 @@ fn a_huge_file_and_a_gzip_bomb_are_refused() {
         "{}",
         r.stderr
     );
+    // the kernel index is read line by line: one endless line is refused all the same
+    fs::remove_file(node.path("/etc/sysctl.d/70-huge.conf")).unwrap();
+    let dep = node.path("/lib/modules/6.1.0-13-amd64/modules.dep");
+    fs::File::create(&dep).unwrap().set_len(64 << 20).unwrap();
+    let r = run_within(&node, &["check"], 30);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("modules.dep") && r.stderr.contains("larger than"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
 
     let node = Node::new("debian12-fresh");
     let gz = Command::new("sh")
