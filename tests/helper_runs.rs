@@ -231,3 +231,37 @@ fn apply_starts_its_modprobe_while_the_helpers_still_run() {
         "a helper wrote beside the root"
     );
 }
+
+#[test]
+fn ipvsadms_version_is_read_through_links_inside_the_root() {
+    // /usr/sbin/ipvsadm climbs out with ../: on this machine that is the directory beside
+    // the root, which holds another ipvsadm; inside the root the climb stops at /
+    let node = with_logging_helpers("debian12-ready");
+    fs::remove_file(node.path("/usr/sbin/ipvsadm")).unwrap();
+    node.link("/usr/sbin/ipvsadm", "../../../outside/ipvsadm");
+    node.script(
+        "/outside/ipvsadm",
+        "echo 'ipvsadm v1.31 2019/12/24 (inside)'",
+    );
+    fs::write(
+        node.outside.join("ipvsadm"),
+        "#!/bin/sh\necho 'ipvsadm v6.66 2099/01/01 (outside)'\n",
+    )
+    .unwrap();
+    fs::set_permissions(
+        node.outside.join("ipvsadm"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let before = node.outside_snapshot();
+    let (code, v) = node.json(&["check"]);
+    assert_eq!(code, 0, "{v}");
+    let ipvsadm = binary(&v, "ipvsadm");
+    assert_eq!(ipvsadm["path"], "/usr/sbin/ipvsadm");
+    assert_eq!(ipvsadm["version"], "1.31", "{ipvsadm}");
+    assert_eq!(
+        node.outside_snapshot(),
+        before,
+        "something beside the root changed"
+    );
+}
