@@ -17,5 +17,6 @@ pub mod report;
 pub mod root;
 pub mod run;
 pub mod signals;
+pub mod spawn;
 pub mod system;
 pub mod text;

@@ -38,10 +38,10 @@ pub fn critical<T>(f: impl FnOnce() -> T) -> T {
 /// Spawns a helper (its own process group) and records the group under one hold of the
 /// lock the signal thread kills the groups under: a signal that comes between the spawn and
 /// the record still finds it (under load, a helper used to outlive an interrupted check).
-pub fn spawn_helper(cmd: &mut std::process::Command) -> std::io::Result<std::process::Child> {
+pub fn spawn_helper(spec: &crate::spawn::Spec) -> std::io::Result<crate::spawn::Child> {
     let mut helpers = HELPERS.lock().unwrap_or_else(|e| e.into_inner());
-    let child = cmd.spawn()?;
-    helpers.push(child.id() as i32);
+    let child = crate::spawn::spawn(spec)?;
+    helpers.push(child.pid);
     Ok(child)
 }
 

@@ -7,17 +7,15 @@
 //! the root, as the node's own program would run there: its libraries, `/lib/modules` and
 //! `modprobe.d` are the root's.
 //!
-//! Nothing polls on a timer and no thread waits: [`start`] forks every helper at once, the
+//! Nothing polls on a timer and no thread waits: [`start`] starts every helper at once, the
 //! caller goes on with its own work, and [`Running::finish`] waits in one `poll(2)` on all
 //! the output pipes and a SIGCHLD self-pipe, with the nearest deadline as its timeout.
 
-use std::ffi::CString;
+use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -27,7 +25,7 @@ use nix::sys::wait::{Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use crate::root::{Root, TRUSTED_DIRS};
-use crate::signals;
+use crate::{signals, spawn};
 
 /// A helper's stdout and stderr together: a version banner or an error needs a few KB.
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
@@ -42,50 +40,31 @@ pub struct Output {
     pub text: String,
 }
 
-/// The helper's command: chrooted into the root (unless the root is the host), a clean
-/// environment, no input, its own process group.
-fn command(root: &Root, program: &str, args: &[&str]) -> Result<Command> {
-    let mut cmd = Command::new(program);
-    if !root.is_host() {
-        if !nix::unistd::geteuid().is_root() {
-            bail!(
-                "cannot run {program} of {root}: a helper of another root runs chrooted into it, which needs root"
-            );
-        }
-        let dir = CString::new(root.dir().as_os_str().as_bytes())
-            .with_context(|| format!("{root}: a root's path cannot hold a NUL byte"))?;
-        // SAFETY: the closure runs in the forked child, before exec. It only makes two
-        // system calls (chroot(2), chdir(2)), both async-signal-safe, on a C string made
-        // before the fork; `CStr` is passed to the kernel as it is (nix's `NixPath` for
-        // `CStr` allocates nothing), and nothing is locked, allocated or unwound. An error
-        // comes back from `spawn` as the child's errno.
-        unsafe {
-            cmd.pre_exec(move || {
-                nix::unistd::chroot(dir.as_c_str())?;
-                nix::unistd::chdir(c"/")?;
-                Ok(())
-            });
-        }
-    }
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", TRUSTED_DIRS.join(":"))
-        .env("LC_ALL", "C")
-        // an empty pipe, not /dev/null: a container's root may have no /dev
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    Ok(cmd)
+/// The helper's process: chrooted into the root (unless the root is the host), a clean
+/// environment (`PATH` = the trusted directories, `LC_ALL=C`), no input, its own process
+/// group ([`spawn`](crate::spawn)).
+fn spec(root: &Root, program: &str, args: &[&str]) -> Result<spawn::Spec> {
+    let chroot = if root.is_host() {
+        None
+    } else if !nix::unistd::geteuid().is_root() {
+        bail!(
+            "cannot run {program} of {root}: a helper of another root runs chrooted into it, which needs root"
+        );
+    } else {
+        Some(root.dir())
+    };
+    let path = TRUSTED_DIRS.join(":");
+    spawn::Spec::new(chroot, program, args, &[("PATH", &path), ("LC_ALL", "C")])
+        .with_context(|| format!("cannot run {}", root.show(program)))
 }
 
 /// One helper in flight.
 struct Helper {
     shown: String,
-    child: Child,
+    /// The helper's pid, which is also its process group's id.
     pgid: i32,
-    stdout: Option<ChildStdout>,
-    stderr: Option<ChildStderr>,
+    stdout: Option<File>,
+    stderr: Option<File>,
     out: Vec<u8>,
     err: Vec<u8>,
     status: Option<io::Result<ExitStatus>>,
@@ -110,9 +89,9 @@ impl Helper {
         }
         // whatever the helper left running goes with it
         signals::kill_group(self.pgid);
-        self.status = Some(match self.child.try_wait() {
+        self.status = Some(match spawn::wait(self.pgid, true) {
             Ok(Some(st)) => Ok(st),
-            Ok(None) => self.child.wait(),
+            Ok(None) => Err(io::Error::other("still running")),
             Err(e) => Err(e),
         });
         self.grace_until.get_or_insert(now + GRACE);
@@ -168,15 +147,15 @@ impl Helper {
         signals::helper_done(self.pgid);
         let shown = self.shown.clone();
         if self.timed_out {
-            // reaped if it died of the kill; otherwise it is stuck, and std reaps nothing
-            let _ = self.child.try_wait();
+            // reaped if it died of the kill; otherwise it is stuck, and is not waited for
+            let _ = spawn::wait(self.pgid, false);
             bail!(
                 "{shown} did not finish within {}s; it was killed with its process group",
                 timeout.as_secs()
             );
         }
         if self.overflow {
-            let _ = self.child.try_wait();
+            let _ = spawn::wait(self.pgid, false);
             bail!(
                 "{shown} printed more than {OUTPUT_LIMIT} bytes; it was killed with its process group"
             );
@@ -239,23 +218,16 @@ fn spawn(root: &Root, program: &str, args: &[&str]) -> Result<Helper> {
     let shown = format!("{program} {}", args.join(" "))
         .trim_end()
         .to_string();
-    let mut cmd = command(root, program, args)?;
-    let mut child = signals::spawn_helper(&mut cmd)
+    let spec = spec(root, program, args)?;
+    let child = signals::spawn_helper(&spec)
         .with_context(|| format!("cannot run {}", root.show(program)))?;
-    let pgid = child.id() as i32;
-    drop(child.stdin.take());
-    if let Some(p) = &child.stdout {
-        set_nonblocking(p.as_fd());
-    }
-    if let Some(p) = &child.stderr {
-        set_nonblocking(p.as_fd());
-    }
+    set_nonblocking(child.stdout.as_fd());
+    set_nonblocking(child.stderr.as_fd());
     Ok(Helper {
         shown,
-        stdout: child.stdout.take(),
-        stderr: child.stderr.take(),
-        child,
-        pgid,
+        pgid: child.pid,
+        stdout: Some(child.stdout),
+        stderr: Some(child.stderr),
         out: Vec::new(),
         err: Vec::new(),
         status: None,
@@ -370,7 +342,7 @@ impl Drop for Running {
                 signals::helper_done(h.pgid);
                 // never a blocking wait on an error path: a helper stuck in the kernel
                 // would hold nodeprep; what is not reaped yet goes when nodeprep exits
-                let _ = h.child.try_wait();
+                let _ = spawn::wait(h.pgid, false);
             }
         }
         if let Some((_, id)) = self.wake.take() {
@@ -456,5 +428,90 @@ mod tests {
         let slow = run(&host, &sh, &["-c", "sleep 5"], Duration::from_millis(300));
         let e = format!("{:#}", slow.expect_err("a timeout is an error"));
         assert!(e.contains("did not finish within"), "{e}");
+    }
+
+    /// What `spawn` leaves a helper: only its three descriptors, no input, no signal blocked
+    /// or caught, SIGPIPE not ignored (std ignores it in nodeprep), its own process group,
+    /// the clean environment, argv[0] its path.
+    #[test]
+    fn a_helper_starts_clean() {
+        let host = Root::new("/");
+        let helper = |name: &str, args: &[&str]| {
+            let path = host.find_program(name).expect("on the host");
+            let out = run(&host, &path, args, Duration::from_secs(10)).expect("runs");
+            assert!(out.success, "{name}: {}", out.text);
+            (path, out.text)
+        };
+        // one nodeprep was started with, not close-on-exec: not the helper's
+        let _inherited = nix::fcntl::open(
+            "/",
+            nix::fcntl::OFlag::O_RDONLY,
+            nix::sys::stat::Mode::empty(),
+        )
+        .expect("open /");
+        // ls's own descriptor of the directory is 3
+        let (_, fds) = helper("ls", &["/proc/self/fd"]);
+        assert_eq!(
+            fds, "0\n1\n2\n3",
+            "only stdin, stdout, stderr are inherited"
+        );
+        // SIGPIPE is ignored in this test process too, as std's runtime does in nodeprep
+        // (cat, as grep catches SIGSEGV itself)
+        let (_, status) = helper("cat", &["/proc/self/status"]);
+        let script = "cat; echo \"argv0=$0\"; echo \"pgid=$(cut -d' ' -f5 /proc/$$/stat) pid=$$\"";
+        let (sh, text) = helper("sh", &["-c", script]);
+        assert!(text.starts_with(&format!("argv0={sh}\n")), "{text}");
+        let field = |name: &str| {
+            let line = status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or_else(|| panic!("no {name} in {status}"));
+            u64::from_str_radix(line.split_whitespace().nth(1).unwrap_or(""), 16)
+                .unwrap_or_else(|_| panic!("{line}"))
+        };
+        assert_eq!(field("SigBlk:"), 0, "{status}");
+        assert_eq!(field("SigCgt:"), 0, "{status}");
+        let sigpipe = 1 << (nix::libc::SIGPIPE - 1);
+        assert_eq!(
+            field("SigIgn:") & sigpipe,
+            0,
+            "SIGPIPE is ignored: {status}"
+        );
+        let ids = text
+            .lines()
+            .find_map(|l| l.strip_prefix("pgid="))
+            .expect("pgid line");
+        let (pgid, pid) = ids.split_once(" pid=").expect("pid");
+        assert_eq!(pgid, pid, "not its own process group: {text}");
+        assert_ne!(
+            pgid.parse::<i32>().ok(),
+            Some(nix::unistd::getpgrp().as_raw()),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_helper_that_cannot_start_is_an_error_naming_it_and_the_environment_is_clean() {
+        let host = Root::new("/");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plain = dir.path().join("not-executable");
+        std::fs::write(&plain, "#!/bin/sh\necho hi\n").expect("write");
+        for (program, want) in [
+            (plain.to_string_lossy().into_owned(), "Permission denied"),
+            (format!("{}/missing", dir.path().display()), "No such file"),
+        ] {
+            let e = run(&host, &program, &[], Duration::from_secs(10)).expect_err("cannot run");
+            let e = format!("{e:#}");
+            assert!(e.contains(&program) && e.contains(want), "{e}");
+        }
+        let env = host.find_program("env").expect("env on the host");
+        let seen = run(&host, &env, &[], Duration::from_secs(10)).expect("env runs");
+        assert_eq!(
+            seen.text,
+            format!("PATH={}\nLC_ALL=C", TRUSTED_DIRS.join(":")),
+            "the helper's whole environment"
+        );
+        let held = run(&host, "/bin/sh\0x", &[], Duration::from_secs(10));
+        assert!(format!("{:#}", held.expect_err("a NUL")).contains("NUL"));
     }
 }

@@ -231,6 +231,39 @@ fn a_helper_runs_chrooted_and_sees_the_root_as_slash() {
     );
 }
 
+/// A directory descriptor nodeprep was started with (not close-on-exec, as a wrapper may
+/// leave one) would let a chrooted helper `fchdir(2)` out of the root: the helper never
+/// gets it, nor any other descriptor beyond its three pipes.
+#[test]
+fn a_descriptor_nodeprep_inherits_never_reaches_a_helper() {
+    let node = Node::new("debian12-ready");
+    node.script(
+        "/usr/sbin/ipset",
+        "if (true <&7) 2>/dev/null; then echo 'ipset v1.0 (fd 7 open)'; \
+         else echo 'ipset v7.99, protocol version: 7'; fi",
+    );
+    let before = node.outside_snapshot();
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "exec 7<\"$1\"; exec \"$2\" --root \"$3\" check --output json",
+        ])
+        .arg("sh")
+        .arg(&node.outside)
+        .arg(BIN)
+        .arg(&node.root)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let r = Run::from_output(out);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json_of(&r);
+    let ipset = binary(&v, "ipset");
+    assert_eq!(ipset["version"], "7.99", "the helper had fd 7: {ipset}");
+    assert_eq!(node.outside_snapshot(), before);
+}
+
 #[test]
 fn sysctl_keys_and_kernel_releases_cannot_traverse() {
     let node = Node::new("debian12-fresh");
