@@ -249,8 +249,61 @@ pub struct ModuleIndex(Arc<Names>);
 
 #[derive(Clone, Default, PartialEq, Eq)]
 struct Names {
-    short: HashSet<Short>,
+    short: HashSet<Short, NameHasher>,
     long: HashSet<String>,
+}
+
+/// How the inline names are hashed: a folded multiply (a 64×64→128-bit product, its halves
+/// xored; foldhash's construction, hashbrown's default) per 8 bytes, with keys drawn per
+/// table from std's random keys. SipHash on these short names was a tenth of a check's
+/// instructions; this is a few multiplies. Keyed, so a hostile image under `--root` cannot
+/// lay out collisions in advance (and the index is bounded by `FILE_LIMIT`); a collision
+/// only costs time, as the names are compared whole.
+#[derive(Clone)]
+struct NameHasher {
+    key: u64,
+    seed: u64,
+}
+
+impl Default for NameHasher {
+    fn default() -> Self {
+        use std::hash::BuildHasher;
+        let random = std::collections::hash_map::RandomState::new();
+        NameHasher {
+            // odd, so that the multiply loses no bit of what it mixes
+            key: random.hash_one(1u8) | 1,
+            seed: random.hash_one(2u8),
+        }
+    }
+}
+
+impl std::hash::BuildHasher for NameHasher {
+    type Hasher = Folded;
+    fn build_hasher(&self) -> Folded {
+        Folded {
+            acc: self.seed,
+            key: self.key,
+        }
+    }
+}
+
+struct Folded {
+    acc: u64,
+    key: u64,
+}
+
+impl std::hash::Hasher for Folded {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            let p = u128::from(self.acc ^ u64::from_le_bytes(word)) * u128::from(self.key);
+            self.acc = (p as u64) ^ ((p >> 64) as u64);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.acc
+    }
 }
 
 /// The longest module name a kernel takes: `MODULE_NAME_LEN` is 64 − sizeof(long) with its
@@ -259,18 +312,18 @@ struct Names {
 const NAME_MAX: usize = 59;
 const SHORT_MAX: usize = 23;
 
-/// A name of up to `N` bytes, inline: [`Name`] as parsed (on the stack), [`Short`] as kept.
+/// A name of up to [`SHORT_MAX`] bytes, inline (zero-padded).
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct Inline<const N: usize> {
+struct Short {
     len: u8,
-    bytes: [u8; N],
+    bytes: [u8; SHORT_MAX],
 }
 
-impl<const N: usize> Inline<N> {
+impl Short {
     fn new(name: &[u8]) -> Option<Self> {
-        let mut bytes = [0; N];
+        let mut bytes = [0; SHORT_MAX];
         bytes.get_mut(..name.len())?.copy_from_slice(name);
-        Some(Inline {
+        Some(Short {
             len: name.len() as u8,
             bytes,
         })
@@ -280,14 +333,11 @@ impl<const N: usize> Inline<N> {
     }
 }
 
-impl<const N: usize> std::hash::Hash for Inline<N> {
+impl std::hash::Hash for Short {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         state.write(self.as_bytes());
     }
 }
-
-type Name = Inline<NAME_MAX>;
-type Short = Inline<SHORT_MAX>;
 
 impl Names {
     fn insert(&mut self, name: &[u8]) -> bool {
@@ -297,6 +347,22 @@ impl Names {
                 self.long.insert(String::from_utf8_lossy(name).into_owned())
             }
             None => false,
+        }
+    }
+
+    /// A module file's stem (ASCII) as its module name: each `-` read as `_`, without a
+    /// copy beyond the inline one.
+    fn insert_stem(&mut self, stem: &[u8]) {
+        if let Some(mut s) = Short::new(stem) {
+            for b in &mut s.bytes[..stem.len()] {
+                if *b == b'-' {
+                    *b = b'_';
+                }
+            }
+            self.short.insert(s);
+        } else if stem.len() <= NAME_MAX {
+            self.long
+                .insert(String::from_utf8_lossy(stem).replace('-', "_"));
         }
     }
 }
@@ -367,18 +433,24 @@ impl std::fmt::Debug for ModuleIndex {
 struct IndexReader(Names);
 
 impl IndexReader {
-    /// Room for the names of an index of `size` bytes (Debian's lines are 130 bytes).
+    /// Room for the names of an index of `size` bytes, so that the table is not rebuilt
+    /// on the way (Debian 6.1's lines are 130 bytes on average; the benchmark's 80); a
+    /// hostile size gets no more room up front than 16,384 names.
     fn sized(size: u64) -> IndexReader {
-        let n = usize::try_from(size / 128).unwrap_or(0);
+        let n = usize::try_from(size / 80).unwrap_or(0).min(1 << 14);
         IndexReader(Names {
-            short: HashSet::with_capacity(n),
+            short: HashSet::with_capacity_and_hasher(n, NameHasher::default()),
             long: HashSet::new(),
         })
     }
     fn line(&mut self, line: &[u8]) {
         let path = memchr::memchr(b':', line).map_or(line, |i| &line[..i]);
-        if let Some(name) = module_name_in(path) {
-            self.0.insert(name.as_bytes());
+        match module_name_in(path) {
+            Some(Stem::Plain(stem)) => self.0.insert_stem(stem),
+            Some(Stem::Text(name)) => {
+                self.0.insert(name.as_bytes());
+            }
+            None => {}
         }
     }
     fn done(self) -> ModuleIndex {
@@ -405,9 +477,16 @@ fn read_index(root: &Root, node: &str) -> Result<Option<ModuleIndex>> {
     Ok(Some(names.done()))
 }
 
+/// What an index line's path names: a module file's stem as it is (ASCII, the `-` still
+/// to be read as `_`), or a name decoded as text.
+enum Stem<'a> {
+    Plain(&'a [u8]),
+    Text(String),
+}
+
 /// [`module_name_of`] of an index line's path (trimmed as text), without decoding the whole
 /// path when its ends are ASCII, as they always are.
-fn module_name_in(path: &[u8]) -> Option<Name> {
+fn module_name_in(path: &[u8]) -> Option<Stem<'_>> {
     // where text trimming would go further than ASCII's (a vertical tab is whitespace to
     // `str::trim`, not to `trim_ascii`; Unicode spaces are multibyte), the text decides
     let plain = |b: &u8| b.is_ascii() && *b != 0x0b;
@@ -421,22 +500,18 @@ fn module_name_in(path: &[u8]) -> Option<Name> {
     };
     if !plain_ends || path.last().is_some_and(|b| !plain(b)) {
         let text = String::from_utf8_lossy(path);
-        return Name::new(module_name_of(text.trim())?.as_bytes());
+        return Some(Stem::Text(module_name_of(text.trim())?));
     }
     let stem = [&b".ko.xz"[..], b".ko.zst", b".ko.gz", b".ko"]
         .iter()
         .find_map(|ext| base.strip_suffix(*ext))?;
-    let mut name = Name::new(stem)?;
-    for b in &mut name.bytes[..usize::from(name.len)] {
-        if *b == b'-' {
-            *b = b'_';
-        }
+    if stem.len() > NAME_MAX {
+        return None;
     }
     if !stem.is_ascii() {
-        let text = String::from_utf8_lossy(name.as_bytes()).into_owned();
-        return Name::new(text.as_bytes());
+        return Some(Stem::Text(String::from_utf8_lossy(stem).replace('-', "_")));
     }
-    Some(name)
+    Some(Stem::Plain(stem))
 }
 
 /// The modules in `/proc/modules`; None when it does not exist (no module support).
