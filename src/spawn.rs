@@ -5,7 +5,7 @@
 //! nodeprep's page tables for every helper, then copy-on-write faults until the `exec`
 //! (`bench/run`: 0.89× check's time without them). So this does what glibc's `posix_spawn`
 //! does, plus the chroot: `clone(CLONE_VM | CLONE_VFORK)`, the child on a small stack of its
-//! own, the parent suspended until the child has exec'd or exited. The child shares
+//! own (mapped once, with a guard page), the parent suspended until the child has exec'd or exited. The child shares
 //! nodeprep's memory, so it runs only [`child_main`]: system calls on values the parent made
 //! before the clone, no allocation, no lock, no unwinding.
 //!
@@ -35,6 +35,40 @@ use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
 
 /// The child's stack: it runs a few system calls, nothing else (glibc's spawn uses 36 KiB).
 const STACK: usize = 64 * 1024;
+const GUARD: usize = 4096;
+
+/// One stack for every child, mapped once (pages are touched only as used, not zeroed by
+/// hand) with a guard page below it, so that an overflow faults instead of writing into
+/// nodeprep's heap. The lock is held across each clone: one child uses it at a time.
+static CHILD_STACK: std::sync::Mutex<Option<Stack>> = std::sync::Mutex::new(None);
+
+struct Stack(std::ptr::NonNull<c_void>);
+
+// SAFETY: the mapping is only a block of memory; CHILD_STACK's lock serialises its use.
+unsafe impl Send for Stack {}
+
+impl Stack {
+    fn map() -> io::Result<Stack> {
+        use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, mprotect};
+        let size = std::num::NonZeroUsize::new(GUARD + STACK).expect("not zero");
+        // SAFETY: a new private anonymous mapping, not aliased; its lowest page made
+        // inaccessible.
+        unsafe {
+            let base = mmap_anonymous(
+                None,
+                size,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_PRIVATE | MapFlags::MAP_STACK,
+            )?;
+            mprotect(base, GUARD, ProtFlags::PROT_NONE)?;
+            Ok(Stack(base))
+        }
+    }
+    /// The top (stacks grow down), 16-byte aligned as the ABI wants.
+    fn top(&self) -> *mut c_void {
+        ((self.0.as_ptr() as usize + GUARD + STACK) & !15) as *mut c_void
+    }
+}
 
 /// What to run: everything as C strings, made before the clone.
 pub struct Spec {
@@ -127,9 +161,11 @@ pub fn spawn(spec: &Spec) -> io::Result<Child> {
         ],
         report: report_w.as_raw_fd(),
     };
-    let mut stack = vec![0u8; STACK];
-    // the top of the stack (it grows down), 16-byte aligned as the ABI wants
-    let top = (stack.as_mut_ptr() as usize + STACK) & !15;
+    let mut stack = CHILD_STACK.lock().unwrap_or_else(|e| e.into_inner());
+    if stack.is_none() {
+        *stack = Some(Stack::map()?);
+    }
+    let top = stack.as_ref().map_or(ptr::null_mut(), Stack::top);
 
     // No handler of nodeprep's may run in the child before it has reset them: every signal
     // is blocked around the clone (a signal for the process goes to another thread, or
@@ -142,22 +178,22 @@ pub fn spawn(spec: &Spec) -> io::Result<Child> {
     )
     .map_err(io::Error::from)?;
     // SAFETY: `child_main` only makes system calls on `args`, which with `argv`, `envp`,
-    // `spec` and `stack` outlives the child's use of them: CLONE_VFORK suspends this thread
+    // `spec` and the stack (locked) outlives the child's use of them: CLONE_VFORK suspends this thread
     // until the child has exec'd or exited. The child gets a copy of the descriptor table
     // and of the signal handlers (no CLONE_FILES, no CLONE_SIGHAND), so what it changes
     // there is its own; the memory it shares it only reads, and it writes only its stack.
     let pid = unsafe {
         libc::clone(
             child_main,
-            top as *mut c_void,
+            top,
             libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
             &args as *const Args as *mut c_void,
         )
     };
     let clone_error = io::Error::last_os_error();
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
-    drop((stdin_r, stdin_w, stdout_w, stderr_w, report_w));
     drop(stack);
+    drop((stdin_r, stdin_w, stdout_w, stderr_w, report_w));
     if pid < 0 {
         return Err(clone_error);
     }
