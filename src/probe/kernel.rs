@@ -254,7 +254,7 @@ struct Names {
 }
 
 /// How the inline names are hashed: a folded multiply (a 64×64→128-bit product, its halves
-/// xored; foldhash's construction, hashbrown's default) per 8 bytes, with keys drawn per
+/// xored; foldhash's construction, hashbrown's default) per 8-byte word, with keys drawn per
 /// table from std's random keys. SipHash on these short names was a tenth of a check's
 /// instructions; this is a few multiplies. Keyed, so a hostile image under `--root` cannot
 /// lay out collisions in advance (and the index is bounded by `FILE_LIMIT`); a collision
@@ -293,12 +293,15 @@ struct Folded {
 }
 
 impl std::hash::Hasher for Folded {
+    fn write_u64(&mut self, word: u64) {
+        let p = u128::from(self.acc ^ word) * u128::from(self.key);
+        self.acc = (p as u64) ^ ((p >> 64) as u64);
+    }
     fn write(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {
             let mut word = [0u8; 8];
             word[..chunk.len()].copy_from_slice(chunk);
-            let p = u128::from(self.acc ^ u64::from_le_bytes(word)) * u128::from(self.key);
-            self.acc = (p as u64) ^ ((p >> 64) as u64);
+            self.write_u64(u64::from_le_bytes(word));
         }
     }
     fn finish(&self) -> u64 {
@@ -312,30 +315,42 @@ impl std::hash::Hasher for Folded {
 const NAME_MAX: usize = 59;
 const SHORT_MAX: usize = 23;
 
-/// A name of up to [`SHORT_MAX`] bytes, inline (zero-padded).
+/// A name of up to [`SHORT_MAX`] bytes, inline: its length, then its bytes, zero-padded to
+/// 24, aligned as three words. Built, compared and hashed at its fixed size: no call to
+/// `memcpy` or `memcmp` per name.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct Short {
-    len: u8,
-    bytes: [u8; SHORT_MAX],
-}
+#[repr(C, align(8))]
+struct Short([u8; SHORT_MAX + 1]);
 
 impl Short {
     fn new(name: &[u8]) -> Option<Self> {
-        let mut bytes = [0; SHORT_MAX];
-        bytes.get_mut(..name.len())?.copy_from_slice(name);
-        Some(Short {
-            len: name.len() as u8,
-            bytes,
-        })
+        Short::mapped(name, |b| b)
+    }
+    /// A module file's stem as a module name: each `-` read as `_`.
+    fn of_stem(stem: &[u8]) -> Option<Self> {
+        Short::mapped(stem, |b| if b == b'-' { b'_' } else { b })
+    }
+    fn mapped(name: &[u8], f: impl Fn(u8) -> u8) -> Option<Self> {
+        if name.len() > SHORT_MAX {
+            return None;
+        }
+        let mut s = [0u8; SHORT_MAX + 1];
+        s[0] = name.len() as u8;
+        for (to, from) in s[1..].iter_mut().zip(name) {
+            *to = f(*from);
+        }
+        Some(Short(s))
     }
     fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
+        &self.0[1..=usize::from(self.0[0])]
     }
 }
 
 impl std::hash::Hash for Short {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write(self.as_bytes());
+        for word in self.0.as_chunks::<8>().0 {
+            state.write_u64(u64::from_le_bytes(*word));
+        }
     }
 }
 
@@ -353,12 +368,7 @@ impl Names {
     /// A module file's stem (ASCII) as its module name: each `-` read as `_`, without a
     /// copy beyond the inline one.
     fn insert_stem(&mut self, stem: &[u8]) {
-        if let Some(mut s) = Short::new(stem) {
-            for b in &mut s.bytes[..stem.len()] {
-                if *b == b'-' {
-                    *b = b'_';
-                }
-            }
+        if let Some(s) = Short::of_stem(stem) {
             self.short.insert(s);
         } else if stem.len() <= NAME_MAX {
             self.long
