@@ -439,7 +439,8 @@ impl std::fmt::Debug for ModuleIndex {
 /// (`modules.dep`) or the whole line (`modules.builtin`). Bytes, not text: most of a
 /// distribution's half-megabyte modules.dep is the dependency lists after the `:`, never
 /// decoded. A hash set, as nothing needs them in order (sorting 4,000 paths cost more than
-/// reading them); std's keyed hasher, since an image under `--root` may be hostile.
+/// reading them; sorting the inline names measured no faster than hashing them); a keyed
+/// hasher ([`NameHasher`]), since an image under `--root` may be hostile.
 struct IndexReader(Names);
 
 impl IndexReader {
