@@ -15,8 +15,9 @@ static GATE: Mutex<()> = Mutex::new(());
 /// Process groups of the helper programs running now.
 static HELPERS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
-/// Starts the thread that turns SIGINT/SIGTERM into exit 130.
+/// Starts the thread that turns SIGINT/SIGTERM into exit 130, and the panic hook.
 pub fn install() -> std::io::Result<()> {
+    install_panic_hook();
     let mut signals = Signals::new([SIGINT, SIGTERM])?;
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
@@ -49,6 +50,21 @@ pub fn helper_done(pgid: i32) {
     if let Ok(mut h) = HELPERS.lock() {
         h.retain(|p| *p != pgid);
     }
+}
+
+/// The release build has `panic = "abort"`: nothing is dropped on a panic (a bug), so
+/// `Running`'s drop cannot kill the helpers then. This hook does, before the default one
+/// prints the message. `try_lock`: the panic may have come while the lock was held.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if let Ok(h) = HELPERS.try_lock() {
+            for pgid in h.iter() {
+                kill_group(*pgid);
+            }
+        }
+        default(info);
+    }));
 }
 
 fn kill_helpers() {

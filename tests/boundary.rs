@@ -671,6 +671,42 @@ fn a_read_only_or_full_filesystem_is_exit_3_with_nothing_half_written() {
     assert!(!dir.join("k8s.conf").exists() && !dir.join(".k8s.conf.nodeprep.tmp").exists());
 }
 
+/// The release build aborts on a panic (a bug), so no drop kills the helpers then: the
+/// panic hook does. Simulated here with the helpers' `Running` forgotten, not dropped.
+#[test]
+fn a_panic_still_kills_the_helpers_running() {
+    let (cmd, pattern) = own_sleep(40);
+    nodeprep::signals::install_panic_hook();
+    let host = nodeprep::root::Root::new("/");
+    let sh = host.find_program("sh").expect("a shell");
+    let running = nodeprep::system::start(
+        &host,
+        &[(sh, vec!["-c", cmd.as_str()])],
+        Duration::from_secs(60),
+    );
+    let started = Instant::now();
+    while !Command::new("pgrep")
+        .args(["-f", &pattern])
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{cmd} never ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let crashed = std::thread::spawn(move || {
+        std::mem::forget(running);
+        panic!("a simulated bug (expected in this test)");
+    })
+    .join();
+    assert!(crashed.is_err());
+    assert!(gone(&pattern), "{cmd} outlived the panic");
+}
+
 #[test]
 fn sigterm_ends_check_at_once_with_130_and_its_helpers() {
     let node = Node::new("debian12-ready");
