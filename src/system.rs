@@ -192,7 +192,7 @@ enum Slot {
 
 /// Starts every helper in `jobs` (a node path and its arguments) now, in the order given.
 pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Running {
-    // registered before the first fork, so that no exit can go unnoticed
+    // registered before the first helper starts, so that no exit can go unnoticed
     let wake = UnixStream::pair().ok().and_then(|(r, w)| {
         r.set_nonblocking(true).ok()?;
         w.set_nonblocking(true).ok()?;
