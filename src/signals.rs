@@ -59,9 +59,7 @@ pub fn install_panic_hook() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if let Ok(h) = HELPERS.try_lock() {
-            for pgid in h.iter() {
-                kill_group(*pgid);
-            }
+            h.iter().for_each(|g| kill_group(*g));
         }
         default(info);
     }));
@@ -69,9 +67,7 @@ pub fn install_panic_hook() {
 
 fn kill_helpers() {
     if let Ok(h) = HELPERS.lock() {
-        for pgid in h.iter() {
-            kill_group(*pgid);
-        }
+        h.iter().for_each(|g| kill_group(*g));
     }
 }
 

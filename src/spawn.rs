@@ -5,9 +5,9 @@
 //! nodeprep's page tables for every helper, then copy-on-write faults until the `exec`
 //! (`bench/run`: 0.89× check's time without them). So this does what glibc's `posix_spawn`
 //! does, plus the chroot: `clone(CLONE_VM | CLONE_VFORK)`, the child on a small stack of its
-//! own (mapped once, with a guard page), the parent suspended until the child has exec'd or exited. The child shares
-//! nodeprep's memory, so it runs only [`child_main`]: system calls on values the parent made
-//! before the clone, no allocation, no lock, no unwinding.
+//! own (mapped once, with a guard page), the parent suspended until the child has exec'd or
+//! exited. The child shares nodeprep's memory, so it runs only [`child_main`]: system calls
+//! on values the parent made before the clone, no allocation, no lock, no unwinding.
 //!
 //! The child, in order: every signal handler nodeprep installed back to the default (and
 //! SIGPIPE, which std ignores, too), the signal mask emptied (as std's `Command` does), its
@@ -178,8 +178,8 @@ pub fn spawn(spec: &Spec) -> io::Result<Child> {
     )
     .map_err(io::Error::from)?;
     // SAFETY: `child_main` only makes system calls on `args`, which with `argv`, `envp`,
-    // `spec` and the stack (locked) outlives the child's use of them: CLONE_VFORK suspends this thread
-    // until the child has exec'd or exited. The child gets a copy of the descriptor table
+    // `spec` and the stack (locked) outlives the child's use of them: CLONE_VFORK suspends
+    // this thread until the child has exec'd or exited. The child gets a copy of the descriptor table
     // and of the signal handlers (no CLONE_FILES, no CLONE_SIGHAND), so what it changes
     // there is its own; the memory it shares it only reads, and it writes only its stack.
     let pid = unsafe {
@@ -207,14 +207,14 @@ pub fn spawn(spec: &Spec) -> io::Result<Child> {
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                let _ = wait(pid, true);
+                let _ = wait(pid);
                 return Err(e);
             }
         }
     }
     if got > 0 {
         // the child exits at once after its report
-        let _ = wait(pid, true);
+        let _ = wait(pid);
         return Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)));
     }
     Ok(Child {
@@ -225,7 +225,7 @@ pub fn spawn(spec: &Spec) -> io::Result<Child> {
 }
 
 /// Marks every descriptor above 2 close-on-exec: one `close_range(2)` (Linux 5.11+), else
-/// each one `/proc/self/fd` lists. Nodeprep's own are close-on-exec already.
+/// [`mark_listed`]. Nodeprep's own are close-on-exec already.
 fn close_inherited() {
     // SAFETY: close_range(2) changes only descriptor flags.
     let marked = unsafe {
@@ -236,9 +236,14 @@ fn close_inherited() {
             libc::CLOSE_RANGE_CLOEXEC,
         )
     };
-    if marked == 0 {
-        return;
+    if marked != 0 {
+        mark_listed();
     }
+}
+
+/// [`close_inherited`] without `close_range`: each descriptor above 2 that `/proc/self/fd`
+/// lists.
+fn mark_listed() {
     let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
         return;
     };
@@ -321,9 +326,21 @@ unsafe fn set_up(a: &Args) -> bool {
     }
 }
 
-/// Reaps `pid`: its status, or None when it has not exited and `block` is false.
-pub fn wait(pid: i32, block: bool) -> io::Result<Option<ExitStatus>> {
-    let flags = if block { 0 } else { libc::WNOHANG };
+/// Waits for `pid` to exit and reaps it.
+pub fn wait(pid: i32) -> io::Result<ExitStatus> {
+    loop {
+        if let Some(status) = reap(pid, 0)? {
+            return Ok(status);
+        }
+    }
+}
+
+/// Reaps `pid` if it has exited; None if it has not.
+pub fn try_wait(pid: i32) -> io::Result<Option<ExitStatus>> {
+    reap(pid, libc::WNOHANG)
+}
+
+fn reap(pid: i32, flags: c_int) -> io::Result<Option<ExitStatus>> {
     loop {
         let mut status: c_int = 0;
         // SAFETY: waitpid(2) on a child of this process, into a local.
@@ -337,5 +354,28 @@ pub fn wait(pid: i32, block: bool) -> io::Result<Option<ExitStatus>> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    /// The fallback for kernels before 5.11 (this one has `close_range`, so spawns never
+    /// take it): a descriptor without close-on-exec is marked. (A spawn by a test running
+    /// beside this one marks it too, through `close_range`; the flag is cleared right before
+    /// the call, so only a spawn in between could hide a fallback that marks nothing.)
+    #[test]
+    fn descriptors_listed_in_proc_are_marked_close_on_exec() {
+        use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl, open};
+        let fd = open("/", OFlag::O_RDONLY, nix::sys::stat::Mode::empty()).expect("open /");
+        let flags = |fd| FdFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFD).expect("flags"));
+        fcntl(&fd, FcntlArg::F_SETFD(FdFlag::empty())).expect("clear");
+        super::mark_listed();
+        assert!(
+            flags(&fd).contains(FdFlag::FD_CLOEXEC),
+            "fd {} was not marked",
+            fd.as_raw_fd()
+        );
     }
 }

@@ -89,11 +89,7 @@ impl Helper {
         }
         // whatever the helper left running goes with it
         signals::kill_group(self.pgid);
-        self.status = Some(match spawn::wait(self.pgid, true) {
-            Ok(Some(st)) => Ok(st),
-            Ok(None) => Err(io::Error::other("still running")),
-            Err(e) => Err(e),
-        });
+        self.status = Some(spawn::wait(self.pgid));
         self.grace_until.get_or_insert(now + GRACE);
     }
 
@@ -148,14 +144,14 @@ impl Helper {
         let shown = self.shown.clone();
         if self.timed_out {
             // reaped if it died of the kill; otherwise it is stuck, and is not waited for
-            let _ = spawn::wait(self.pgid, false);
+            let _ = spawn::try_wait(self.pgid);
             bail!(
                 "{shown} did not finish within {}s; it was killed with its process group",
                 timeout.as_secs()
             );
         }
         if self.overflow {
-            let _ = spawn::wait(self.pgid, false);
+            let _ = spawn::try_wait(self.pgid);
             bail!(
                 "{shown} printed more than {OUTPUT_LIMIT} bytes; it was killed with its process group"
             );
@@ -342,7 +338,7 @@ impl Drop for Running {
                 signals::helper_done(h.pgid);
                 // never a blocking wait on an error path: a helper stuck in the kernel
                 // would hold nodeprep; what is not reaped yet goes when nodeprep exits
-                let _ = spawn::wait(h.pgid, false);
+                let _ = spawn::try_wait(h.pgid);
             }
         }
         if let Some((_, id)) = self.wake.take() {
