@@ -690,6 +690,13 @@ kernel/net/bridge/br_netfilter.ko:\n"
             // just short enough (59)
             b"kernel/\xff\xfe/bad\xff-x.ko: good.ko\nkernel/ok.ko\n\x0bvt.ko\x0b\nx/vt2.ko\x0b: y\n\xe2\x80\x83sp.ko\n".to_vec(),
             format!("k/{}.ko\nk/{}.ko\n", "a".repeat(60), "b".repeat(59)).into_bytes(),
+            // either side of the 23 bytes kept inline, each with a dash read as `_`
+            format!(
+                "k/{a}-x.ko: d.ko\nk/{a}-xy.ko\nk/{b}-{b}.ko.xz:\n",
+                a = "c".repeat(21),
+                b = "d-e".repeat(7)
+            )
+            .into_bytes(),
             Vec::new(),
             b"\n".to_vec(),
         ];
