@@ -356,28 +356,29 @@ fn fifos_and_devices_are_errors_never_hangs() {
 
 #[test]
 fn a_huge_file_and_a_gzip_bomb_are_refused() {
+    // check is exit 3 with one line naming the file and what is wrong, nothing beside the
+    // root changed
+    let refused = |node: &Node, file: &str, why: &str| {
+        let before = node.outside_snapshot();
+        let r = run_within(node, &["check"], 30);
+        assert_eq!(r.code, 3, "{}", r.stderr);
+        assert!(
+            r.stderr.contains(file) && r.stderr.contains(why),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert_eq!(node.outside_snapshot(), before);
+    };
     let node = Node::new("debian12-fresh");
     let f = fs::File::create(node.path("/etc/sysctl.d/70-huge.conf")).unwrap();
     f.set_len(64 << 20).unwrap(); // sparse: costs no disk
-    let r = run_within(&node, &["check"], 30);
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("70-huge.conf") && r.stderr.contains("larger than"),
-        "{}",
-        r.stderr
-    );
+    refused(&node, "70-huge.conf", "larger than");
     // the kernel index is read line by line: one endless line is refused all the same
     fs::remove_file(node.path("/etc/sysctl.d/70-huge.conf")).unwrap();
     let dep = node.path("/lib/modules/6.1.0-13-amd64/modules.dep");
     fs::File::create(&dep).unwrap().set_len(64 << 20).unwrap();
-    let r = run_within(&node, &["check"], 30);
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("modules.dep") && r.stderr.contains("larger than"),
-        "{}",
-        r.stderr
-    );
-    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    refused(&node, "modules.dep", "larger than");
 
     let node = Node::new("debian12-fresh");
     let gz = Command::new("sh")
@@ -387,15 +388,8 @@ fn a_huge_file_and_a_gzip_bomb_are_refused() {
         .unwrap()
         .stdout;
     assert!(gz.len() < 1 << 20, "the bomb is small");
-    let proc_dir = node.path("/proc");
-    fs::write(proc_dir.join("config.gz"), gz).unwrap();
-    let r = run_within(&node, &["check"], 30);
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("config.gz") && r.stderr.contains("unpacks to more than"),
-        "{}",
-        r.stderr
-    );
+    fs::write(node.path("/proc").join("config.gz"), gz).unwrap();
+    refused(&node, "config.gz", "unpacks to more than");
 }
 
 #[test]
