@@ -734,3 +734,70 @@ fn sigterm_ends_check_at_once_with_130_and_its_helpers() {
     assert_eq!(stderr, "nodeprep: interrupted\n");
     assert!(gone(&sleeping), "the helper outlived check");
 }
+
+/// nodeprep started with its standard input, output and error closed (a careless cron line,
+/// `<&- >&- 2>&-`): no file it opens may take their numbers, or a message would be written
+/// into a file being replaced and a config read from one. While check waits for a helper,
+/// its 0, 1 and 2 must be /dev/null; apply must write what it writes with them open.
+#[test]
+fn closed_standard_descriptors_never_become_a_file_of_the_root() {
+    use std::os::unix::process::CommandExt;
+    let closed = Node::new("debian12-fresh");
+    let open = Node::new("debian12-fresh");
+    let outside = closed.outside_snapshot();
+    let closed_command = |args: &[&str]| {
+        let mut all = vec!["--root", closed.root.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let mut c = command(&all);
+        // SAFETY: close(2) between fork and exec
+        unsafe {
+            c.pre_exec(|| {
+                (0..3).for_each(|fd| {
+                    nix::libc::close(fd);
+                });
+                Ok(())
+            });
+        }
+        c
+    };
+    let ipset = fs::read_to_string(closed.path("/usr/sbin/ipset")).unwrap();
+    let (sleep, sleeping) = own_sleep(33);
+    closed.script(
+        "/usr/sbin/ipset",
+        &format!(": > /started\n{sleep}\necho 'ipset v7.17'"),
+    );
+    let mut child = closed_command(&["check"]).spawn().unwrap();
+    let started = Instant::now();
+    while !closed.path("/started").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the helper never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let fds: Vec<_> = (0..3)
+        .map(|fd| fs::read_link(format!("/proc/{}/fd/{fd}", child.id())).ok())
+        .collect();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert!(gone(&sleeping), "the helper outlived check");
+    let null = Some(std::path::PathBuf::from("/dev/null"));
+    assert_eq!(
+        fds,
+        vec![null.clone(), null.clone(), null],
+        "nodeprep's 0, 1 and 2"
+    );
+
+    fs::write(closed.path("/usr/sbin/ipset"), ipset).unwrap();
+    let applied = closed_command(&["apply"]).status().unwrap();
+    assert_eq!(applied.code(), Some(0), "apply");
+    assert_eq!(open.run(&["apply"]).code, 0);
+    for f in ["/etc/modules-load.d/ipvs.conf", "/etc/sysctl.d/k8s.conf"] {
+        assert_eq!(closed.read(f), open.read(f), "{f}");
+    }
+    assert_eq!(closed.outside_snapshot(), outside);
+}
