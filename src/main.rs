@@ -14,9 +14,9 @@ use std::io::{IsTerminal, Write};
 use clap::Parser;
 use clap::error::ErrorKind;
 
+use nix::libc;
 use nodeprep::cli::{Cli, Command};
 use nodeprep::config::{Config, Surroundings};
-use nix::libc;
 use nodeprep::exit::{self, Exit};
 
 #[unsafe(no_mangle)]
