@@ -81,19 +81,21 @@ pub fn critical<T>(f: impl FnOnce() -> T) -> T {
     done
 }
 
-/// Spawns a helper (its own process group) and records the group with SIGINT and SIGTERM
+/// Spawns a helper (its own process group) and records it with SIGINT and SIGTERM
 /// blocked, so that a signal that comes between the spawn and the record still finds it
-/// (under load, a helper used to outlive an interrupted check).
-pub fn spawn_helper(spec: &crate::spawn::Spec) -> std::io::Result<crate::spawn::Child> {
+/// (under load, a helper used to outlive an interrupted check). It may not have exec'd
+/// yet: see [`crate::spawn::Starting`].
+pub fn spawn_helper(spec: crate::spawn::Spec) -> std::io::Result<crate::spawn::Child> {
     let mut ends = SigSet::empty();
     ends.add(Signal::SIGINT);
     ends.add(Signal::SIGTERM);
     let mut old = SigSet::empty();
     pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&ends), Some(&mut old))?;
-    let spawned = crate::spawn::spawn(spec).and_then(|child| {
+    let spawned = crate::spawn::spawn(spec).and_then(|mut child| {
         if record(child.pid) {
             Ok(child)
         } else {
+            let _ = child.starting.started();
             kill_group(child.pid);
             let _ = crate::spawn::wait(child.pid);
             Err(std::io::Error::other(format!(
@@ -137,13 +139,17 @@ fn kill_helpers() {
     }
 }
 
-/// SIGKILL to a whole process group; a group that is gone already is fine. Never to 0 or
-/// less (that would be nodeprep's own group, or every process). Async-signal-safe.
+/// SIGKILL to a helper's whole process group, and to the helper itself: a helper killed
+/// before it has made its group (it is started without waiting for its exec) is not in it
+/// yet, and has no child then. Its pid cannot be anyone else's: it is not reaped until
+/// [`helper_done`]. A group that is gone already is fine. Never to 0 or less (that would be
+/// nodeprep's own group, or every process). Async-signal-safe.
 pub fn kill_group(pgid: i32) {
     if pgid > 0 {
-        // SAFETY: kill(2) on a number; a group that is gone is ESRCH.
+        // SAFETY: kill(2) on numbers; a group or process that is gone is ESRCH.
         unsafe {
             libc::kill(-pgid, libc::SIGKILL);
+            libc::kill(pgid, libc::SIGKILL);
         }
     }
 }

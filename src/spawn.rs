@@ -4,17 +4,26 @@
 //! do, and std's `Command` with a `pre_exec` hook falls back to `fork(2)`: a copy of
 //! nodeprep's page tables for every helper, then copy-on-write faults until the `exec`
 //! (`bench/run`: 0.89× check's time without them). So this does what glibc's `posix_spawn`
-//! does, plus the chroot: `clone(CLONE_VM | CLONE_VFORK)`, the child on a small stack of its
-//! own (mapped once, with a guard page), the parent suspended until the child has exec'd or
-//! exited. The child shares nodeprep's memory, so it runs only [`child_main`]: system calls
-//! on values the parent made before the clone, no allocation, no lock, no unwinding.
+//! does, plus the chroot: `clone(CLONE_VM)`, the child on a small stack of its own (with a
+//! guard page), sharing nodeprep's memory until it has exec'd. It runs only [`child_main`]:
+//! system calls on values the parent made before the clone, no allocation, no lock, no
+//! unwinding.
+//!
+//! On x86_64 the parent is not suspended meanwhile (no `CLONE_VFORK`): it starts the next
+//! helper while this one execs (a `clone(CLONE_VFORK)` waits there 0.2-1 ms on a busy
+//! machine: the child queues behind the helpers already running; check 0.9×). The child
+//! then runs beside its parent in the same memory, so it makes every system call itself
+//! ([`sys`]: no C library, no `errno`, which is the parent's thread's), on its own stack,
+//! and everything it reads (the C strings, the argument vectors, [`Args`]) is kept, untouched,
+//! in [`Launch`] until it has exec'd. Elsewhere it is the C library's calls under
+//! `CLONE_VFORK`, which suspends the parent until then.
 //!
 //! The child, in order: every signal handler nodeprep installed back to the default (and
-//! SIGPIPE, which std ignores, too), the signal mask emptied (as std's `Command` does), its
-//! own process group, the three pipes as stdin/stdout/stderr, the chroot and `chdir("/")`,
-//! `execve`. A step that fails writes its errno to a close-on-exec pipe and exits 127;
-//! the parent reads that pipe (end of file: the exec happened) and reports the errno as the
-//! spawn's error, as std does.
+//! SIGPIPE, which nodeprep ignores, too), the signal mask emptied (as std's `Command` does),
+//! its own process group, the three pipes as stdin/stdout/stderr, the chroot and
+//! `chdir("/")`, `execve`. A step that fails writes its errno to a close-on-exec pipe and
+//! exits 127; the parent reads that pipe in [`Child::started`] (end of file: the exec
+//! happened) and reports the errno as the spawn's error, as std does.
 //!
 //! The helper inherits its three pipes and nothing else. Every descriptor nodeprep opens is
 //! close-on-exec (std's default); one it was started with may not be, and a directory
@@ -37,17 +46,29 @@ use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
 const STACK: usize = 64 * 1024;
 const GUARD: usize = 4096;
 
-/// One stack for every child, mapped once (pages are touched only as used, not zeroed by
-/// hand) with a guard page below it, so that an overflow faults instead of writing into
-/// nodeprep's heap. The lock is held across each clone: one child uses it at a time.
-static CHILD_STACK: std::sync::Mutex<Option<Stack>> = std::sync::Mutex::new(None);
+/// Stacks of children that have exec'd, for the next ones (pages are touched only as used,
+/// never zeroed by hand); each has a guard page below it, so that an overflow faults
+/// instead of writing into nodeprep's heap.
+static FREE_STACKS: std::sync::Mutex<Vec<Stack>> = std::sync::Mutex::new(Vec::new());
 
 struct Stack(std::ptr::NonNull<c_void>);
 
-// SAFETY: the mapping is only a block of memory; CHILD_STACK's lock serialises its use.
+// SAFETY: the mapping is only a block of memory, used by one child at a time.
 unsafe impl Send for Stack {}
 
 impl Stack {
+    /// A free stack, or a new mapping.
+    fn take() -> io::Result<Stack> {
+        let free = FREE_STACKS.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        free.map_or_else(Stack::map, Ok)
+    }
+    /// Back to the free list: only once its child has exec'd or exited.
+    fn give_back(self) {
+        FREE_STACKS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self);
+    }
     fn map() -> io::Result<Stack> {
         use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, mprotect};
         let size = std::num::NonZeroUsize::new(GUARD + STACK).expect("not zero");
@@ -111,15 +132,93 @@ impl Spec {
     }
 }
 
-/// A started helper: its pid (also its process group) and the read ends of its output.
+/// A started helper: its pid (also its process group, once it has set it) and the read
+/// ends of its output; [`Starting::started`] tells whether it exec'd.
 pub struct Child {
     pub pid: i32,
     pub stdout: File,
     pub stderr: File,
+    pub starting: Starting,
 }
 
-/// What the child needs, all made by the parent; the parent's stack holds it during the
-/// clone, and is not touched until the child has exec'd or exited.
+/// A child until it has exec'd or exited (dropped before: waits for that).
+pub struct Starting {
+    pid: i32,
+    launch: Option<Launch>,
+}
+
+/// What a child reads until it has exec'd or exited, and the pipe that says which.
+struct Launch {
+    report: File,
+    stack: Option<Stack>,
+    _args: Box<Args>,
+    _argv: Vec<*const c_char>,
+    _envp: Vec<*const c_char>,
+    _spec: Spec,
+}
+
+// SAFETY: the raw pointers point into what the Launch itself owns (`_args`, `_argv`,
+// `_envp`, `_spec`); nothing here is used through them but by the child.
+unsafe impl Send for Launch {}
+
+impl Launch {
+    /// Reads the report to its end (the exec closed it, or the child wrote its errno and
+    /// exited): only then is the child done with the memory kept here.
+    /// Some(errno) when the child wrote one (it exits then), None at end of file.
+    fn wait_report(&mut self) -> io::Result<Option<i32>> {
+        let mut errno = [0u8; 4];
+        let mut got = 0;
+        while got < errno.len() {
+            match self.report.read(&mut errno[got..]) {
+                Ok(0) => return Ok(None),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Some(i32::from_ne_bytes(errno)))
+    }
+}
+
+impl Drop for Launch {
+    fn drop(&mut self) {
+        // a child that has not exec'd may still be reading this memory: wait for it (a
+        // failed read leaves the stack mapped, never reused)
+        if self.wait_report().is_ok()
+            && let Some(stack) = self.stack.take()
+        {
+            stack.give_back();
+        }
+    }
+}
+
+impl Starting {
+    /// Waits until the child has exec'd; the error that stopped it otherwise (the child
+    /// exits at once then, and is reaped here).
+    pub fn started(&mut self) -> io::Result<()> {
+        let Some(mut launch) = self.launch.take() else {
+            return Ok(());
+        };
+        match launch.wait_report() {
+            Ok(None) => Ok(()),
+            Ok(Some(errno)) => {
+                drop(launch);
+                let _ = wait(self.pid);
+                Err(io::Error::from_raw_os_error(errno))
+            }
+            Err(e) => {
+                // the child's state is unknown: keep its memory, and end it
+                std::mem::forget(launch);
+                crate::signals::kill_group(self.pid);
+                let _ = wait(self.pid);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// What the child needs, all made by the parent and kept in [`Launch`] until the child has
+/// exec'd or exited.
 struct Args {
     chroot: *const c_char,
     program: *const c_char,
@@ -133,9 +232,15 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(io::Error::from)
 }
 
+/// `CLONE_VFORK` where the child cannot make its own system calls ([`sys`]).
+#[cfg(target_arch = "x86_64")]
+const CLONE_FLAGS: c_int = libc::CLONE_VM | libc::SIGCHLD;
+#[cfg(not(target_arch = "x86_64"))]
+const CLONE_FLAGS: c_int = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+
 /// Starts `spec` with an empty stdin and piped stdout and stderr, in a process group of its
-/// own; returns once it has exec'd, or with the error that stopped it.
-pub fn spawn(spec: &Spec) -> io::Result<Child> {
+/// own. It may not have exec'd yet: [`Child::started`] says whether it did.
+pub fn spawn(spec: Spec) -> io::Result<Child> {
     close_inherited();
     let (stdin_r, stdin_w) = pipe()?;
     let (stdout_r, stdout_w) = pipe()?;
@@ -149,7 +254,7 @@ pub fn spawn(spec: &Spec) -> io::Result<Child> {
     };
     let argv = nul_ended(&spec.argv);
     let envp = nul_ended(&spec.env);
-    let args = Args {
+    let args = Box::new(Args {
         chroot: spec.chroot.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
         program: spec.program.as_ptr(),
         argv: argv.as_ptr(),
@@ -160,12 +265,8 @@ pub fn spawn(spec: &Spec) -> io::Result<Child> {
             stderr_w.as_raw_fd(),
         ],
         report: report_w.as_raw_fd(),
-    };
-    let mut stack = CHILD_STACK.lock().unwrap_or_else(|e| e.into_inner());
-    if stack.is_none() {
-        *stack = Some(Stack::map()?);
-    }
-    let top = stack.as_ref().map_or(ptr::null_mut(), Stack::top);
+    });
+    let stack = Stack::take()?;
 
     // No handler of nodeprep's may run in the child before it has reset them: every signal
     // is blocked around the clone (a signal for the process goes to another thread, or
@@ -178,49 +279,42 @@ pub fn spawn(spec: &Spec) -> io::Result<Child> {
     )
     .map_err(io::Error::from)?;
     // SAFETY: `child_main` only makes system calls on `args`, which with `argv`, `envp`,
-    // `spec` and the stack (locked) outlives the child's use of them: CLONE_VFORK suspends
-    // this thread until the child has exec'd or exited. The child gets a copy of the descriptor table
-    // and of the signal handlers (no CLONE_FILES, no CLONE_SIGHAND), so what it changes
-    // there is its own; the memory it shares it only reads, and it writes only its stack.
+    // `spec` and the stack goes into the `Launch` below and stays there, unchanged, until
+    // the child has exec'd or exited (its report pipe says which). The child gets a copy of
+    // the descriptor table and of the signal handlers (no CLONE_FILES, no CLONE_SIGHAND), so
+    // what it changes there is its own; the memory it shares it only reads, and it writes
+    // only its stack (on x86_64 not even `errno`: see `sys`).
     let pid = unsafe {
         libc::clone(
             child_main,
-            top,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-            &args as *const Args as *mut c_void,
+            stack.top(),
+            CLONE_FLAGS,
+            &*args as *const Args as *mut c_void,
         )
     };
     let clone_error = io::Error::last_os_error();
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
-    drop(stack);
+    // the child has its own copies of these
     drop((stdin_r, stdin_w, stdout_w, stderr_w, report_w));
     if pid < 0 {
+        stack.give_back();
         return Err(clone_error);
-    }
-    // end of file: the report pipe was closed by the exec; four bytes: the child's errno
-    let mut errno = [0u8; 4];
-    let mut got = 0;
-    let mut report = File::from(report_r);
-    while got < errno.len() {
-        match report.read(&mut errno[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                let _ = wait(pid);
-                return Err(e);
-            }
-        }
-    }
-    if got > 0 {
-        // the child exits at once after its report
-        let _ = wait(pid);
-        return Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)));
     }
     Ok(Child {
         pid,
         stdout: File::from(stdout_r),
         stderr: File::from(stderr_r),
+        starting: Starting {
+            pid,
+            launch: Some(Launch {
+                report: File::from(report_r),
+                stack: Some(stack),
+                _args: args,
+                _argv: argv,
+                _envp: envp,
+                _spec: spec,
+            }),
+        },
     })
 }
 
@@ -262,67 +356,257 @@ fn mark_listed() {
     }
 }
 
+/// The child's system calls. On x86_64 each is the `syscall` instruction itself: the child
+/// runs beside its parent in the same memory, and the C library's wrappers would write the
+/// parent's thread's `errno` (and may read its thread data). Elsewhere the child runs under
+/// `CLONE_VFORK` (the parent suspended) and the C library's wrappers are used. Each gives
+/// Err(errno) on failure.
+mod sys {
+    use super::libc;
+    use std::ffi::{c_char, c_int};
+
+    /// The kernel's `struct sigaction` for rt_sigaction(2) (not the C library's).
+    #[cfg(target_arch = "x86_64")]
+    #[repr(C)]
+    pub struct KernelSigaction {
+        pub handler: usize,
+        pub flags: u64,
+        pub restorer: usize,
+        pub mask: u64,
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn call(
+        nr: libc::c_long,
+        a: usize,
+        b: usize,
+        c: usize,
+        d: usize,
+    ) -> Result<usize, c_int> {
+        let ret: isize;
+        // SAFETY: the caller passes a valid system call and arguments; `syscall` clobbers
+        // rcx and r11 only.
+        unsafe {
+            std::arch::asm!(
+                "syscall",
+                inlateout("rax") nr as isize => ret,
+                in("rdi") a,
+                in("rsi") b,
+                in("rdx") c,
+                in("r10") d,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            );
+        }
+        if (-4095..0).contains(&ret) {
+            Err(-ret as c_int)
+        } else {
+            Ok(ret as usize)
+        }
+    }
+
+    /// A C library wrapper's result: -1 means `errno`.
+    #[cfg(not(target_arch = "x86_64"))]
+    fn checked(r: c_int) -> Result<usize, c_int> {
+        if r == -1 {
+            // SAFETY: the calling thread's errno (the parent is suspended: CLONE_VFORK)
+            Err(unsafe { *libc::__errno_location() })
+        } else {
+            Ok(r as usize)
+        }
+    }
+
+    /// Whether `sig` has a handler (not SIG_DFL, not SIG_IGN); None: not a signal to ask.
+    pub unsafe fn handled(sig: c_int) -> Option<bool> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let mut now = KernelSigaction {
+                handler: 0,
+                flags: 0,
+                restorer: 0,
+                mask: 0,
+            };
+            // SAFETY: rt_sigaction(2) into a local, with the kernel's sigset size
+            unsafe {
+                call(
+                    libc::SYS_rt_sigaction,
+                    sig as usize,
+                    0,
+                    &mut now as *mut _ as usize,
+                    8,
+                )
+            }
+            .ok()?;
+            Some(now.handler != libc::SIG_DFL && now.handler != libc::SIG_IGN)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            // SAFETY: sigaction(3) into a local; a number the C library keeps is refused
+            unsafe {
+                let mut now: libc::sigaction = std::mem::zeroed();
+                checked(libc::sigaction(sig, std::ptr::null(), &mut now)).ok()?;
+                Some(now.sa_sigaction != libc::SIG_DFL && now.sa_sigaction != libc::SIG_IGN)
+            }
+        }
+    }
+
+    /// `sig` back to its default action.
+    pub unsafe fn default_action(sig: c_int) -> Result<usize, c_int> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let dfl = KernelSigaction {
+                handler: libc::SIG_DFL,
+                flags: 0,
+                restorer: 0,
+                mask: 0,
+            };
+            // SAFETY: rt_sigaction(2) from a local
+            unsafe {
+                call(
+                    libc::SYS_rt_sigaction,
+                    sig as usize,
+                    &dfl as *const _ as usize,
+                    0,
+                    8,
+                )
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        // SAFETY: sigaction(3) from a local
+        unsafe {
+            let mut dfl: libc::sigaction = std::mem::zeroed();
+            dfl.sa_sigaction = libc::SIG_DFL;
+            checked(libc::sigaction(sig, &dfl, std::ptr::null_mut()))
+        }
+    }
+
+    /// No signal blocked.
+    pub unsafe fn unblock_all() -> Result<usize, c_int> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let none: u64 = 0;
+            // SAFETY: rt_sigprocmask(2) from a local
+            unsafe {
+                call(
+                    libc::SYS_rt_sigprocmask,
+                    libc::SIG_SETMASK as usize,
+                    &none as *const u64 as usize,
+                    0,
+                    8,
+                )
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        // SAFETY: sigprocmask(2) from a local
+        unsafe {
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            checked(libc::sigprocmask(
+                libc::SIG_SETMASK,
+                &none,
+                std::ptr::null_mut(),
+            ))
+        }
+    }
+
+    /// Generates the plain ones: each the system call on x86_64, the wrapper elsewhere.
+    macro_rules! plain {
+        ($($name:ident($($arg:ident: $t:ty),*) = $nr:ident;)*) => {$(
+            pub unsafe fn $name($($arg: $t),*) -> Result<usize, c_int> {
+                #[cfg(target_arch = "x86_64")]
+                {
+                    let a = [$($arg as usize,)* 0, 0, 0, 0];
+                    // SAFETY: the caller's arguments, as the system call takes them
+                    unsafe { call(libc::$nr, a[0], a[1], a[2], a[3]) }
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                // SAFETY: the caller's arguments, as the wrapper takes them
+                unsafe { checked(libc::$name($($arg),*) as c_int) }
+            }
+        )*};
+    }
+    plain! {
+        setpgid(pid: c_int, pgid: c_int) = SYS_setpgid;
+        dup2(from: c_int, to: c_int) = SYS_dup2;
+        fcntl(fd: c_int, cmd: c_int, arg: c_int) = SYS_fcntl;
+        chroot(dir: *const c_char) = SYS_chroot;
+        chdir(dir: *const c_char) = SYS_chdir;
+        execve(p: *const c_char, argv: *const *const c_char, envp: *const *const c_char) = SYS_execve;
+        write(fd: c_int, buf: *const std::ffi::c_void, n: usize) = SYS_write;
+    }
+
+    pub unsafe fn exit(code: c_int) -> ! {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: exit_group(2) does not return
+        unsafe {
+            let _ = call(libc::SYS_exit_group, code as usize, 0, 0, 0);
+            std::hint::unreachable_unchecked()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        // SAFETY: _exit(2)
+        unsafe {
+            libc::_exit(code)
+        }
+    }
+}
+
 /// The child: see the module's text. Never returns.
 extern "C" fn child_main(arg: *mut c_void) -> c_int {
-    // SAFETY: `arg` is the parent's `Args`, alive (the parent is suspended); every call is
-    // a plain system call wrapper, async-signal-safe, on pointers the parent made.
+    // SAFETY: `arg` is the parent's `Args`, kept alive and unchanged until this child has
+    // exec'd or exited; every call is a system call on values the parent made.
     unsafe {
         let a = &*(arg as *const Args);
-        if reset_signals() && set_up(a) {
-            libc::execve(a.program, a.argv, a.envp);
-        }
-        let errno = (*libc::__errno_location()).to_ne_bytes();
-        libc::write(a.report, errno.as_ptr().cast(), errno.len());
-        libc::_exit(127)
+        let failed = match reset_signals().and_then(|_| set_up(a)) {
+            Ok(()) => match sys::execve(a.program, a.argv, a.envp) {
+                Ok(_) => 0,
+                Err(errno) => errno,
+            },
+            Err(errno) => errno,
+        };
+        let errno = failed.to_ne_bytes();
+        let _ = sys::write(a.report, errno.as_ptr().cast(), errno.len());
+        sys::exit(127)
     }
 }
 
 /// Every handled signal (and SIGPIPE) back to its default action, then no signal blocked.
-unsafe fn reset_signals() -> bool {
-    // SAFETY: sigaction(2) and sigprocmask(2) on structures of this stack frame.
+unsafe fn reset_signals() -> Result<(), c_int> {
+    // SAFETY: system calls on structures of this stack frame.
     unsafe {
-        let mut dfl: libc::sigaction = std::mem::zeroed();
-        dfl.sa_sigaction = libc::SIG_DFL;
         for sig in 1..65 {
             if sig == libc::SIGKILL || sig == libc::SIGSTOP {
                 continue;
             }
-            let mut now: libc::sigaction = std::mem::zeroed();
-            // a number the C library keeps for itself is refused: nothing to reset there
-            if libc::sigaction(sig, ptr::null(), &mut now) != 0 {
+            let Some(handled) = sys::handled(sig) else {
                 continue;
-            }
-            let handled = now.sa_sigaction != libc::SIG_DFL && now.sa_sigaction != libc::SIG_IGN;
-            if (handled || sig == libc::SIGPIPE) && libc::sigaction(sig, &dfl, ptr::null_mut()) != 0
-            {
-                return false;
+            };
+            if handled || sig == libc::SIGPIPE {
+                sys::default_action(sig)?;
             }
         }
-        let mut none: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut none);
-        libc::sigprocmask(libc::SIG_SETMASK, &none, ptr::null_mut()) == 0
+        sys::unblock_all().map(|_| ())
     }
 }
 
 /// Its own process group, the pipes as 0, 1 and 2, the chroot.
-unsafe fn set_up(a: &Args) -> bool {
+unsafe fn set_up(a: &Args) -> Result<(), c_int> {
     // SAFETY: system calls on descriptors and C strings the parent made.
     unsafe {
-        if libc::setpgid(0, 0) != 0 {
-            return false;
-        }
+        sys::setpgid(0, 0)?;
         for (target, fd) in (0..).zip(a.stdio) {
             // dup2 of a descriptor onto itself would keep its close-on-exec flag
-            let ok = if fd == target {
-                libc::fcntl(fd, libc::F_SETFD, 0) == 0
+            if fd == target {
+                sys::fcntl(fd, libc::F_SETFD, 0)?;
             } else {
-                libc::dup2(fd, target) == target
-            };
-            if !ok {
-                return false;
+                sys::dup2(fd, target)?;
             }
         }
-        a.chroot.is_null() || (libc::chroot(a.chroot) == 0 && libc::chdir(c"/".as_ptr()) == 0)
+        if !a.chroot.is_null() {
+            sys::chroot(a.chroot)?;
+            sys::chdir(c"/".as_ptr())?;
+        }
+        Ok(())
     }
 }
 

@@ -72,6 +72,10 @@ struct Helper {
     grace_until: Option<Instant>,
     timed_out: bool,
     overflow: bool,
+    /// Until [`start`] has seen it exec.
+    starting: Option<spawn::Starting>,
+    /// "cannot run <path>", for an exec that failed.
+    cannot_run: String,
 }
 
 impl Helper {
@@ -87,8 +91,10 @@ impl Helper {
             Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => return,
             _ => {}
         }
-        // whatever the helper left running goes with it
+        // whatever the helper left running goes with it; no longer recorded before it is
+        // reaped (its pid could be another process's after)
         signals::kill_group(self.pgid);
+        signals::helper_done(self.pgid);
         self.status = Some(spawn::wait(self.pgid));
         self.grace_until.get_or_insert(now + GRACE);
     }
@@ -195,13 +201,24 @@ pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Ru
         let id = signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, w).ok()?;
         Some((r, id))
     });
-    let slots = jobs
+    // every helper is started before any is waited for: each execs while the next starts
+    let mut slots: Vec<Slot> = jobs
         .iter()
         .map(|(program, args)| match spawn(root, program, args) {
             Ok(h) => Slot::Running(Box::new(h)),
             Err(e) => Slot::Ended(Err(e)),
         })
         .collect();
+    for slot in &mut slots {
+        if let Slot::Running(h) = slot {
+            let exec = h.starting.take().map_or(Ok(()), |mut s| s.started());
+            if let Err(e) = exec {
+                // it has exited and is reaped
+                signals::helper_done(h.pgid);
+                *slot = Slot::Ended(Err(anyhow::Error::new(e).context(h.cannot_run.clone())));
+            }
+        }
+    }
     Running {
         slots,
         timeout,
@@ -215,8 +232,8 @@ fn spawn(root: &Root, program: &str, args: &[&str]) -> Result<Helper> {
         .trim_end()
         .to_string();
     let spec = spec(root, program, args)?;
-    let child = signals::spawn_helper(&spec)
-        .with_context(|| format!("cannot run {}", root.show(program)))?;
+    let cannot_run = format!("cannot run {}", root.show(program));
+    let child = signals::spawn_helper(spec).with_context(|| cannot_run.clone())?;
     set_nonblocking(child.stdout.as_fd());
     set_nonblocking(child.stderr.as_fd());
     Ok(Helper {
@@ -230,6 +247,8 @@ fn spawn(root: &Root, program: &str, args: &[&str]) -> Result<Helper> {
         grace_until: None,
         timed_out: false,
         overflow: false,
+        starting: Some(child.starting),
+        cannot_run,
     })
 }
 
@@ -424,6 +443,43 @@ mod tests {
         let slow = run(&host, &sh, &["-c", "sleep 5"], Duration::from_millis(300));
         let e = format!("{:#}", slow.expect_err("a timeout is an error"));
         assert!(e.contains("did not finish within"), "{e}");
+    }
+
+    /// Helpers are started without waiting for each one's exec: each child reads its
+    /// program, arguments and environment from nodeprep's memory while the next is being
+    /// made. Forty in one batch, each with arguments of its own and one that cannot start
+    /// among them, must each print its own arguments (memory freed or reused too early
+    /// shows as another helper's, or garbage), and the one must be its own error.
+    #[test]
+    fn helpers_started_together_each_run_with_their_own_arguments() {
+        let host = Root::new("/");
+        let sh = host.find_program("sh").expect("a shell");
+        let mut jobs: Vec<(String, Vec<String>)> = (0..40)
+            .map(|i| {
+                let word = format!("helper-{i}-{}", "x".repeat(i * 7));
+                (
+                    sh.clone(),
+                    vec!["-c".into(), format!("echo \"$0 $*\"",), word.clone(), word],
+                )
+            })
+            .collect();
+        jobs[17] = ("/nonexistent/helper".into(), vec!["never".into()]);
+        let asked: Vec<(String, Vec<&str>)> = jobs
+            .iter()
+            .map(|(p, a)| (p.clone(), a.iter().map(String::as_str).collect()))
+            .collect();
+        let results = start(&host, &asked, Duration::from_secs(30)).finish();
+        assert_eq!(results.len(), 40);
+        for (i, r) in results.iter().enumerate() {
+            if i == 17 {
+                let e = format!("{:#}", r.as_ref().expect_err("cannot start"));
+                assert!(e.contains("cannot run /nonexistent/helper"), "{e}");
+                continue;
+            }
+            let out = r.as_ref().unwrap_or_else(|e| panic!("helper {i}: {e:#}"));
+            let word = &jobs[i].1[2];
+            assert_eq!(out.text, format!("{word} {word}"), "helper {i}");
+        }
     }
 
     /// What `spawn` leaves a helper: only its three descriptors, no input, no signal blocked
