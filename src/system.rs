@@ -72,7 +72,7 @@ struct Helper {
     grace_until: Option<Instant>,
     timed_out: bool,
     overflow: bool,
-    /// Until [`start`] has seen it exec.
+    /// Until [`Running::finish`] has seen it exec.
     starting: Option<spawn::Starting>,
     /// "cannot run <path>", for an exec that failed.
     cannot_run: String,
@@ -201,24 +201,15 @@ pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Ru
         let id = signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, w).ok()?;
         Some((r, id))
     });
-    // every helper is started before any is waited for: each execs while the next starts
-    let mut slots: Vec<Slot> = jobs
+    // no helper is waited for here: each execs while the next starts and while the caller
+    // reads; [`Running::finish`] sees their execs first
+    let slots: Vec<Slot> = jobs
         .iter()
         .map(|(program, args)| match spawn(root, program, args) {
             Ok(h) => Slot::Running(Box::new(h)),
             Err(e) => Slot::Ended(Err(e)),
         })
         .collect();
-    for slot in &mut slots {
-        if let Slot::Running(h) = slot {
-            let exec = h.starting.take().map_or(Ok(()), |mut s| s.started());
-            if let Err(e) = exec {
-                // it has exited and is reaped
-                signals::helper_done(h.pgid);
-                *slot = Slot::Ended(Err(anyhow::Error::new(e).context(h.cannot_run.clone())));
-            }
-        }
-    }
     Running {
         slots,
         timeout,
@@ -263,8 +254,24 @@ fn set_nonblocking(fd: std::os::fd::BorrowedFd) {
 }
 
 impl Running {
+    /// Waits until every helper has exec'd (most have, by now); one that could not is its
+    /// spawn error, as if it had failed to start.
+    fn see_execs(&mut self) {
+        for slot in &mut self.slots {
+            if let Slot::Running(h) = slot {
+                let exec = h.starting.take().map_or(Ok(()), |mut s| s.started());
+                if let Err(e) = exec {
+                    // it has exited and is reaped
+                    signals::helper_done(h.pgid);
+                    *slot = Slot::Ended(Err(anyhow::Error::new(e).context(h.cannot_run.clone())));
+                }
+            }
+        }
+    }
+
     /// Waits for every helper (or its deadline) and gives their results in the order asked.
     pub fn finish(mut self) -> Vec<Result<Output>> {
+        self.see_execs();
         loop {
             let now = Instant::now();
             let mut next: Option<Instant> = None;
