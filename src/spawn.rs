@@ -22,7 +22,7 @@
 //! SIGPIPE, which nodeprep ignores, too), the signal mask emptied (as std's `Command` does),
 //! its own process group, the three pipes as stdin/stdout/stderr, the chroot and
 //! `chdir("/")`, `execve`. A step that fails writes its errno to a close-on-exec pipe and
-//! exits 127; the parent reads that pipe in [`Child::started`] (end of file: the exec
+//! exits 127; the parent reads that pipe in [`Starting::started`] (end of file: the exec
 //! happened) and reports the errno as the spawn's error, as std does.
 //!
 //! The helper inherits its three pipes and nothing else. Every descriptor nodeprep opens is
@@ -193,24 +193,20 @@ impl Drop for Launch {
 }
 
 impl Starting {
-    /// Waits until the child has exec'd; the error that stopped it otherwise (the child
-    /// exits at once then, and is reaped here).
+    /// Waits until the child has exec'd; the error that stopped it otherwise. The child has
+    /// exited then (or been killed), and is left for the caller to reap.
     pub fn started(&mut self) -> io::Result<()> {
         let Some(mut launch) = self.launch.take() else {
             return Ok(());
         };
         match launch.wait_report() {
             Ok(None) => Ok(()),
-            Ok(Some(errno)) => {
-                drop(launch);
-                let _ = wait(self.pid);
-                Err(io::Error::from_raw_os_error(errno))
-            }
+            // dropping the launch waits for the child's exit (the end of its report)
+            Ok(Some(errno)) => Err(io::Error::from_raw_os_error(errno)),
             Err(e) => {
                 // the child's state is unknown: keep its memory, and end it
                 std::mem::forget(launch);
                 crate::signals::kill_group(self.pid);
-                let _ = wait(self.pid);
                 Err(e)
             }
         }

@@ -261,8 +261,9 @@ impl Running {
             if let Slot::Running(h) = slot {
                 let exec = h.starting.take().map_or(Ok(()), |mut s| s.started());
                 if let Err(e) = exec {
-                    // it has exited and is reaped
+                    // it has exited: no longer recorded, then reaped
                     signals::helper_done(h.pgid);
+                    let _ = spawn::wait(h.pgid);
                     *slot = Slot::Ended(Err(anyhow::Error::new(e).context(h.cannot_run.clone())));
                 }
             }
