@@ -235,7 +235,7 @@ const CLONE_FLAGS: c_int = libc::CLONE_VM | libc::SIGCHLD;
 const CLONE_FLAGS: c_int = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
 
 /// Starts `spec` with an empty stdin and piped stdout and stderr, in a process group of its
-/// own. It may not have exec'd yet: [`Child::started`] says whether it did.
+/// own. It may not have exec'd yet: [`Starting::started`] says whether it did.
 pub fn spawn(spec: Spec) -> io::Result<Child> {
     close_inherited();
     let (stdin_r, stdin_w) = pipe()?;
