@@ -372,6 +372,37 @@ mod sys {
     }
 
     #[cfg(target_arch = "x86_64")]
+    impl KernelSigaction {
+        fn of(handler: usize) -> KernelSigaction {
+            KernelSigaction {
+                handler,
+                flags: 0,
+                restorer: 0,
+                mask: 0,
+            }
+        }
+    }
+
+    /// rt_sigaction(2), with the kernel's sigset size.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn rt_sigaction(
+        sig: c_int,
+        act: *const KernelSigaction,
+        old: *mut KernelSigaction,
+    ) -> Result<usize, c_int> {
+        // SAFETY: the caller's structures (or null)
+        unsafe {
+            call(
+                libc::SYS_rt_sigaction,
+                sig as usize,
+                act as usize,
+                old as usize,
+                8,
+            )
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
     unsafe fn call(
         nr: libc::c_long,
         a: usize,
@@ -417,23 +448,9 @@ mod sys {
     pub unsafe fn handled(sig: c_int) -> Option<bool> {
         #[cfg(target_arch = "x86_64")]
         {
-            let mut now = KernelSigaction {
-                handler: 0,
-                flags: 0,
-                restorer: 0,
-                mask: 0,
-            };
-            // SAFETY: rt_sigaction(2) into a local, with the kernel's sigset size
-            unsafe {
-                call(
-                    libc::SYS_rt_sigaction,
-                    sig as usize,
-                    0,
-                    &mut now as *mut _ as usize,
-                    8,
-                )
-            }
-            .ok()?;
+            let mut now = KernelSigaction::of(0);
+            // SAFETY: into a local
+            unsafe { rt_sigaction(sig, std::ptr::null(), &mut now) }.ok()?;
             Some(now.handler != libc::SIG_DFL && now.handler != libc::SIG_IGN)
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -450,23 +467,13 @@ mod sys {
     /// `sig` back to its default action.
     pub unsafe fn default_action(sig: c_int) -> Result<usize, c_int> {
         #[cfg(target_arch = "x86_64")]
-        {
-            let dfl = KernelSigaction {
-                handler: libc::SIG_DFL,
-                flags: 0,
-                restorer: 0,
-                mask: 0,
-            };
-            // SAFETY: rt_sigaction(2) from a local
-            unsafe {
-                call(
-                    libc::SYS_rt_sigaction,
-                    sig as usize,
-                    &dfl as *const _ as usize,
-                    0,
-                    8,
-                )
-            }
+        // SAFETY: from a local
+        unsafe {
+            rt_sigaction(
+                sig,
+                &KernelSigaction::of(libc::SIG_DFL),
+                std::ptr::null_mut(),
+            )
         }
         #[cfg(not(target_arch = "x86_64"))]
         // SAFETY: sigaction(3) from a local
