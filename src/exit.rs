@@ -1,7 +1,6 @@
 //! The exit codes, in one place. Only `main` turns an outcome into a process exit code.
 
 use std::fmt;
-use std::process::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -57,12 +56,6 @@ impl Exit {
             Exit::Usage => 64,
             Exit::Interrupted => 130,
         }
-    }
-}
-
-impl From<Exit> for ExitCode {
-    fn from(e: Exit) -> ExitCode {
-        ExitCode::from(e.code())
     }
 }
 

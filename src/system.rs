@@ -508,7 +508,7 @@ mod tests {
                 let word = format!("helper-{i}-{}", "x".repeat(i * 7));
                 (
                     sh.clone(),
-                    vec!["-c".into(), format!("echo \"$0 $*\"",), word.clone(), word],
+                    vec!["-c".into(), "echo \"$0 $*\"".into(), word.clone(), word],
                 )
             })
             .collect();
@@ -532,7 +532,7 @@ mod tests {
     }
 
     /// What `spawn` leaves a helper: only its three descriptors, no input, no signal blocked
-    /// or caught, SIGPIPE not ignored (std ignores it in nodeprep), its own process group,
+    /// or caught, SIGPIPE not ignored (nodeprep ignores it), its own process group,
     /// the clean environment, argv[0] its path.
     #[test]
     fn a_helper_starts_clean() {
@@ -556,7 +556,7 @@ mod tests {
             fds, "0\n1\n2\n3",
             "only stdin, stdout, stderr are inherited"
         );
-        // SIGPIPE is ignored in this test process too, as std's runtime does in nodeprep
+        // SIGPIPE is ignored in this test process too (std's runtime), as nodeprep's start does
         // (cat, as grep catches SIGSEGV itself)
         let (_, status) = helper("cat", &["/proc/self/status"]);
         let script = "cat; echo \"argv0=$0\"; echo \"pgid=$(cut -d' ' -f5 /proc/$$/stat) pid=$$\"";
