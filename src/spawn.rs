@@ -162,9 +162,8 @@ struct Launch {
 unsafe impl Send for Launch {}
 
 impl Launch {
-    /// Reads the report to its end (the exec closed it, or the child wrote its errno and
-    /// exited): only then is the child done with the memory kept here.
-    /// Some(errno) when the child wrote one (it exits then), None at end of file.
+    /// The child's report: None at its end (the exec closed it), or the errno the child
+    /// wrote before it exits. Only at the end is the child done with the memory kept here.
     fn wait_report(&mut self) -> io::Result<Option<i32>> {
         let mut errno = [0u8; 4];
         let mut got = 0;
@@ -182,10 +181,11 @@ impl Launch {
 
 impl Drop for Launch {
     fn drop(&mut self) {
-        // a child that has not exec'd may still be reading this memory: wait for it (a
-        // failed read leaves the stack mapped, never reused)
-        if self.wait_report().is_ok()
-            && let Some(stack) = self.stack.take()
+        // a child whose report has not ended may still be on its stack: wait for the end
+        // (a failed read leaves the stack mapped, never reused); a report seen to its end
+        // has given the stack back already
+        if let Some(stack) = self.stack.take()
+            && matches!(self.wait_report(), Ok(None))
         {
             stack.give_back();
         }
@@ -200,7 +200,12 @@ impl Starting {
             return Ok(());
         };
         match launch.wait_report() {
-            Ok(None) => Ok(()),
+            Ok(None) => {
+                if let Some(stack) = launch.stack.take() {
+                    stack.give_back();
+                }
+                Ok(())
+            }
             // dropping the launch waits for the child's exit (the end of its report)
             Ok(Some(errno)) => Err(io::Error::from_raw_os_error(errno)),
             Err(e) => {
