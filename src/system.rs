@@ -453,47 +453,6 @@ mod tests {
         assert!(e.contains("did not finish within"), "{e}");
     }
 
-    /// A batch dropped at once, its helpers likely not exec'd yet (not even in their own
-    /// process group): none may be left running.
-    #[test]
-    fn helpers_dropped_before_their_exec_do_not_survive() {
-        let host = Root::new("/");
-        let sh = host.find_program("sh").expect("a shell");
-        let mark = format!("{}.{}", 300, std::process::id());
-        let script = format!("exec sleep {mark}");
-        let jobs: Vec<(String, Vec<&str>)> = (0..8)
-            .map(|_| (sh.clone(), vec!["-c", script.as_str()]))
-            .collect();
-        drop(start(&host, &jobs, Duration::from_secs(60)));
-        let pattern = format!("^sleep {}$", mark.replace('.', "\\."));
-        let started = Instant::now();
-        loop {
-            let left = std::process::Command::new("pgrep")
-                .args(["-f", &pattern])
-                .output()
-                .expect("pgrep");
-            if !left.status.success() {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "still running: {}",
-                String::from_utf8_lossy(&left.stdout)
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // and nothing started late: a helper that was still on its way would exec by now
-        std::thread::sleep(Duration::from_millis(300));
-        let late = std::process::Command::new("pgrep")
-            .args(["-f", &pattern])
-            .status()
-            .expect("pgrep");
-        assert!(
-            !late.success(),
-            "a helper exec'd after its batch was dropped"
-        );
-    }
-
     /// Helpers are started without waiting for each one's exec: each child reads its
     /// program, arguments and environment from nodeprep's memory while the next is being
     /// made. Forty in one batch, each with arguments of its own and one that cannot start

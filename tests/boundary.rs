@@ -701,6 +701,29 @@ fn a_panic_still_kills_the_helpers_running() {
     assert!(gone(&pattern), "{cmd} outlived the panic");
 }
 
+/// Helpers start without waiting for each exec: a batch dropped at once (an error on the
+/// way) has helpers not yet in their own process group. None may be left running, and
+/// none may exec late.
+#[test]
+fn helpers_dropped_before_their_exec_do_not_survive() {
+    let (cmd, pattern) = own_sleep(41);
+    let host = nodeprep::root::Root::new("/");
+    let sh = host.find_program("sh").expect("a shell");
+    let script = format!("exec {cmd}");
+    let jobs: Vec<(String, Vec<&str>)> = (0..8)
+        .map(|_| (sh.clone(), vec!["-c", script.as_str()]))
+        .collect();
+    drop(nodeprep::system::start(
+        &host,
+        &jobs,
+        Duration::from_secs(60),
+    ));
+    assert!(gone(&pattern), "{cmd} outlived its dropped batch");
+    // a helper still on its way would have exec'd by now
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(gone(&pattern), "{cmd} exec'd after its batch was dropped");
+}
+
 #[test]
 fn sigterm_ends_check_at_once_with_130_and_its_helpers() {
     let node = Node::new("debian12-ready");
