@@ -460,3 +460,29 @@ fn a_stale_entry_in_someone_elses_file_is_left_to_the_user() {
     node.run(&["apply"]);
     assert_eq!(node.read("/etc/modules-load.d/old-ipvs.conf"), before);
 }
+
+/// `nodeprep check | head`: a reader that goes away before the report is written is not an
+/// error, and is no death by SIGPIPE (the test's `Command` starts nodeprep with SIGPIPE at
+/// its default; nodeprep's own start ignores it). The exit code stays the report's.
+#[test]
+fn a_reader_that_is_gone_is_not_an_error_and_no_sigpipe_death() {
+    use std::os::unix::process::ExitStatusExt;
+    let node = Node::new("debian12-ready");
+    let outside = node.outside_snapshot();
+    let mut child = command(&["--root", node.root.to_str().unwrap(), "check"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), None, "killed by a signal");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(node.outside_snapshot(), outside);
+}
