@@ -438,19 +438,12 @@ fn sigint_during_a_helper_exits_130_at_once_with_files_untouched() {
     node.wrap_modprobe(&format!(
         ": > /started\n{sleep}\nexec /usr/sbin/modprobe.real \"$@\""
     ));
-    let started = std::time::Instant::now();
     let mut child = command(&["--root", node.root.to_str().unwrap(), "apply"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    while !node.path("/started").exists() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "the fake modprobe never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    node.wait_for_started("the fake modprobe");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,

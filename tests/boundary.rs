@@ -733,19 +733,12 @@ fn sigterm_ends_check_at_once_with_130_and_its_helpers() {
         "/usr/sbin/ipset",
         &format!(": > /started\n{sleep}\necho 'ipset v7.17'"),
     );
-    let started = Instant::now();
     let child = command(&["--root", node.root.to_str().unwrap(), "check"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    while !node.path("/started").exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the helper never started"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    node.wait_for_started("the helper");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -790,14 +783,7 @@ fn closed_standard_descriptors_never_become_a_file_of_the_root() {
         &format!(": > /started\n{sleep}\necho 'ipset v7.17'"),
     );
     let mut child = closed_command(&["check"]).spawn().unwrap();
-    let started = Instant::now();
-    while !closed.path("/started").exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the helper never started"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    closed.wait_for_started("the helper");
     let fds: Vec<_> = (0..3)
         .map(|fd| fs::read_link(format!("/proc/{}/fd/{fd}", child.id())).ok())
         .collect();

@@ -122,6 +122,18 @@ impl Node {
         self.script("/usr/sbin/modprobe", body);
     }
 
+    /// Waits (at most 20 s, then fails the test) until a helper script has created
+    /// `/started` in the root: `what` names it in the failure.
+    pub fn wait_for_started(&self, what: &str) {
+        let since = std::time::Instant::now();
+        while !self.path("/started").exists() {
+            assert!(
+                since.elapsed() < std::time::Duration::from_secs(20),
+                "{what} never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
     /// The lines the fake modprobe logged, one per call.
     pub fn modprobe_calls(&self) -> Vec<String> {
         fs::read_to_string(self.path("/var/log/fake-modprobe.log"))
