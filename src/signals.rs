@@ -166,19 +166,24 @@ mod tests {
     /// binary again with only `test` run and the scenario in the environment. The child
     /// must end interrupted (130, the one line on stderr); what it said on stdout is given.
     fn interrupted_child(test: &str, scenario: &str) -> String {
+        let (code, said, err) = in_child(test, scenario);
+        assert_eq!(code, Some(130), "{said}{err}");
+        assert!(err.ends_with("nodeprep: interrupted\n"), "{err}");
+        assert!(!said.contains("<went on>"), "{said}");
+        said
+    }
+
+    fn in_child(test: &str, scenario: &str) -> (Option<i32>, String, String) {
         let out = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", test, "--nocapture", "--test-threads=1"])
             .env(CHILD, scenario)
             .output()
             .unwrap();
-        let (said, err) = (
+        (
+            out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
-        );
-        assert_eq!(out.status.code(), Some(130), "{said}{err}");
-        assert!(err.ends_with("nodeprep: interrupted\n"), "{err}");
-        assert!(!said.contains("<went on>"), "{said}");
-        said
+        )
     }
 
     /// Plain write(2): what the child says must not wait in a buffer its exit drops.
@@ -204,6 +209,18 @@ mod tests {
                 });
                 say("<went on>");
             }
+            "full" => {
+                // every slot taken (by pids no process has: nothing is ever killed here)
+                for slot in 0..HELPERS.len() {
+                    assert!(record(i32::MAX - 1 - slot as i32));
+                }
+                let spec = crate::spawn::Spec::new(None, "/bin/sh", &["-c", "exit 0"], &[])
+                    .expect("a spec");
+                match spawn_helper(spec) {
+                    Ok(_) => say("<spawned>"),
+                    Err(e) => say(&format!("<refused: {e}>")),
+                }
+            }
             _ => unreachable!(),
         }
         std::process::exit(0);
@@ -226,6 +243,22 @@ mod tests {
             "inside",
         );
         assert!(said.contains("<replacement finished>"), "{said}");
+    }
+
+    /// With every slot taken, a helper is refused (and not left running), never started
+    /// unrecorded: a signal could not kill it.
+    #[test]
+    fn a_helper_with_no_free_slot_is_refused() {
+        scenario();
+        let (code, said, err) = in_child(
+            "signals::tests::a_helper_with_no_free_slot_is_refused",
+            "full",
+        );
+        assert_eq!(code, Some(0), "{said}{err}");
+        assert!(
+            said.contains("<refused: more than 64 helper programs at once>"),
+            "{said}"
+        );
     }
 
     #[test]
