@@ -11,6 +11,7 @@ pub mod config;
 pub mod docs;
 pub mod domain;
 pub mod exit;
+pub mod placement;
 pub mod plan;
 pub mod probe;
 pub mod report;

@@ -24,6 +24,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
+use crate::placement::Placement;
 use crate::root::{Root, TRUSTED_DIRS};
 use crate::{signals, spawn};
 
@@ -184,6 +185,8 @@ pub struct Running {
     deadline: Instant,
     /// Readable after a SIGCHLD: one byte per signal, from signal-hook's handler.
     wake: Option<(UnixStream, signal_hook::SigId)>,
+    /// The helpers' CPUs while the caller still works, until [`Running::finish`].
+    placement: Option<Placement>,
 }
 
 enum Slot {
@@ -202,11 +205,18 @@ pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Ru
         Some((r, id))
     });
     // no helper is waited for here: each execs while the next starts and while the caller
-    // reads; [`Running::finish`] sees their execs first
+    // reads; [`Running::finish`] sees their execs first. They start on CPUs that leave the
+    // caller's work its own (see `placement`).
+    let mut placement = Placement::for_batch(jobs.len());
     let slots: Vec<Slot> = jobs
         .iter()
         .map(|(program, args)| match spawn(root, program, args) {
-            Ok(h) => Slot::Running(Box::new(h)),
+            Ok(h) => {
+                if let Some(p) = &mut placement {
+                    p.place(h.pgid);
+                }
+                Slot::Running(Box::new(h))
+            }
             Err(e) => Slot::Ended(Err(e)),
         })
         .collect();
@@ -215,6 +225,7 @@ pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Ru
         timeout,
         deadline: Instant::now() + timeout,
         wake,
+        placement,
     }
 }
 
@@ -254,6 +265,19 @@ fn set_nonblocking(fd: std::os::fd::BorrowedFd) {
 }
 
 impl Running {
+    /// The caller has nothing left but to wait: every helper may use every CPU again. Only
+    /// helpers not yet reaped are released (none is reaped before `finish`).
+    fn release_cpus(&mut self) {
+        let Some(placement) = self.placement.take() else {
+            return;
+        };
+        for slot in &self.slots {
+            if let Slot::Running(h) = slot {
+                placement.release(h.pgid);
+            }
+        }
+    }
+
     /// Waits until every helper has exec'd (most have, by now); one that could not is its
     /// spawn error, as if it had failed to start.
     fn see_execs(&mut self) {
@@ -272,6 +296,7 @@ impl Running {
 
     /// Waits for every helper (or its deadline) and gives their results in the order asked.
     pub fn finish(mut self) -> Vec<Result<Output>> {
+        self.release_cpus();
         self.see_execs();
         loop {
             let now = Instant::now();
@@ -573,5 +598,72 @@ mod tests {
         );
         let held = run(&host, "/bin/sh\0x", &[], Duration::from_secs(10));
         assert!(format!("{:#}", held.expect_err("a NUL")).contains("NUL"));
+    }
+
+    /// The CPUs a process may use, as `/proc/PID/status` lists them (not through
+    /// sched_getaffinity, which the placement itself uses).
+    fn cpus_of(status: &str) -> std::collections::BTreeSet<usize> {
+        let text = std::fs::read_to_string(status).expect(status);
+        let list = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .expect("Cpus_allowed_list")
+            .trim();
+        list.split(',')
+            .flat_map(|part| {
+                let (a, b) = part.split_once('-').unwrap_or((part, part));
+                a.parse::<usize>().unwrap()..=b.parse::<usize>().unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn helpers_keep_off_nodeprep_s_cpu_until_it_only_waits() {
+        let host = Root::new("/");
+        let sleep = host.find_program("sleep").expect("sleep on the host");
+        let jobs: Vec<(String, Vec<&str>)> = (0..4).map(|_| (sleep.clone(), vec!["30"])).collect();
+        let mine = cpus_of("/proc/thread-self/status");
+        let mut running = start(&host, &jobs, Duration::from_secs(60));
+        let pids: Vec<i32> = running
+            .slots
+            .iter()
+            .map(|s| match s {
+                Slot::Running(h) => h.pgid,
+                Slot::Ended(e) => panic!("sleep did not start: {e:?}"),
+            })
+            .collect();
+        let placed: Vec<_> = pids
+            .iter()
+            .map(|p| cpus_of(&format!("/proc/{p}/status")))
+            .collect();
+        if mine.len() < 2 {
+            // one CPU: nothing is placed
+            assert!(placed.iter().all(|c| *c == mine), "{placed:?} vs {mine:?}");
+        } else {
+            // the first ones anywhere but on one CPU, the last ones on that CPU alone
+            // nodeprep's work counts as one helper's: on two CPUs each takes 2.5, so the
+            // fourth helper goes on nodeprep's; on three or more CPUs none does
+            let n = if mine.len() == 2 { 3 } else { 4 };
+            let ours: Vec<usize> = mine.difference(&placed[0]).copied().collect();
+            assert_eq!(ours.len(), 1, "{placed:?} vs {mine:?}");
+            for (i, cpus) in placed.iter().enumerate() {
+                let want: std::collections::BTreeSet<usize> = if i < n {
+                    mine.iter().copied().filter(|c| *c != ours[0]).collect()
+                } else {
+                    [ours[0]].into()
+                };
+                assert_eq!(*cpus, want, "helper {i} of {placed:?}, nodeprep's {mine:?}");
+            }
+        }
+        // what finish does first: every helper gets every CPU back
+        running.release_cpus();
+        for p in &pids {
+            assert_eq!(
+                cpus_of(&format!("/proc/{p}/status")),
+                mine,
+                "helper {p} released"
+            );
+        }
+        drop(running);
     }
 }
