@@ -140,7 +140,8 @@ fn start_batch(root: &Root, prog: &str, modules: &[&str]) -> Batch {
         .collect();
     Batch {
         modules: modules.iter().map(|m| m.to_string()).collect(),
-        running: system::start(root, &[(prog.to_string(), args)], MODPROBE_TIMEOUT),
+        // kmod is single-threaded: placed, beside the reading apply does meanwhile
+        running: system::start(root, &[(prog.to_string(), args)], 1, MODPROBE_TIMEOUT),
     }
 }
 

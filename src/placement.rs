@@ -10,13 +10,19 @@
 //! left but to wait ([`crate::system::Running::finish`]), every helper gets back all the CPUs
 //! nodeprep may use. This only moves work: what runs, and what it prints, stay the same.
 //!
+//! Only single-threaded helpers are placed (ipset, iptables, nft, modprobe): the mask is
+//! set on the helper's one thread, and a thread a multi-threaded program (a Kubernetes
+//! binary, written in Go) starts before the release would keep its mask for good. Such a
+//! helper still counts in the shares, and is left where the scheduler puts it.
+//!
 //! It is best effort: CPUs that cannot be read or set (a cpuset that refuses, more than
 //! 1024 CPUs) leave the helpers where the scheduler puts them, and on one CPU nothing is done.
 
 use nix::sched::{CpuSet, sched_getaffinity, sched_getcpu, sched_setaffinity};
 use nix::unistd::Pid;
 
-/// The CPUs nodeprep may use, the one it runs on, and how many of the batch keep off it.
+/// The CPUs nodeprep may use, the one it runs on, how many of the batch keep off it, and
+/// how many (the first ones) may be placed at all.
 pub struct Placement {
     allowed: CpuSet,
     mine: usize,
@@ -25,41 +31,47 @@ pub struct Placement {
 }
 
 impl Placement {
-    /// For a batch of `helpers`; None when there is nothing to place them on.
-    pub fn for_batch(helpers: usize) -> Option<Placement> {
+    /// For a batch of `helpers` of which the first `placed` are single-threaded; None when
+    /// there is nothing to place them on.
+    pub fn for_batch(helpers: usize, placed: usize) -> Option<Placement> {
         let allowed = sched_getaffinity(Pid::from_raw(0)).ok()?;
         let mine = sched_getcpu().ok()?;
         let cpus = (0..CpuSet::count())
             .filter(|&c| allowed.is_set(c).unwrap_or(false))
             .count();
-        if helpers == 0 || cpus < 2 || !allowed.is_set(mine).unwrap_or(false) {
+        if placed == 0 || cpus < 2 || !allowed.is_set(mine).unwrap_or(false) {
             return None;
         }
         Some(Placement {
             allowed,
             mine,
             beside: beside(helpers, cpus),
-            placed: 0,
+            placed: placed.min(helpers),
         })
     }
 
-    /// Gives the next helper of the batch (started, not yet reaped: the pid is still its)
-    /// its CPUs: any but nodeprep's, or, for the last ones, nodeprep's.
-    pub fn place(&mut self, pid: i32) {
+    /// Gives helper `i` of the batch (started, not yet reaped: the pid is still its) its
+    /// CPUs: any but nodeprep's, or, for the last ones, nodeprep's alone.
+    pub fn place(&self, i: usize, pid: i32) {
+        if i >= self.placed {
+            return;
+        }
         let mut set = self.allowed;
-        if self.placed < self.beside {
+        if i < self.beside {
             let _ = set.unset(self.mine);
         } else {
             set = CpuSet::new();
             let _ = set.set(self.mine);
         }
-        self.placed += 1;
         let _ = sched_setaffinity(Pid::from_raw(pid), &set);
     }
 
-    /// Gives a placed helper (not yet reaped) every CPU nodeprep may use again.
-    pub fn release(&self, pid: i32) {
-        let _ = sched_setaffinity(Pid::from_raw(pid), &self.allowed);
+    /// Gives helper `i`, if it was placed (and is not yet reaped), every CPU nodeprep may
+    /// use again.
+    pub fn release(&self, i: usize, pid: i32) {
+        if i < self.placed {
+            let _ = sched_setaffinity(Pid::from_raw(pid), &self.allowed);
+        }
     }
 }
 
@@ -88,5 +100,11 @@ mod tests {
         assert_eq!(beside(0, 2), 0);
         // one CPU (never placed, but the share is still sound)
         assert_eq!(beside(4, 1), 0);
+    }
+
+    #[test]
+    fn nothing_is_placed_without_a_single_threaded_helper() {
+        assert!(Placement::for_batch(4, 0).is_none());
+        assert!(Placement::for_batch(0, 0).is_none());
     }
 }

@@ -196,7 +196,15 @@ enum Slot {
 }
 
 /// Starts every helper in `jobs` (a node path and its arguments) now, in the order given.
-pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Running {
+/// The first `placed` are single-threaded programs, which may be given their CPUs (see
+/// `placement`): a multi-threaded one (a Go binary) is not, as the threads it starts keep
+/// the mask they started with, past the release.
+pub fn start(
+    root: &Root,
+    jobs: &[(String, Vec<&str>)],
+    placed: usize,
+    timeout: Duration,
+) -> Running {
     // registered before the first helper starts, so that no exit can go unnoticed
     let wake = UnixStream::pair().ok().and_then(|(r, w)| {
         r.set_nonblocking(true).ok()?;
@@ -207,13 +215,14 @@ pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Ru
     // no helper is waited for here: each execs while the next starts and while the caller
     // reads; [`Running::finish`] sees their execs first. They start on CPUs that leave the
     // caller's work its own (see `placement`).
-    let mut placement = Placement::for_batch(jobs.len());
+    let placement = Placement::for_batch(jobs.len(), placed);
     let slots: Vec<Slot> = jobs
         .iter()
-        .map(|(program, args)| match spawn(root, program, args) {
+        .enumerate()
+        .map(|(i, (program, args))| match spawn(root, program, args) {
             Ok(h) => {
-                if let Some(p) = &mut placement {
-                    p.place(h.pgid);
+                if let Some(p) = &placement {
+                    p.place(i, h.pgid);
                 }
                 Slot::Running(Box::new(h))
             }
@@ -271,9 +280,9 @@ impl Running {
         let Some(placement) = self.placement.take() else {
             return;
         };
-        for slot in &self.slots {
+        for (i, slot) in self.slots.iter().enumerate() {
             if let Slot::Running(h) = slot {
-                placement.release(h.pgid);
+                placement.release(i, h.pgid);
             }
         }
     }
@@ -399,10 +408,11 @@ impl Drop for Running {
     }
 }
 
-/// Runs the helper at `program` (a node path found by [`Root::find_program`]).
+/// Runs the helper at `program` (a node path found by [`Root::find_program`]); nothing else
+/// runs meanwhile, so it is left where the scheduler puts it.
 pub fn run(root: &Root, program: &str, args: &[&str], timeout: Duration) -> Result<Output> {
     let jobs = [(program.to_string(), args.to_vec())];
-    start(root, &jobs, timeout)
+    start(root, &jobs, 0, timeout)
         .finish()
         .pop()
         .unwrap_or_else(|| Err(anyhow!("{program} did not run")))
@@ -501,7 +511,7 @@ mod tests {
             .iter()
             .map(|(p, a)| (p.clone(), a.iter().map(String::as_str).collect()))
             .collect();
-        let results = start(&host, &asked, Duration::from_secs(30)).finish();
+        let results = start(&host, &asked, asked.len(), Duration::from_secs(30)).finish();
         assert_eq!(results.len(), 40);
         for (i, r) in results.iter().enumerate() {
             if i == 17 {
@@ -621,9 +631,11 @@ mod tests {
     fn helpers_keep_off_nodeprep_s_cpu_until_it_only_waits() {
         let host = Root::new("/");
         let sleep = host.find_program("sleep").expect("sleep on the host");
-        let jobs: Vec<(String, Vec<&str>)> = (0..4).map(|_| (sleep.clone(), vec!["30"])).collect();
+        // four single-threaded helpers and one that is not (as check's ipset, iptables, nft
+        // and a Kubernetes binary, with one more)
+        let jobs: Vec<(String, Vec<&str>)> = (0..5).map(|_| (sleep.clone(), vec!["30"])).collect();
         let mine = cpus_of("/proc/thread-self/status");
-        let mut running = start(&host, &jobs, Duration::from_secs(60));
+        let mut running = start(&host, &jobs, 4, Duration::from_secs(60));
         let pids: Vec<i32> = running
             .slots
             .iter()
@@ -640,14 +652,17 @@ mod tests {
             // one CPU: nothing is placed
             assert!(placed.iter().all(|c| *c == mine), "{placed:?} vs {mine:?}");
         } else {
-            // the first ones anywhere but on one CPU, the last ones on that CPU alone
-            // nodeprep's work counts as one helper's: on two CPUs each takes 2.5, so the
-            // fourth helper goes on nodeprep's; on three or more CPUs none does
+            // the first ones anywhere but on one CPU, the next ones on that CPU alone, the
+            // multi-threaded one left alone. nodeprep's work counts as one helper's: on two
+            // CPUs each takes 3, so the fourth helper goes on nodeprep's; on three or more
+            // CPUs none of the four does
             let n = if mine.len() == 2 { 3 } else { 4 };
             let ours: Vec<usize> = mine.difference(&placed[0]).copied().collect();
             assert_eq!(ours.len(), 1, "{placed:?} vs {mine:?}");
             for (i, cpus) in placed.iter().enumerate() {
-                let want: std::collections::BTreeSet<usize> = if i < n {
+                let want: std::collections::BTreeSet<usize> = if i == 4 {
+                    mine.clone()
+                } else if i < n {
                     mine.iter().copied().filter(|c| *c != ours[0]).collect()
                 } else {
                     [ours[0]].into()

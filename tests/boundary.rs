@@ -676,6 +676,7 @@ fn a_panic_still_kills_the_helpers_running() {
     let running = nodeprep::system::start(
         &host,
         &[(sh, vec!["-c", cmd.as_str()])],
+        1,
         Duration::from_secs(60),
     );
     let started = Instant::now();
@@ -716,6 +717,7 @@ fn helpers_dropped_before_their_exec_do_not_survive() {
     drop(nodeprep::system::start(
         &host,
         &jobs,
+        jobs.len(),
         Duration::from_secs(60),
     ));
     assert!(gone(&pattern), "{cmd} outlived its dropped batch");

@@ -104,6 +104,8 @@ pub fn start(root: &Root, kube_version: bool) -> Asked {
     } else {
         Vec::new()
     };
+    // ipset, iptables and nft are single-threaded C programs; the Kubernetes binary is Go's
+    let placed = jobs.len();
     if let Some((path, args)) = kube.first() {
         jobs.push((path.clone(), args.to_vec()));
     }
@@ -111,7 +113,7 @@ pub fn start(root: &Root, kube_version: bool) -> Asked {
         root: root.clone(),
         found,
         kube,
-        running: system::start(root, &jobs, TIMEOUT),
+        running: system::start(root, &jobs, placed, TIMEOUT),
     }
 }
 
