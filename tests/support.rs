@@ -134,6 +134,7 @@ impl Node {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
+
     /// The lines the fake modprobe logged, one per call.
     pub fn modprobe_calls(&self) -> Vec<String> {
         fs::read_to_string(self.path("/var/log/fake-modprobe.log"))
