@@ -34,12 +34,16 @@ impl Placement {
     /// For a batch of `helpers` of which the first `placed` are single-threaded; None when
     /// there is nothing to place them on.
     pub fn for_batch(helpers: usize, placed: usize) -> Option<Placement> {
+        // nothing to place (`system::run`): not even the CPUs are asked
+        if placed.min(helpers) == 0 {
+            return None;
+        }
         let allowed = sched_getaffinity(Pid::from_raw(0)).ok()?;
         let mine = sched_getcpu().ok()?;
         let cpus = (0..CpuSet::count())
             .filter(|&c| allowed.is_set(c).unwrap_or(false))
             .count();
-        if placed == 0 || cpus < 2 || !allowed.is_set(mine).unwrap_or(false) {
+        if cpus < 2 || !allowed.is_set(mine).unwrap_or(false) {
             return None;
         }
         Some(Placement {
