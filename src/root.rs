@@ -777,6 +777,34 @@ impl Root {
             .map(|d| format!("{d}/{name}"))
             .find(|p| self.is_executable(p))
     }
+
+    /// [`Root::find_program`] of each name, with each trusted directory resolved once (when
+    /// first needed) rather than once per name: a name is then one `fstatat` there. A name
+    /// that is a link there is resolved whole, as `find_program` does.
+    pub fn find_programs(&self, names: &[&str]) -> Vec<Option<String>> {
+        let mut dirs: Vec<Option<Option<OwnedFd>>> = TRUSTED_DIRS.iter().map(|_| None).collect();
+        names
+            .iter()
+            .map(|name| {
+                TRUSTED_DIRS.iter().enumerate().find_map(|(i, d)| {
+                    let path = format!("{d}/{name}");
+                    let dir = dirs[i]
+                        .get_or_insert_with(|| self.path_fd(Path::new(d), true).ok().flatten());
+                    let Some(dir) = dir else {
+                        return None;
+                    };
+                    match nix::sys::stat::fstatat(&*dir, *name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+                        Err(Errno::ENOENT | Errno::ENOTDIR) => None,
+                        Ok(st) if is_kind(&st, SFlag::S_IFREG) => {
+                            (st.st_mode & 0o111 != 0).then_some(path)
+                        }
+                        // a link (or an error): the whole resolution decides
+                        _ => self.is_executable(&path).then_some(path),
+                    }
+                })
+            })
+            .collect()
+    }
 }
 
 /// A regular file opened by [`Root::open_lines`].

@@ -204,3 +204,82 @@ fn a_root_that_is_not_a_directory_is_one_clear_error_for_both() {
         );
     }
 }
+
+/// `find_programs` (each trusted directory resolved once, a name one `fstatat` there) finds
+/// what `find_program` finds name by name, with either resolver and on the host's `/`: the
+/// first trusted directory with an executable file of that name, links followed inside the
+/// root only.
+#[test]
+fn programs_are_found_alike_all_at_once_and_one_by_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let node = Node::new("debian12-ready");
+    let exec = |p: &Path| fs::set_permissions(p, fs::Permissions::from_mode(0o755)).unwrap();
+    // not executable in an earlier directory: the later executable one
+    node.write("/usr/local/sbin/t-noexec", "#!/bin/sh\n");
+    node.script("/usr/sbin/t-noexec", "exit 0");
+    // a link in the first directory, to an executable elsewhere in the root
+    node.script("/opt/real/t-link", "exit 0");
+    node.link("/usr/local/sbin/t-link", "/opt/real/t-link");
+    // a link aimed at this machine's path of an executable outside the root: absent inside
+    let outside_tool = node.outside.join("t-escape");
+    fs::write(&outside_tool, "#!/bin/sh\n").unwrap();
+    exec(&outside_tool);
+    node.link("/usr/local/bin/t-escape", &outside_tool);
+    node.link(
+        "/usr/local/bin/t-escape-rel",
+        "../../../../../../outside/t-escape",
+    );
+    // a directory of that name first, then the program under /sbin (a link to usr/sbin)
+    fs::create_dir_all(node.path("/usr/local/bin/t-dir")).unwrap();
+    node.script("/usr/sbin/t-dir", "exit 0");
+    // a dangling link, then the real one
+    node.link("/usr/local/sbin/t-dangling", "/nowhere/t-dangling");
+    node.script("/usr/bin/t-dangling", "exit 0");
+    let names = [
+        "t-noexec",
+        "t-link",
+        "t-escape",
+        "t-escape-rel",
+        "t-dir",
+        "t-dangling",
+        "t-missing",
+        "ipset",
+        "kubeadm",
+        "sh",
+    ];
+    let expected = [
+        Some("/usr/sbin/t-noexec"),
+        Some("/usr/local/sbin/t-link"),
+        None,
+        None,
+        Some("/usr/sbin/t-dir"),
+        Some("/usr/bin/t-dangling"),
+        None,
+        Some("/usr/sbin/ipset"),
+        Some("/usr/bin/kubeadm"),
+        Some("/usr/bin/sh"),
+    ];
+    let before = node.outside_snapshot();
+    let kernel = Root::new(&node.root);
+    for root in [kernel.clone(), kernel.with_libpathrs()] {
+        let one_by_one: Vec<Option<String>> = names.iter().map(|n| root.find_program(n)).collect();
+        let all_at_once = root.find_programs(&names);
+        assert_eq!(all_at_once, one_by_one, "{}", root.resolver().unwrap());
+        let want: Vec<Option<String>> = expected.iter().map(|e| e.map(String::from)).collect();
+        assert_eq!(all_at_once, want, "{}", root.resolver().unwrap());
+    }
+    assert_eq!(
+        node.outside_snapshot(),
+        before,
+        "something outside the root changed"
+    );
+    // the host's /: the same as name by name (sh is on every machine this runs on)
+    let host = Root::new("/");
+    let host_names = ["sh", "env", "nodeprep-no-such-program"];
+    let one_by_one: Vec<Option<String>> = host_names.iter().map(|n| host.find_program(n)).collect();
+    assert_eq!(host.find_programs(&host_names), one_by_one);
+    assert!(
+        one_by_one[0].is_some() && one_by_one[2].is_none(),
+        "{one_by_one:?}"
+    );
+}

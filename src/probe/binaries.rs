@@ -90,20 +90,22 @@ pub struct Asked {
 /// node's files meanwhile.
 pub fn start(root: &Root, kube_version: bool) -> Asked {
     let mut jobs: Vec<(String, Vec<&str>)> = Vec::new();
-    let found: Vec<Option<String>> = BINARIES.iter().map(|n| root.find_program(n)).collect();
+    // one lookup for all: the Kubernetes binaries only when their version is asked
+    let kube_names = KUBE_ASKS.iter().map(|(n, _)| *n).filter(|_| kube_version);
+    let names: Vec<&str> = BINARIES.iter().copied().chain(kube_names).collect();
+    let mut found = root.find_programs(&names);
+    let kube_found = found.split_off(BINARIES.len());
     for (name, path) in BINARIES.iter().zip(&found) {
         if let (Some(path), Some(args)) = (path, asked_with(name)) {
             jobs.push((path.clone(), args.to_vec()));
         }
     }
-    let kube: Vec<(String, &'static [&'static str])> = if kube_version {
-        KUBE_ASKS
-            .iter()
-            .filter_map(|(name, args)| Some((root.find_program(name)?, *args)))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // (none looked up, none asked, without `kube_version`)
+    let kube: Vec<(String, &'static [&'static str])> = KUBE_ASKS
+        .iter()
+        .zip(kube_found)
+        .filter_map(|((_, args), path)| Some((path?, *args)))
+        .collect();
     // ipset, iptables and nft are single-threaded C programs; the Kubernetes binary is Go's
     let placed = jobs.len();
     if let Some((path, args)) = kube.first() {
