@@ -19,7 +19,9 @@
 //! `CLONE_VFORK`, which suspends the parent until then.
 //!
 //! The child, in order: every signal handler nodeprep installed back to the default (and
-//! SIGPIPE, which nodeprep ignores, too), the signal mask emptied (as std's `Command` does),
+//! SIGPIPE, which nodeprep ignores, too: the parent asks which once for a batch,
+//! [`signals_to_reset`], so a child makes four calls there, not sixty-two), the signal mask
+//! emptied (as std's `Command` does),
 //! its own process group, the three pipes as stdin/stdout/stderr, the chroot and
 //! `chdir("/")`, `execve`. A step that fails writes its errno to a close-on-exec pipe and
 //! exits 127; the parent reads that pipe in [`Starting::started`] (end of file: the exec
@@ -97,6 +99,8 @@ pub struct Spec {
     program: CString,
     argv: Vec<CString>,
     env: Vec<CString>,
+    /// The signals the child sets back to their default action ([`signals_to_reset`]).
+    reset: Option<u64>,
 }
 
 impl Spec {
@@ -128,8 +132,34 @@ impl Spec {
                 .iter()
                 .map(|(k, v)| c(format!("{k}={v}").as_bytes()))
                 .collect::<io::Result<_>>()?,
+            reset: None,
         })
     }
+
+    /// The signals to reset in the child, as [`signals_to_reset`] gave them for a batch of
+    /// spawns (no handler is installed or removed in between); asked at the spawn otherwise.
+    pub fn resetting(mut self, signals: u64) -> Spec {
+        self.reset = Some(signals);
+        self
+    }
+}
+
+/// The signals a child must set back to their default action before it may receive one:
+/// each that has a handler of nodeprep's (it would run in the child, in memory the child
+/// shares), and SIGPIPE, which nodeprep ignores (as std's `Command` does). Bit `n - 1` is
+/// signal `n`. Asked in the parent, once for a batch, rather than by every child.
+pub fn signals_to_reset() -> u64 {
+    let mut reset = 1u64 << (libc::SIGPIPE - 1);
+    for sig in 1..65 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: a query of the disposition into a local
+        if unsafe { sys::handled(sig) } == Some(true) {
+            reset |= 1 << (sig - 1);
+        }
+    }
+    reset
 }
 
 /// A started helper: its pid (also its process group, once it has set it) and the read
@@ -227,6 +257,7 @@ struct Args {
     envp: *const *const c_char,
     stdio: [RawFd; 3],
     report: RawFd,
+    reset: u64,
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -266,6 +297,7 @@ pub fn spawn(spec: Spec) -> io::Result<Child> {
             stderr_w.as_raw_fd(),
         ],
         report: report_w.as_raw_fd(),
+        reset: spec.reset.unwrap_or_else(signals_to_reset),
     });
     let stack = Stack::take()?;
 
@@ -565,7 +597,7 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
     // exec'd or exited; every call is a system call on values the parent made.
     unsafe {
         let a = &*(arg as *const Args);
-        let failed = match reset_signals().and_then(|_| set_up(a)) {
+        let failed = match reset_signals(a.reset).and_then(|_| set_up(a)) {
             Ok(()) => match sys::execve(a.program, a.argv, a.envp) {
                 Ok(_) => 0,
                 Err(errno) => errno,
@@ -578,18 +610,13 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
     }
 }
 
-/// Every handled signal (and SIGPIPE) back to its default action, then no signal blocked.
-unsafe fn reset_signals() -> Result<(), c_int> {
+/// The signals of `reset` ([`signals_to_reset`]) back to their default action, then no
+/// signal blocked.
+unsafe fn reset_signals(reset: u64) -> Result<(), c_int> {
     // SAFETY: system calls on structures of this stack frame.
     unsafe {
         for sig in 1..65 {
-            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-                continue;
-            }
-            let Some(handled) = sys::handled(sig) else {
-                continue;
-            };
-            if handled || sig == libc::SIGPIPE {
+            if reset & (1 << (sig - 1)) != 0 {
                 sys::default_action(sig)?;
             }
         }
@@ -651,7 +678,78 @@ fn reap(pid: i32, flags: c_int) -> io::Result<Option<ExitStatus>> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
     use std::os::fd::AsRawFd;
+
+    use nix::libc;
+
+    fn bit(sig: libc::c_int) -> u64 {
+        1 << (sig - 1)
+    }
+
+    /// A handled signal is in the set, an ignored or default one is not; SIGPIPE always is.
+    #[test]
+    fn the_signals_to_reset_are_the_handled_ones_and_sigpipe() {
+        extern "C" fn on_usr1(_: libc::c_int) {}
+        let before = super::signals_to_reset();
+        assert_ne!(before & bit(libc::SIGPIPE), 0);
+        assert_eq!(before & (bit(libc::SIGKILL) | bit(libc::SIGSTOP)), 0);
+        // SAFETY: signal(2) on SIGUSR1, which no other test uses; back to the default after
+        let with = unsafe {
+            libc::signal(libc::SIGUSR1, on_usr1 as *const () as libc::sighandler_t);
+            let with = super::signals_to_reset();
+            libc::signal(libc::SIGUSR1, libc::SIG_DFL);
+            with
+        };
+        assert_ne!(
+            with & bit(libc::SIGUSR1),
+            0,
+            "a handled SIGUSR1 is not reset"
+        );
+        assert_eq!(before & bit(libc::SIGUSR1), 0);
+        assert_eq!(super::signals_to_reset() & bit(libc::SIGUSR1), 0);
+    }
+
+    /// The child resets exactly the signals it is given: an ignored SIGUSR2 (what exec
+    /// keeps) is back to the default when in the set, still ignored when not.
+    #[test]
+    fn a_child_resets_the_signals_it_is_given() {
+        let ignored = |reset: u64| {
+            let spec = super::Spec::new(None, "/bin/cat", &["/proc/self/status"], &[])
+                .expect("spec")
+                .resetting(reset);
+            let mut child = crate::signals::spawn_helper(spec).expect("spawn");
+            child.starting.started().expect("exec");
+            let mut status = String::new();
+            child.stdout.read_to_string(&mut status).expect("read");
+            crate::signals::helper_done(child.pid);
+            assert!(super::wait(child.pid).expect("wait").success());
+            let line = status
+                .lines()
+                .find(|l| l.starts_with("SigIgn:"))
+                .expect("SigIgn");
+            u64::from_str_radix(line.split_whitespace().nth(1).expect("mask"), 16).expect("hex")
+        };
+        // SAFETY: signal(2) on SIGUSR2, which no other test uses; back to the default after
+        let (reset, kept) = unsafe {
+            libc::signal(libc::SIGUSR2, libc::SIG_IGN);
+            let reset = ignored(bit(libc::SIGUSR2) | bit(libc::SIGPIPE));
+            let kept = ignored(bit(libc::SIGPIPE));
+            libc::signal(libc::SIGUSR2, libc::SIG_DFL);
+            (reset, kept)
+        };
+        assert_eq!(
+            reset & bit(libc::SIGUSR2),
+            0,
+            "SIGUSR2 still ignored: {reset:x}"
+        );
+        assert_ne!(
+            kept & bit(libc::SIGUSR2),
+            0,
+            "SIGUSR2 reset unasked: {kept:x}"
+        );
+        assert_eq!((reset | kept) & bit(libc::SIGPIPE), 0);
+    }
 
     /// The fallback for kernels before 5.11 (this one has `close_range`, so spawns never
     /// take it): a descriptor without close-on-exec is marked. (A spawn by a test running

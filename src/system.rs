@@ -216,18 +216,22 @@ pub fn start(
     // reads; [`Running::finish`] sees their execs first. They start on CPUs that leave the
     // caller's work its own (see `placement`).
     let placement = Placement::for_batch(jobs.len(), placed);
+    // asked once for the batch, after the SIGCHLD handler above: no handler changes meanwhile
+    let reset = spawn::signals_to_reset();
     let slots: Vec<Slot> = jobs
         .iter()
         .enumerate()
-        .map(|(i, (program, args))| match spawn(root, program, args) {
-            Ok(h) => {
-                if let Some(p) = &placement {
-                    p.place(i, h.pgid);
+        .map(
+            |(i, (program, args))| match spawn(root, program, args, reset) {
+                Ok(h) => {
+                    if let Some(p) = &placement {
+                        p.place(i, h.pgid);
+                    }
+                    Slot::Running(Box::new(h))
                 }
-                Slot::Running(Box::new(h))
-            }
-            Err(e) => Slot::Ended(Err(e)),
-        })
+                Err(e) => Slot::Ended(Err(e)),
+            },
+        )
         .collect();
     Running {
         slots,
@@ -238,11 +242,11 @@ pub fn start(
     }
 }
 
-fn spawn(root: &Root, program: &str, args: &[&str]) -> Result<Helper> {
+fn spawn(root: &Root, program: &str, args: &[&str], reset: u64) -> Result<Helper> {
     let shown = format!("{program} {}", args.join(" "))
         .trim_end()
         .to_string();
-    let spec = spec(root, program, args)?;
+    let spec = spec(root, program, args)?.resetting(reset);
     let cannot_run = format!("cannot run {}", root.show(program));
     let child = signals::spawn_helper(spec).with_context(|| cannot_run.clone())?;
     set_nonblocking(child.stdout.as_fd());
