@@ -616,7 +616,8 @@ unsafe fn reset_signals(reset: u64) -> Result<(), c_int> {
     // SAFETY: system calls on structures of this stack frame.
     unsafe {
         for sig in 1..65 {
-            if reset & (1 << (sig - 1)) != 0 {
+            // SIGKILL and SIGSTOP have no action to set (and are never in the set asked)
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP && reset & (1 << (sig - 1)) != 0 {
                 sys::default_action(sig)?;
             }
         }
