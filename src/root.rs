@@ -772,15 +772,13 @@ impl Root {
     /// The first trusted directory under the root holding an executable `name`, as a node
     /// path. Links are followed inside the root; the caller's PATH is never used.
     pub fn find_program(&self, name: &str) -> Option<String> {
-        TRUSTED_DIRS
-            .iter()
-            .map(|d| format!("{d}/{name}"))
-            .find(|p| self.is_executable(p))
+        self.find_programs(&[name]).pop().flatten()
     }
 
-    /// [`Root::find_program`] of each name, with each trusted directory resolved once (when
-    /// first needed) rather than once per name: a name is then one `fstatat` there. A name
-    /// that is a link there is resolved whole, as `find_program` does.
+    /// [`Root::find_program`] of each name: the first trusted directory holding an
+    /// executable regular file of that name, links followed inside the root. Each directory
+    /// is resolved once (when first needed), not once per name: a name is then one
+    /// `fstatat` there, and one that is a link there is resolved whole.
     pub fn find_programs(&self, names: &[&str]) -> Vec<Option<String>> {
         let mut dirs: Vec<Option<Option<OwnedFd>>> = TRUSTED_DIRS.iter().map(|_| None).collect();
         names

@@ -205,12 +205,12 @@ fn a_root_that_is_not_a_directory_is_one_clear_error_for_both() {
     }
 }
 
-/// `find_programs` (each trusted directory resolved once, a name one `fstatat` there) finds
-/// what `find_program` finds name by name, with either resolver and on the host's `/`: the
-/// first trusted directory with an executable file of that name, links followed inside the
-/// root only.
+/// `find_programs` (each trusted directory resolved once, a name one `fstatat` there) and
+/// `find_program` (the same for one name) find the first trusted directory with an
+/// executable file of the name, links followed inside the root only, with either resolver;
+/// on the host's `/`, what a plain walk of the trusted directories finds.
 #[test]
-fn programs_are_found_alike_all_at_once_and_one_by_one() {
+fn programs_are_found_in_the_first_trusted_directory_inside_the_root() {
     use std::os::unix::fs::PermissionsExt;
     let node = Node::new("debian12-ready");
     let exec = |p: &Path| fs::set_permissions(p, fs::Permissions::from_mode(0o755)).unwrap();
@@ -225,9 +225,14 @@ fn programs_are_found_alike_all_at_once_and_one_by_one() {
     fs::write(&outside_tool, "#!/bin/sh\n").unwrap();
     exec(&outside_tool);
     node.link("/usr/local/bin/t-escape", &outside_tool);
+    // ../../../../ from usr/local/bin is the directory beside the root, on this machine
     node.link(
         "/usr/local/bin/t-escape-rel",
-        "../../../../../../outside/t-escape",
+        "../../../../outside/t-escape",
+    );
+    assert!(
+        node.path("/usr/local/bin/t-escape-rel").exists(),
+        "the relative link must reach the outside file when followed on the host"
     );
     // a directory of that name first, then the program under /sbin (a link to usr/sbin)
     fs::create_dir_all(node.path("/usr/local/bin/t-dir")).unwrap();
@@ -261,25 +266,35 @@ fn programs_are_found_alike_all_at_once_and_one_by_one() {
     ];
     let before = node.outside_snapshot();
     let kernel = Root::new(&node.root);
+    let want: Vec<Option<String>> = expected.iter().map(|e| e.map(String::from)).collect();
     for root in [kernel.clone(), kernel.with_libpathrs()] {
-        let one_by_one: Vec<Option<String>> = names.iter().map(|n| root.find_program(n)).collect();
-        let all_at_once = root.find_programs(&names);
-        assert_eq!(all_at_once, one_by_one, "{}", root.resolver().unwrap());
-        let want: Vec<Option<String>> = expected.iter().map(|e| e.map(String::from)).collect();
-        assert_eq!(all_at_once, want, "{}", root.resolver().unwrap());
+        let resolver = root.resolver().unwrap();
+        assert_eq!(root.find_programs(&names), want, "{resolver}");
+        for (name, want) in names.iter().zip(&want) {
+            assert_eq!(&root.find_program(name), want, "{name}, {resolver}");
+        }
     }
     assert_eq!(
         node.outside_snapshot(),
         before,
         "something outside the root changed"
     );
-    // the host's /: the same as name by name (sh is on every machine this runs on)
+    // the host's /: what a plain walk finds (the first trusted directory whose entry,
+    // links followed, is a regular file with an execute bit)
     let host = Root::new("/");
     let host_names = ["sh", "env", "nodeprep-no-such-program"];
-    let one_by_one: Vec<Option<String>> = host_names.iter().map(|n| host.find_program(n)).collect();
-    assert_eq!(host.find_programs(&host_names), one_by_one);
-    assert!(
-        one_by_one[0].is_some() && one_by_one[2].is_none(),
-        "{one_by_one:?}"
-    );
+    let walked: Vec<Option<String>> = host_names
+        .iter()
+        .map(|n| {
+            nodeprep::root::TRUSTED_DIRS
+                .iter()
+                .map(|d| format!("{d}/{n}"))
+                .find(|p| {
+                    fs::metadata(p)
+                        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                })
+        })
+        .collect();
+    assert!(walked[0].is_some() && walked[2].is_none(), "{walked:?}");
+    assert_eq!(host.find_programs(&host_names), walked);
 }
