@@ -160,6 +160,17 @@ def main():
         print(f"    (CPU: nodeprep's start + every helper = {need:.2f} ms, {need / cores:.2f} ms "
               f"of wall time on {cores} cores at the very best; check's own CPU beyond "
               f"them: {cmed['check'] - need:+.2f} ms)")
+    floor = "floor: C starts the helpers"
+    if "check" in med and floor in med and "seeds-check.sh" in med:
+        # not a target: what any check costs here, against what nodeprep's check costs
+        print(f"    (floor: a static C program that only starts the same helpers at once takes "
+              f"{med[floor]:.2f} ms = {med[floor] / med['seeds-check.sh']:.3f}x seeds-check.sh; "
+              f"check is {med['check'] / med[floor]:.2f}x that, {med['check'] - med[floor]:+.2f} ms")
+        if "floor: C, no helper" in med:
+            print(f"     and the same program starting nothing, glibc's start and exit alone, "
+                  f"{med['floor: C, no helper']:.2f} ms)")
+        else:
+            print("     )")
     if "check" in med and "apply (nothing to do)" in med:
         r = med["apply (nothing to do)"] / med["check"]
         line("apply (nothing to do) / check", f"{r:.2f}x", "<= 2x", r <= 2.0)
