@@ -144,13 +144,42 @@ fn kill_helpers() {
 /// yet, and has no child then. Its pid cannot be anyone else's: it is not reaped until
 /// [`helper_done`]. A group that is gone already is fine. Never to 0 or less (that would be
 /// nodeprep's own group, or every process). Async-signal-safe.
+/// SIGKILL to the process group `pgid` and to the process `pgid`: only ever for a helper not
+/// yet reaped (after its reap the number may be another process's).
 pub fn kill_group(pgid: i32) {
+    #[cfg(test)]
+    unowned::note(pgid);
     if pgid > 0 {
         // SAFETY: kill(2) on numbers; a group or process that is gone is ESRCH.
         unsafe {
             libc::kill(-pgid, libc::SIGKILL);
             libc::kill(pgid, libc::SIGKILL);
         }
+    }
+}
+
+/// Tests' record of every kill of a number that was no longer a child of nodeprep's (reaped,
+/// or never one): each is a kill that could have reached an unrelated process.
+#[cfg(test)]
+pub mod unowned {
+    use std::sync::Mutex;
+
+    use nix::errno::Errno;
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    use nix::unistd::Pid;
+
+    static KILLS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+    pub fn note(pgid: i32) {
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        if waitid(Id::Pid(Pid::from_raw(pgid)), flags) == Err(Errno::ECHILD) {
+            KILLS.lock().unwrap_or_else(|e| e.into_inner()).push(pgid);
+        }
+    }
+
+    /// The numbers killed so far that were not nodeprep's children then.
+    pub fn kills() -> Vec<i32> {
+        KILLS.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 

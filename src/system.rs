@@ -100,6 +100,14 @@ impl Helper {
         self.grace_until.get_or_insert(now + GRACE);
     }
 
+    /// Kills the helper's group, unless it is reaped already: its pid and group id may then
+    /// be another process's (what it left running was killed before its reap).
+    fn kill(&self) {
+        if self.status.is_none() {
+            signals::kill_group(self.pgid);
+        }
+    }
+
     /// Reads what one pipe has; the pipe is closed at its end, or when the two outputs
     /// together pass [`OUTPUT_LIMIT`] (then the group is killed).
     fn read(&mut self, stderr: bool) {
@@ -123,7 +131,7 @@ impl Helper {
                 buf.extend_from_slice(&chunk[..n.min(room)]);
                 if n > room {
                     self.overflow = true;
-                    signals::kill_group(self.pgid);
+                    self.kill();
                     self.stdout = None;
                     self.stderr = None;
                 }
@@ -146,7 +154,7 @@ impl Helper {
 
     /// What the helper's run came to; called once, when it is [`Helper::done`].
     fn outcome(&mut self, timeout: Duration) -> Result<Output> {
-        signals::kill_group(self.pgid);
+        self.kill();
         signals::helper_done(self.pgid);
         let shown = self.shown.clone();
         if self.timed_out {
@@ -399,7 +407,10 @@ impl Drop for Running {
     fn drop(&mut self) {
         for slot in &mut self.slots {
             if let Slot::Running(h) = slot {
-                signals::kill_group(h.pgid);
+                if h.status.is_some() {
+                    continue;
+                }
+                h.kill();
                 signals::helper_done(h.pgid);
                 // never a blocking wait on an error path: a helper stuck in the kernel
                 // would hold nodeprep; what is not reaped yet goes when nodeprep exits
@@ -467,6 +478,38 @@ mod tests {
         );
         assert_eq!(first_version("version 7"), None);
         assert_eq!(first_version("v7"), None);
+    }
+
+    /// A helper is killed with its group when it is seen to have exited, before it is
+    /// reaped; never after, when its number may be another process's. Helpers that exit,
+    /// fail, flood, overrun their time or leave a child holding their output: no kill may
+    /// reach a number that is no longer nodeprep's child (the test build records each).
+    #[test]
+    fn no_kill_reaches_a_helper_once_it_is_reaped() {
+        let host = Root::new("/");
+        let sh = host.find_program("sh").expect("a shell on the host");
+        let t = Duration::from_secs(10);
+        let ok = run(&host, &sh, &["-c", "echo hi"], t).expect("runs");
+        assert_eq!(ok.text, "hi");
+        let failed = run(&host, &sh, &["-c", "exit 4"], t).expect("runs");
+        assert_eq!(failed.code, Some(4));
+        // its child holds the output open: the group is killed at the helper's exit
+        let left = run(&host, &sh, &["-c", "sleep 30 & echo left"], t).expect("runs");
+        assert_eq!(left.text, "left");
+        assert!(run(&host, &sh, &["-c", "yes"], t).is_err());
+        assert!(run(&host, &sh, &["-c", "sleep 5"], Duration::from_millis(200)).is_err());
+        let jobs: Vec<(String, Vec<&str>)> = (0..4)
+            .map(|i| {
+                (
+                    sh.clone(),
+                    vec!["-c", if i % 2 == 0 { "echo a" } else { "exit 1" }],
+                )
+            })
+            .collect();
+        let results = start(&host, &jobs, 0, t).finish();
+        assert_eq!(results.len(), 4);
+        assert!(results.iter().all(|r| r.is_ok()));
+        assert_eq!(signals::unowned::kills(), Vec::<i32>::new());
     }
 
     #[test]
