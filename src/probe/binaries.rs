@@ -89,34 +89,44 @@ pub struct Asked {
 /// the first of kube-proxy, kubelet and kubeadm found, all at once; the caller reads the
 /// node's files meanwhile.
 pub fn start(root: &Root, kube_version: bool) -> Asked {
-    let mut jobs: Vec<(String, Vec<&str>)> = Vec::new();
     // one lookup for all: the Kubernetes binaries only when their version is asked
     let kube_names = KUBE_ASKS.iter().map(|(n, _)| *n).filter(|_| kube_version);
     let names: Vec<&str> = BINARIES.iter().copied().chain(kube_names).collect();
     let mut found = root.find_programs(&names);
     let kube_found = found.split_off(BINARIES.len());
-    for (name, path) in BINARIES.iter().zip(&found) {
-        if let (Some(path), Some(args)) = (path, asked_with(name)) {
-            jobs.push((path.clone(), args.to_vec()));
-        }
-    }
     // (none looked up, none asked, without `kube_version`)
     let kube: Vec<(String, &'static [&'static str])> = KUBE_ASKS
         .iter()
         .zip(kube_found)
         .filter_map(|((_, args), path)| Some((path?, *args)))
         .collect();
-    // ipset, iptables and nft are single-threaded C programs; the Kubernetes binary is Go's
-    let placed = jobs.len();
-    if let Some((path, args)) = kube.first() {
-        jobs.push((path.clone(), args.to_vec()));
-    }
+    let (jobs, placed) = jobs(&found, &kube);
     Asked {
         root: root.clone(),
         found,
         kube,
         running: system::start(root, &jobs, placed, TIMEOUT),
     }
+}
+
+/// What [`start`] runs, in order, and how many of the first may be given their CPUs
+/// (`system::start`'s `placed`): the helpers found among [`BINARIES`] that are asked
+/// (ipset, iptables and nft: single-threaded C programs), then the first Kubernetes binary
+/// found, never placed (Go: the threads it starts would keep the mask past the release).
+fn jobs<'a>(
+    found: &[Option<String>],
+    kube: &[(String, &'a [&'a str])],
+) -> (Vec<(String, Vec<&'a str>)>, usize) {
+    let mut jobs: Vec<(String, Vec<&str>)> = BINARIES
+        .iter()
+        .zip(found)
+        .filter_map(|(name, path)| Some((path.clone()?, asked_with(name)?.to_vec())))
+        .collect();
+    let placed = jobs.len();
+    if let Some((path, args)) = kube.first() {
+        jobs.push((path.clone(), args.to_vec()));
+    }
+    (jobs, placed)
 }
 
 /// A helper's version read from its file rather than by running it: the first
@@ -242,6 +252,40 @@ impl Asked {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// ipset, iptables and nft may be given their CPUs; the Kubernetes binary (Go) never is,
+    /// and only the first one found is asked with them.
+    #[test]
+    fn the_kubernetes_helper_is_started_last_and_never_placed() {
+        let found: Vec<Option<String>> = BINARIES.iter().map(|b| Some(format!("/x/{b}"))).collect();
+        let kube: Vec<(String, &[&str])> = vec![
+            ("/x/kubelet".into(), &["--version"]),
+            ("/x/kubeadm".into(), &["version", "-o", "short"]),
+        ];
+        let programs = |run: &[(String, Vec<&str>)]| -> Vec<String> {
+            run.iter().map(|(p, _)| p.clone()).collect()
+        };
+        let (run, placed) = jobs(&found, &kube);
+        assert_eq!(
+            programs(&run),
+            ["/x/ipset", "/x/iptables", "/x/nft", "/x/kubelet"],
+            "ipvsadm is never run, and only the first Kubernetes binary is"
+        );
+        assert_eq!(placed, 3, "only the single-threaded helpers are placed");
+        assert_eq!(
+            (run[0].1.as_slice(), run[3].1.as_slice()),
+            (&["--help"][..], &["--version"][..])
+        );
+        // without a Kubernetes binary every job is a placed one
+        let (run, placed) = jobs(&found, &[]);
+        assert_eq!((run.len(), placed), (3, 3));
+        // without ipset: one placed fewer, the Kubernetes binary still last
+        let mut no_ipset = found.clone();
+        no_ipset[0] = None;
+        let (run, placed) = jobs(&no_ipset, &kube);
+        assert_eq!(programs(&run), ["/x/iptables", "/x/nft", "/x/kubelet"]);
+        assert_eq!(placed, 2);
+    }
 
     #[test]
     fn ipvsadm_version_is_read_from_its_strings() {
