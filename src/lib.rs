@@ -17,6 +17,7 @@ pub mod probe;
 pub mod report;
 pub mod root;
 pub mod run;
+pub mod scan;
 pub mod signals;
 pub mod spawn;
 pub mod system;

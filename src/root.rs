@@ -875,7 +875,7 @@ pub fn for_each_line(
         }
         let from = end;
         end += n;
-        for i in memchr::memchr_iter(b'\n', &buf[from..end]) {
+        for i in crate::scan::each_byte(b'\n', &buf[from..end]) {
             line(&buf[start..from + i]);
             start = from + i + 1;
         }

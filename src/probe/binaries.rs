@@ -157,7 +157,7 @@ fn scan_version(root: &Root, name: &str, path: &str) -> (Option<Version>, String
 /// (at most 160 bytes).
 fn version_string(bytes: &[u8], name: &str) -> Option<String> {
     let needle = format!("{name} v");
-    memchr::memmem::find_iter(bytes, needle.as_bytes()).find_map(|at| {
+    crate::scan::each(bytes, needle.as_bytes()).find_map(|at| {
         let rest = &bytes[at..];
         let end = rest
             .iter()

@@ -455,7 +455,7 @@ impl IndexReader {
         })
     }
     fn line(&mut self, line: &[u8]) {
-        let path = memchr::memchr(b':', line).map_or(line, |i| &line[..i]);
+        let path = crate::scan::find_byte(b':', line).map_or(line, |i| &line[..i]);
         match module_name_in(path) {
             Some(Stem::Plain(stem)) => self.0.insert_stem(stem),
             Some(Stem::Text(name)) => {
@@ -502,7 +502,7 @@ fn module_name_in(path: &[u8]) -> Option<Stem<'_>> {
     // `str::trim`, not to `trim_ascii`; Unicode spaces are multibyte), the text decides
     let plain = |b: &u8| b.is_ascii() && *b != 0x0b;
     let path = path.trim_ascii_end();
-    let (base, plain_ends) = match memchr::memrchr(b'/', path) {
+    let (base, plain_ends) = match crate::scan::rfind_byte(b'/', path) {
         Some(i) => (&path[i + 1..], true),
         None => {
             let p = path.trim_ascii_start();
