@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod docs;
 pub mod domain;
+pub mod early;
 pub mod exit;
 pub mod placement;
 pub mod plan;

@@ -59,6 +59,10 @@ fn run() -> Exit {
         let _ = writeln!(out, "{}", answer.json).and_then(|_| out.flush());
         return answer.exit;
     }
+    // a plain `check` starts its helpers now, before clap's first parse (src/early.rs)
+    let root_env = std::env::var_os("NODEPREP_ROOT");
+    let early = nodeprep::early::guess(&args[1..], root_env.as_deref())
+        .and_then(nodeprep::probe::Early::start);
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -101,7 +105,7 @@ fn run() -> Exit {
         }
         cfg.kube_proxy_config_text = Some(text);
     }
-    match nodeprep::run::run(&cfg) {
+    match nodeprep::run::run(&cfg, early) {
         Ok((report, status)) => {
             let mut out = std::io::stdout().lock();
             match out.write_all(report.as_bytes()).and_then(|_| out.flush()) {

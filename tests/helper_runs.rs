@@ -265,3 +265,143 @@ fn ipvsadms_version_is_read_through_links_inside_the_root() {
         "something beside the root changed"
     );
 }
+
+/// Helpers started from a guess that does not fit the configuration (here: another root)
+/// are killed, and the configuration's own are asked: the answers are its root's.
+#[test]
+fn early_helpers_that_do_not_fit_are_killed_and_the_right_ones_asked() {
+    use clap::Parser;
+    use nodeprep::config::{Config, Surroundings};
+    use nodeprep::early::Guess;
+    use nodeprep::probe::Early;
+    use nodeprep::run::Survey;
+
+    let right = with_logging_helpers("debian12-ready");
+    let wrong = Node::new("debian12-ready");
+    sleeping_ipset(&wrong);
+    let before = right.outside_snapshot();
+    let early = Early::start(Guess {
+        root: wrong.root.clone(),
+        ask_kube: true,
+    })
+    .expect("the other root opens");
+    let pid = sleeper_pid(&wrong);
+    let cli = nodeprep::cli::Cli::try_parse_from([
+        "nodeprep",
+        "--root",
+        right.root.to_str().unwrap(),
+        "check",
+    ])
+    .unwrap();
+    let cfg = Config::from_cli(cli, Surroundings::default()).unwrap();
+    let (survey, ()) = Survey::take_and(&cfg, Some(early), |_| ()).expect("survey");
+    let ipset = survey.facts.binary("ipset").expect("ipset found");
+    assert_eq!(
+        ipset.version.map(|v| v.to_string()).as_deref(),
+        Some("7.17")
+    );
+    assert_eq!(calls(&right), ONCE_EACH);
+    assert_killed(pid);
+    assert_eq!(
+        right.outside_snapshot(),
+        before,
+        "a helper wrote beside the root"
+    );
+}
+
+/// An ipset that writes its pid to /ipset.pid in the root, then sleeps for a minute.
+fn sleeping_ipset(node: &Node) {
+    node.script("/usr/sbin/ipset", "echo $$ > /ipset.pid\nexec sleep 60");
+}
+
+/// The pid the sleeping ipset wrote, once it has (a bounded wait).
+fn sleeper_pid(node: &Node) -> u32 {
+    let since = std::time::Instant::now();
+    loop {
+        if let Ok(p) = fs::read_to_string(node.path("/ipset.pid"))
+            && let Ok(p) = p.trim().parse::<u32>()
+        {
+            return p;
+        }
+        assert!(
+            since.elapsed().as_secs() < 20,
+            "the sleeping ipset never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// `pid` is gone, or a zombie not reaped yet: it was killed, where it would have slept
+/// for a minute (a bounded wait for the kill to land).
+fn assert_killed(pid: u32) {
+    let state = || {
+        fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.chars().next()))
+            .flatten()
+    };
+    let since = std::time::Instant::now();
+    while matches!(state(), Some('S' | 'R' | 'D')) {
+        assert!(
+            since.elapsed().as_secs() < 20,
+            "the helper ({pid}) still runs"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(matches!(state(), None | Some('Z')), "{:?}", state());
+}
+
+/// Dropped unused (as on a usage error), early helpers are killed, not left running.
+#[test]
+fn early_helpers_dropped_unused_are_killed() {
+    let node = with_logging_helpers("debian12-ready");
+    sleeping_ipset(&node);
+    let early = nodeprep::probe::Early::start(nodeprep::early::Guess {
+        root: node.root.clone(),
+        ask_kube: true,
+    })
+    .expect("the root opens");
+    let pid = sleeper_pid(&node);
+    drop(early);
+    assert_killed(pid);
+}
+
+/// A command line that looks like a plain check starts its helpers before clap parses it
+/// (src/early.rs); when clap then rejects it, nodeprep exits 64 and leaves no helper of
+/// the root running.
+#[test]
+fn a_usage_error_after_the_helpers_started_leaves_none_running() {
+    let node = with_logging_helpers("debian12-ready");
+    sleeping_ipset(&node);
+    let before = node.outside_snapshot();
+    let r = node.run(&["--mode", "ipvsx", "check"]);
+    assert_eq!(r.code, 64, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("invalid value 'ipvsx'"), "{}", r.stderr);
+    // killed before it wrote its pid, or after: either way no process runs in the root
+    // (a helper left running would have written it at once, and sleeps for a minute)
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // (killed between creating the file and writing to it, it is empty)
+    let written = fs::read_to_string(node.path("/ipset.pid")).unwrap_or_default();
+    if let Ok(pid) = written.trim().parse() {
+        assert_killed(pid);
+    }
+    let root = fs::canonicalize(&node.root).unwrap();
+    let rooted: Vec<String> = fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .filter(|e| fs::read_link(e.path().join("root")).is_ok_and(|r| r == root))
+        .filter(|e| !fs::read_to_string(e.path().join("stat")).is_ok_and(|s| s.contains(") Z ")))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(rooted.is_empty(), "still running in the root: {rooted:?}");
+    assert_eq!(
+        node.outside_snapshot(),
+        before,
+        "a helper wrote beside the root"
+    );
+}
