@@ -32,12 +32,12 @@ impl Survey {
     ) -> Result<(Survey, R)> {
         let keys = sysctl_keys(&plan::wanted_sysctls(cfg));
         let pending = probe::start(cfg, &keys, early)?;
-        let early = meanwhile(pending.facts());
+        let during = meanwhile(pending.facts());
         let mut facts = pending.finish();
         if facts.kernel.image {
             facts = plan::at_boot(&facts, &keys);
         }
-        Ok((Survey::of(cfg, facts), early))
+        Ok((Survey::of(cfg, facts), during))
     }
 
     /// The survey of facts already read.

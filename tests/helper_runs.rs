@@ -331,15 +331,17 @@ fn sleeper_pid(node: &Node) -> u32 {
     }
 }
 
+/// The state letter of process `pid` (`/proc/PID/stat`), None when there is none.
+fn state(pid: &str) -> Option<char> {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").and_then(|(_, r)| r.chars().next()))
+}
+
 /// `pid` is gone, or a zombie not reaped yet: it was killed, where it would have slept
 /// for a minute (a bounded wait for the kill to land).
 fn assert_killed(pid: u32) {
-    let state = || {
-        fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.chars().next()))
-            .flatten()
-    };
+    let state = || state(&pid.to_string());
     let since = std::time::Instant::now();
     while matches!(state(), Some('S' | 'R' | 'D')) {
         assert!(
@@ -395,10 +397,30 @@ fn a_usage_error_after_the_helpers_started_leaves_none_running() {
                 .is_some_and(|n| n.parse::<u32>().is_ok())
         })
         .filter(|e| fs::read_link(e.path().join("root")).is_ok_and(|r| r == root))
-        .filter(|e| !fs::read_to_string(e.path().join("stat")).is_ok_and(|s| s.contains(") Z ")))
         .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|pid| !matches!(state(pid), None | Some('Z')))
         .collect();
     assert!(rooted.is_empty(), "still running in the root: {rooted:?}");
+    assert_eq!(
+        node.outside_snapshot(),
+        before,
+        "a helper wrote beside the root"
+    );
+}
+
+/// With the root from NODEPREP_ROOT, the helpers check takes are the root's, each asked
+/// once, and nothing beside the root changes. (Which root the guess reads is pinned in
+/// src/early.rs's tests; a guess of the wrong root would only be killed and redone here.)
+#[test]
+fn a_root_from_the_environment_asks_each_helper_once() {
+    let node = with_logging_helpers("debian12-ready");
+    let before = node.outside_snapshot();
+    let out = crate::support::command(&["check"])
+        .env("NODEPREP_ROOT", &node.root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(calls(&node), ONCE_EACH);
     assert_eq!(
         node.outside_snapshot(),
         before,

@@ -184,6 +184,11 @@ fn kube_answer(out: anyhow::Result<system::Output>, path: &str) -> Option<FoundV
 }
 
 impl Asked {
+    /// The root the helpers were started in (its tree opened: a clone shares it).
+    pub fn root(&self) -> &Root {
+        &self.root
+    }
+
     /// ipset, ipvsadm, iptables and nft as found and asked, and the version of the first of
     /// kube-proxy, kubelet, kubeadm that answers (a Go binary's start is tens of
     /// milliseconds of CPU: the next is asked only when the one before gave no version).

@@ -96,7 +96,6 @@ impl Pending {
 /// parsed it (see [`crate::early`]); [`start`] takes them when the configuration asks the
 /// same, and otherwise they are killed.
 pub struct Early {
-    root: Root,
     ask_kube: bool,
     asked: binaries::Asked,
 }
@@ -109,7 +108,6 @@ impl Early {
         root.open().ok()?;
         let asked = binaries::start(&root, guess.ask_kube);
         Some(Early {
-            root,
             ask_kube: guess.ask_kube,
             asked,
         })
@@ -119,7 +117,7 @@ impl Early {
     /// the Kubernetes binary.
     fn fits(&self, cfg: &Config) -> bool {
         matches!(cfg.mode, crate::config::Mode::Check { .. })
-            && self.root == cfg.root
+            && *self.asked.root() == cfg.root
             && self.ask_kube == cfg.kube_proxy_version.is_none()
     }
 }
@@ -129,7 +127,7 @@ impl Early {
 /// are killed and reaped: see `system::Running`).
 pub fn start(cfg: &Config, sysctl_keys: &[String], early: Option<Early>) -> Result<Pending> {
     let (root, asked) = match early {
-        Some(e) if e.fits(cfg) => (e.root, e.asked),
+        Some(e) if e.fits(cfg) => (e.asked.root().clone(), e.asked),
         other => {
             drop(other);
             cfg.root.open()?;
