@@ -82,7 +82,12 @@ def peak_rss_kb(cmd, runs, devnull, tmpdir):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("spec", help="JSON file: a list of {name, argv, env?, expect_rc?}")
+    ap.add_argument(
+        "spec",
+        help="JSON file: a list of {name, argv, env?, expect_rc?}; env is the whole "
+        "environment (it replaces this process's): give every command of a comparison "
+        "the same one",
+    )
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--json", help="also write every sample to this file")
