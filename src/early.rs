@@ -104,12 +104,8 @@ pub fn guess(args: &[OsString], root_env: Option<&OsStr>) -> Option<Guess> {
             _ => {}
         }
     }
-    let root = match (root, root_env) {
-        (Some(r), _) => r,
-        (None, None) => OsStr::new("/"),
-        (None, Some(env)) if !env.is_empty() => env,
-        (None, Some(_)) => return None,
-    };
+    // an empty `--root=` or NODEPREP_ROOT is clap's usage error: not guessed at
+    let root = root.or(root_env).unwrap_or(OsStr::new("/"));
     if !check || root.is_empty() {
         return None;
     }

@@ -280,6 +280,7 @@ fn early_helpers_that_do_not_fit_are_killed_and_the_right_ones_asked() {
     let wrong = Node::new("debian12-ready");
     sleeping_ipset(&wrong);
     let before = right.outside_snapshot();
+    let before_wrong = wrong.outside_snapshot();
     let early = Early::start(Guess {
         root: wrong.root.clone(),
         ask_kube: true,
@@ -306,6 +307,11 @@ fn early_helpers_that_do_not_fit_are_killed_and_the_right_ones_asked() {
         right.outside_snapshot(),
         before,
         "a helper wrote beside the root"
+    );
+    assert_eq!(
+        wrong.outside_snapshot(),
+        before_wrong,
+        "a killed helper wrote beside its root"
     );
 }
 
@@ -358,6 +364,7 @@ fn assert_killed(pid: u32) {
 fn early_helpers_dropped_unused_are_killed() {
     let node = with_logging_helpers("debian12-ready");
     sleeping_ipset(&node);
+    let before = node.outside_snapshot();
     let early = nodeprep::probe::Early::start(nodeprep::early::Guess {
         root: node.root.clone(),
         ask_kube: true,
@@ -366,6 +373,11 @@ fn early_helpers_dropped_unused_are_killed() {
     let pid = sleeper_pid(&node);
     drop(early);
     assert_killed(pid);
+    assert_eq!(
+        node.outside_snapshot(),
+        before,
+        "a helper wrote beside the root"
+    );
 }
 
 /// A command line that looks like a plain check starts its helpers before clap parses it
