@@ -5,6 +5,7 @@ mod ansible_module;
 mod apply;
 mod boundary;
 mod check;
+mod golden;
 mod completion;
 mod helper_runs;
 mod host;
