@@ -309,7 +309,7 @@ pub fn answer(params: &Map<String, Value>) -> Answer {
         Ok(both) => both,
         Err(msg) => return fail(msg),
     };
-    let report = match run::run(&cfg, None) {
+    let report = match run::run(&cfg) {
         Ok((text, _)) => text,
         Err(e) => {
             let mut msg = format!("{e:#}");

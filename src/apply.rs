@@ -141,7 +141,7 @@ fn start_batch(root: &Root, prog: &str, modules: &[&str]) -> Batch {
     Batch {
         modules: modules.iter().map(|m| m.to_string()).collect(),
         // kmod is single-threaded: placed, beside the reading apply does meanwhile
-        running: system::start(root, &[(prog.to_string(), args)], 1, MODPROBE_TIMEOUT),
+        running: system::start(root, &[(prog.to_string(), args)], MODPROBE_TIMEOUT),
     }
 }
 

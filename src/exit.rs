@@ -16,6 +16,9 @@ pub enum Exit {
     Usage,
     /// SIGINT or SIGTERM.
     Interrupted,
+    /// The trampoline could not start a helper (`system::trampoline`), as a shell's 127:
+    /// only nodeprep itself sees it, so it is not among [`Exit::ALL`].
+    Exec,
 }
 
 impl Exit {
@@ -44,6 +47,7 @@ impl Exit {
             }
             Exit::Usage => "usage error",
             Exit::Interrupted => "interrupted",
+            Exit::Exec => "a helper could not be started (internal)",
         }
     }
 
@@ -55,6 +59,7 @@ impl Exit {
             Exit::CouldNotRun => 3,
             Exit::Usage => 64,
             Exit::Interrupted => 130,
+            Exit::Exec => 127,
         }
     }
 }

@@ -4,22 +4,21 @@
 //! read and computes the actions → `apply` carries exactly those out → `report` prints text
 //! or JSON. `run.rs` strings them together; `domain.rs` holds the words they share.
 
+#![forbid(unsafe_code)]
+
 pub mod ansible;
 pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod docs;
 pub mod domain;
-pub mod early;
+pub mod entry;
 pub mod exit;
-pub mod placement;
 pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod root;
 pub mod run;
-pub mod scan;
 pub mod signals;
-pub mod spawn;
 pub mod system;
 pub mod text;

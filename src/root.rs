@@ -374,16 +374,15 @@ impl Root {
         Ok(Some(b))
     }
 
-    /// [`Root::read`] line by line: the regular file opened, its size to size what its lines
-    /// go into, then [`Lines::each`]. `None` when it does not exist.
+    /// [`Root::read`] line by line: the regular file opened, then [`Lines::each`]. `None`
+    /// when it does not exist.
     pub fn open_lines(&self, node: impl AsRef<Path>, limit: u64) -> Result<Option<Lines>> {
         let node = node.as_ref();
-        let Some((file, st)) = self.open_regular(node, OFlag::O_RDONLY)? else {
+        let Some((file, _)) = self.open_regular(node, OFlag::O_RDONLY)? else {
             return Ok(None);
         };
         Ok(Some(Lines {
             file,
-            size: u64::try_from(st.st_size).unwrap_or(0),
             limit,
             shown: self.show(node),
         }))
@@ -808,17 +807,11 @@ impl Root {
 /// A regular file opened by [`Root::open_lines`].
 pub struct Lines {
     file: File,
-    size: u64,
     limit: u64,
     shown: String,
 }
 
 impl Lines {
-    /// Its size as `fstat` gave it (0 for a /proc file).
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
     /// Calls `line` with each line ([`for_each_line`]); more than the limit is an error.
     pub fn each(self, line: &mut dyn FnMut(&[u8])) -> Result<()> {
         let whole = for_each_line(self.file, self.limit, line)
@@ -835,50 +828,22 @@ fn too_large(shown: &str, limit: u64) -> anyhow::Error {
     anyhow!("{shown} is larger than {limit} bytes; that is not a file nodeprep expects there")
 }
 
-/// Calls `line` with each line `r` gives (without its `\n`; a last line without one too),
-/// through one 64 KiB buffer that grows only for a longer line: a half-megabyte index is
-/// never held whole. Ok(false) when more than `limit` bytes came (the lines before were
-/// given).
-pub fn for_each_line(
-    mut r: impl Read,
-    limit: u64,
-    line: &mut dyn FnMut(&[u8]),
-) -> io::Result<bool> {
-    let mut buf = vec![0u8; 64 << 10];
-    let (mut start, mut end, mut total) = (0usize, 0usize, 0u64);
+/// Calls `line` with each line `r` gives (without its `\n`; a last line without one too).
+/// Ok(false) when more than `limit` bytes came (the lines before were given).
+pub fn for_each_line(r: impl Read, limit: u64, line: &mut dyn FnMut(&[u8])) -> io::Result<bool> {
+    let mut r = io::BufReader::with_capacity(64 << 10, r.take(limit.saturating_add(1)));
+    let (mut buf, mut total) = (Vec::new(), 0u64);
     loop {
-        if end == buf.len() {
-            if start > 0 {
-                buf.copy_within(start..end, 0);
-                end -= start;
-                start = 0;
-            } else {
-                // a longer line: more room, never past what the limit lets come
-                let cap = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
-                buf.resize((buf.len() * 2).min(cap.max(buf.len() + 1)), 0);
-            }
-        }
-        let n = match r.read(&mut buf[end..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        buf.clear();
+        let n = io::BufRead::read_until(&mut r, b'\n', &mut buf)?;
         if n == 0 {
-            if start < end {
-                line(&buf[start..end]);
-            }
             return Ok(true);
         }
         total += n as u64;
         if total > limit {
             return Ok(false);
         }
-        let from = end;
-        end += n;
-        for i in crate::scan::each_byte(b'\n', &buf[from..end]) {
-            line(&buf[start..from + i]);
-            start = from + i + 1;
-        }
+        line(buf.strip_suffix(b"\n").unwrap_or(&buf));
     }
 }
 

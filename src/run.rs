@@ -19,19 +19,17 @@ pub struct Survey {
 impl Survey {
     /// Probe → wanted → project: what every command starts from (and `apply` ends with).
     pub fn take(cfg: &Config) -> Result<Survey> {
-        Ok(Survey::take_and(cfg, None, |_| ())?.0)
+        Ok(Survey::take_and(cfg, |_| ())?.0)
     }
 
-    /// [`Survey::take`], with the helpers `early` started if they fit (see `probe::start`),
-    /// and `meanwhile` given the facts read while the helpers still run (all but their
-    /// answers), its result returned with the survey.
+    /// [`Survey::take`], with `meanwhile` given the facts read while the helpers still run
+    /// (all but their answers), its result returned with the survey.
     pub fn take_and<R>(
         cfg: &Config,
-        early: Option<probe::Early>,
         meanwhile: impl FnOnce(&probe::Facts) -> R,
     ) -> Result<(Survey, R)> {
         let keys = sysctl_keys(&plan::wanted_sysctls(cfg));
-        let pending = probe::start(cfg, &keys, early)?;
+        let pending = probe::start(cfg, &keys)?;
         let during = meanwhile(pending.facts());
         let mut facts = pending.finish();
         if facts.kernel.image {
@@ -66,9 +64,8 @@ impl Survey {
     }
 }
 
-/// Runs the command and returns the report text and the exit status; `early`: helpers
-/// started before the arguments were parsed (`main`), taken if they fit.
-pub fn run(cfg: &Config, early: Option<probe::Early>) -> Result<(String, Exit)> {
+/// Runs the command and returns the report text and the exit status.
+pub fn run(cfg: &Config) -> Result<(String, Exit)> {
     // apply reads the files it rewrites under its lock
     let _lock = match cfg.mode {
         Mode::Apply { dry_run: false, .. } => Some(apply::begin(&cfg.root)?),
@@ -77,9 +74,9 @@ pub fn run(cfg: &Config, early: Option<probe::Early>) -> Result<(String, Exit)> 
     // apply's loads depend on no helper's answer: its `modprobe -a` starts while they run
     let (survey, batch) = match cfg.mode {
         Mode::Apply { dry_run: false, .. } => {
-            Survey::take_and(cfg, early, |f| apply::start_loads(cfg, f))?
+            Survey::take_and(cfg, |f| apply::start_loads(cfg, f))?
         }
-        _ => (Survey::take_and(cfg, early, |_| ())?.0, None),
+        _ => (Survey::take_and(cfg, |_| ())?.0, None),
     };
     let Survey {
         facts,

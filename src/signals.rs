@@ -2,76 +2,64 @@
 //! file replacement in progress (temp file → rename) is finished first. Helper programs still
 //! running are killed with their whole process group.
 //!
-//! No thread: the handler itself ends the run, with async-signal-safe calls only (`kill`,
-//! `write`, `_exit`) on lock-free state: one word for "signalled" and the number of
-//! replacements in progress, and a fixed table of the helpers' process groups. A signal
-//! that comes during a replacement is left to the last replacement to end, which then ends
-//! the run the same way. (A signal thread cost every run, `--version` too, a thread and a
-//! socket pair: 0.2 ms of CPU here.)
+//! A thread waits for the signals (signal-hook's iterator) and ends the run: one word holds
+//! "signalled" and the number of replacements in progress, and a list the helpers' process
+//! groups. A signal that comes during a replacement is left to the last replacement to end,
+//! which then ends the run the same way.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::SeqCst};
+use std::process::Child;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 
-use nix::libc;
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::exit::Exit;
 
 /// The top bit: SIGINT or SIGTERM came. The rest: replacements in progress.
 static STATE: AtomicUsize = AtomicUsize::new(0);
 const SIGNALLED: usize = 1 << (usize::BITS - 1);
-/// The process groups of the helper programs running now (0: a free slot).
-static HELPERS: [AtomicI32; 64] = [const { AtomicI32::new(0) }; 64];
+/// The process groups of the helper programs running now.
+static HELPERS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
-/// The handlers that turn SIGINT/SIGTERM into exit 130, and the panic hook.
+/// The thread that turns SIGINT/SIGTERM into exit 130, and the panic hook.
 pub fn install() -> std::io::Result<()> {
     install_panic_hook();
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: sigaction(2) with a handler that makes only async-signal-safe calls.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            // a deferred signal returns into the replacement: its system calls go on
-            sa.sa_flags = libc::SA_RESTART;
-            libc::sigfillset(&mut sa.sa_mask);
-            if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
-                return Err(std::io::Error::last_os_error());
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                if STATE.fetch_or(SIGNALLED, SeqCst) & !SIGNALLED == 0 {
+                    finish();
+                }
+                // else the last replacement in progress ends the run when it is done
             }
-        }
-    }
+        })?;
     Ok(())
 }
 
-extern "C" fn on_signal(_: libc::c_int) {
-    if STATE.fetch_or(SIGNALLED, SeqCst) & !SIGNALLED == 0 {
-        finish();
-    }
-    // else the last replacement in progress ends the run when it is done
-}
-
-/// Kills the helpers' groups, says so, exits 130. Async-signal-safe; the first caller only
-/// (a second thread that gets here waits for the first to end the process).
+/// Kills the helpers' groups, says so, exits 130; the first caller only (a second waits for
+/// the first to end the process).
 fn finish() -> ! {
     static FINISHING: AtomicBool = AtomicBool::new(false);
     if FINISHING.swap(true, SeqCst) {
         loop {
-            // SAFETY: pause(2) blocks until the exit of the first caller ends this thread.
-            unsafe { libc::pause() };
+            std::thread::park();
         }
     }
     kill_helpers();
-    let msg = b"nodeprep: interrupted\n";
-    // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is static.
-    unsafe {
-        libc::write(2, msg.as_ptr().cast(), msg.len());
-        libc::_exit(Exit::Interrupted.code().into())
-    }
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(b"nodeprep: interrupted\n");
+    std::process::exit(Exit::Interrupted.code().into())
 }
 
 /// Runs `f` so that a signal cannot end the process in the middle of it: one that comes
 /// meanwhile ends it just after.
 pub fn critical<T>(f: impl FnOnce() -> T) -> T {
     if STATE.fetch_add(1, SeqCst) & SIGNALLED != 0 {
-        // signalled already, and the handler saw no replacement in progress: none begins
+        // signalled already, and the thread saw no replacement in progress: none begins
         finish();
     }
     let done = f();
@@ -81,44 +69,21 @@ pub fn critical<T>(f: impl FnOnce() -> T) -> T {
     done
 }
 
-/// Spawns a helper (its own process group) and records it with SIGINT and SIGTERM
-/// blocked, so that a signal that comes between the spawn and the record still finds it
-/// (under load, a helper used to outlive an interrupted check). It may not have exec'd
-/// yet: see [`crate::spawn::Starting`].
-pub fn spawn_helper(spec: crate::spawn::Spec) -> std::io::Result<crate::spawn::Child> {
-    let mut ends = SigSet::empty();
-    ends.add(Signal::SIGINT);
-    ends.add(Signal::SIGTERM);
-    let mut old = SigSet::empty();
-    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&ends), Some(&mut old))?;
-    let spawned = crate::spawn::spawn(spec).and_then(|mut child| {
-        if record(child.pid) {
-            Ok(child)
-        } else {
-            let _ = child.starting.started();
-            kill_group(child.pid);
-            let _ = crate::spawn::wait(child.pid);
-            Err(std::io::Error::other(format!(
-                "more than {} helper programs at once",
-                HELPERS.len()
-            )))
-        }
-    });
-    let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
-    spawned
+fn helpers() -> std::sync::MutexGuard<'static, Vec<i32>> {
+    HELPERS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Takes a free slot for `pgid`; false when there is none.
-fn record(pgid: i32) -> bool {
-    HELPERS
-        .iter()
-        .any(|slot| slot.compare_exchange(0, pgid, SeqCst, SeqCst).is_ok())
+/// Spawns a helper (its own process group) and records it under the list's lock, so that
+/// a signal that comes meanwhile still finds it.
+pub fn spawn_helper(cmd: &mut std::process::Command) -> std::io::Result<Child> {
+    let mut list = helpers();
+    let child = cmd.spawn()?;
+    list.push(i32::try_from(child.id()).unwrap_or(0));
+    Ok(child)
 }
 
 pub fn helper_done(pgid: i32) {
-    if let Some(slot) = HELPERS.iter().find(|slot| slot.load(SeqCst) == pgid) {
-        let _ = slot.compare_exchange(pgid, 0, SeqCst, SeqCst);
-    }
+    helpers().retain(|p| *p != pgid);
 }
 
 /// The release build has `panic = "abort"`: nothing is dropped on a panic (a bug), so
@@ -132,34 +97,25 @@ pub fn install_panic_hook() {
     }));
 }
 
-/// Every recorded group; async-signal-safe.
+/// Every recorded group; a helper being spawned meanwhile is waited for, and killed too.
 fn kill_helpers() {
-    for slot in &HELPERS {
-        kill_group(slot.load(SeqCst));
+    for pgid in helpers().iter() {
+        kill_group(*pgid);
     }
 }
 
-/// SIGKILL to a helper's whole process group, and to the helper itself: a helper killed
-/// before it has made its group (it is started without waiting for its exec) is not in it
-/// yet, and has no child then. Its pid cannot be anyone else's: it is not reaped until
-/// [`helper_done`]. A group that is gone already is fine. Never to 0 or less (that would be
-/// nodeprep's own group, or every process). Async-signal-safe.
 /// SIGKILL to the process group `pgid` and to the process `pgid`: only ever for a helper not
-/// yet reaped (after its reap the number may be another process's).
+/// yet reaped (after its reap the number may be another process's). A group that is gone
+/// already is fine. Never to 0 or less (nodeprep's own group, or every process).
 pub fn kill_group(pgid: i32) {
     #[cfg(test)]
     unowned::note(pgid);
     if pgid > 0 {
-        // SAFETY: kill(2) on numbers; a group or process that is gone is ESRCH.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-            libc::kill(pgid, libc::SIGKILL);
-        }
+        let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+        let _ = kill(Pid::from_raw(pgid), Signal::SIGKILL);
     }
 }
 
-/// Tests' record of every kill of a number that was no longer a child of nodeprep's (reaped,
-/// or never one): each is a kill that could have reached an unrelated process.
 #[cfg(test)]
 pub mod unowned {
     use std::sync::Mutex;
@@ -185,40 +141,34 @@ pub mod unowned {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
     use std::process::Command;
 
     use super::*;
 
     const CHILD: &str = "NODEPREP_SIGNALS_CHILD";
 
-    /// The handlers are the process's and end it: each scenario runs in a child, this test
-    /// binary again with only `test` run and the scenario in the environment. The child
+    /// The signal thread is the process's and ends it: each scenario runs in a child, this
+    /// test binary again with only `test` run and the scenario in the environment. The child
     /// must end interrupted (130, the one line on stderr); what it said on stdout is given.
     fn interrupted_child(test: &str, scenario: &str) -> String {
-        let (code, said, err) = in_child(test, scenario);
-        assert_eq!(code, Some(130), "{said}{err}");
-        assert!(err.ends_with("nodeprep: interrupted\n"), "{err}");
-        assert!(!said.contains("<went on>"), "{said}");
-        said
-    }
-
-    fn in_child(test: &str, scenario: &str) -> (Option<i32>, String, String) {
         let out = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", test, "--nocapture", "--test-threads=1"])
             .env(CHILD, scenario)
             .output()
             .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(130), "{said}{err}");
+        assert!(err.ends_with("nodeprep: interrupted\n"), "{err}");
+        assert!(!said.contains("<went on>"), "{said}");
+        said
     }
 
-    /// Plain write(2): what the child says must not wait in a buffer its exit drops.
+    /// Unbuffered: what the child says must not wait in a buffer its exit drops.
     fn say(what: &str) {
-        // SAFETY: write(2) of a live buffer.
-        unsafe { libc::write(1, what.as_ptr().cast(), what.len()) };
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(what.as_bytes()).and_then(|_| out.flush());
     }
 
     fn scenario() {
@@ -226,29 +176,18 @@ mod tests {
         install().unwrap();
         match s.as_str() {
             "outside" => {
-                // SAFETY: raise(3): the handler runs on this thread, now
-                unsafe { libc::raise(libc::SIGTERM) };
+                nix::sys::signal::raise(Signal::SIGTERM).unwrap();
+                std::thread::sleep(std::time::Duration::from_secs(10));
                 say("<went on>");
             }
             "inside" => {
                 critical(|| {
-                    // SAFETY: as above
-                    unsafe { libc::raise(libc::SIGINT) };
+                    nix::sys::signal::raise(Signal::SIGINT).unwrap();
+                    // the thread has seen it by now, and waits for the replacement
+                    std::thread::sleep(std::time::Duration::from_millis(300));
                     say("<replacement finished>");
                 });
                 say("<went on>");
-            }
-            "full" => {
-                // every slot taken (by pids no process has: nothing is ever killed here)
-                for slot in 0..HELPERS.len() {
-                    assert!(record(i32::MAX - 1 - slot as i32));
-                }
-                let spec = crate::spawn::Spec::new(None, "/bin/sh", &["-c", "exit 0"], &[])
-                    .expect("a spec");
-                match spawn_helper(spec) {
-                    Ok(_) => say("<spawned>"),
-                    Err(e) => say(&format!("<refused: {e}>")),
-                }
             }
             _ => unreachable!(),
         }
@@ -274,37 +213,16 @@ mod tests {
         assert!(said.contains("<replacement finished>"), "{said}");
     }
 
-    /// With every slot taken, a helper is refused (and not left running), never started
-    /// unrecorded: a signal could not kill it.
     #[test]
-    fn a_helper_with_no_free_slot_is_refused() {
-        scenario();
-        let (code, said, err) = in_child(
-            "signals::tests::a_helper_with_no_free_slot_is_refused",
-            "full",
-        );
-        assert_eq!(code, Some(0), "{said}{err}");
-        assert!(
-            said.contains("<refused: more than 64 helper programs at once>"),
-            "{said}"
-        );
-    }
-
-    #[test]
-    fn helper_slots_are_taken_and_given_back() {
-        // pids no process has (above the kernel's pid_max): a kill of them is harmless
-        let (a, b) = (i32::MAX - 1, i32::MAX - 2);
-        assert!(record(a) && record(b));
-        let held = || {
-            HELPERS
-                .iter()
-                .filter(|s| [a, b].contains(&s.load(SeqCst)))
-                .count()
-        };
-        assert_eq!(held(), 2);
-        helper_done(a);
-        assert_eq!(held(), 1);
-        helper_done(b);
-        assert_eq!(held(), 0);
+    fn helpers_are_recorded_while_they_run() {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "exit 0"]).process_group(0);
+        use std::os::unix::process::CommandExt;
+        let mut child = spawn_helper(&mut cmd).expect("sh starts");
+        let pid = child.id() as i32;
+        assert!(helpers().contains(&pid));
+        helper_done(pid);
+        assert!(!helpers().contains(&pid));
+        child.wait().unwrap();
     }
 }

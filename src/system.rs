@@ -1,21 +1,23 @@
 //! Running the root's own helper programs (`modprobe`, `iptables --version`, …), bounded.
 //!
-//! Each helper runs in its own process group with a clean environment (`PATH` = the trusted
-//! directories, `LC_ALL=C`), and the whole group is killed when the helper exits (so a child it
-//! left behind cannot hold the output pipe open), when it overruns its time, or when it prints
-//! more than [`OUTPUT_LIMIT`] bytes. Under a root other than `/` the helper runs chrooted into
-//! the root, as the node's own program would run there: its libraries, `/lib/modules` and
-//! `modprobe.d` are the root's.
+//! Each helper runs through `std::process::Command` in its own process group with a clean
+//! environment (`PATH` = the trusted directories, `LC_ALL=C`) and no input, and the whole
+//! group is killed when the helper exits (so a child it left behind cannot hold the output
+//! pipe open), when it overruns its time, or when it prints more than [`OUTPUT_LIMIT`]
+//! bytes. Under a root other than `/` the helper runs chrooted into the root, as the node's
+//! own program would run there: nodeprep starts itself again as a trampoline
+//! ([`trampoline`]) that chroots and execs the helper.
 //!
-//! Nothing polls on a timer and no thread waits: [`start`] starts every helper at once, the
-//! caller goes on with its own work, and [`Running::finish`] waits in one `poll(2)` on all
-//! the output pipes and a SIGCHLD self-pipe, with the nearest deadline as its timeout.
+//! [`start`] starts every helper at once and the caller goes on with its own work;
+//! [`Running::finish`] waits in one `poll(2)` on all the output pipes and a SIGCHLD
+//! self-pipe, with the nearest deadline as its timeout.
 
-use std::fs::File;
+use std::ffi::OsString;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
-use std::process::ExitStatus;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -24,14 +26,28 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use crate::placement::Placement;
 use crate::root::{Root, TRUSTED_DIRS};
-use crate::{signals, spawn};
+use crate::signals;
 
 /// A helper's stdout and stderr together: a version banner or an error needs a few KB.
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
 /// How long the pipes may stay open after the helper's group is gone.
 const GRACE: Duration = Duration::from_millis(200);
+
+/// nodeprep's first argument when it runs as the trampoline: `nodeprep TRAMPOLINE ROOT
+/// PROGRAM ARGS…` chroots into ROOT and execs PROGRAM. Internal: not a subcommand.
+pub const TRAMPOLINE: &str = "--internal-exec-chrooted";
+/// How the trampoline says that it could not exec the helper (then it exits 127).
+const EXEC_FAILED: &str = "nodeprep-trampoline: ";
+/// The nodeprep binary that runs as the trampoline: this one, unless a program that links
+/// the library (a test) names the binary with [`set_trampoline`].
+static TRAMPOLINE_EXE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// For a program that links the library rather than being nodeprep (the tests): which
+/// nodeprep binary runs the helpers of another root. The first call decides.
+pub fn set_trampoline(nodeprep: impl Into<std::path::PathBuf>) {
+    let _ = TRAMPOLINE_EXE.set(nodeprep.into());
+}
 
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -41,31 +57,68 @@ pub struct Output {
     pub text: String,
 }
 
-/// The helper's process: chrooted into the root (unless the root is the host), a clean
-/// environment (`PATH` = the trusted directories, `LC_ALL=C`), no input, its own process
-/// group ([`spawn`](crate::spawn)).
-fn spec(root: &Root, program: &str, args: &[&str]) -> Result<spawn::Spec> {
-    let chroot = if root.is_host() {
-        None
+/// The trampoline's whole run (`main` calls it when its first argument is [`TRAMPOLINE`]):
+/// chroot into the root, `chdir("/")`, exec the helper with the environment it was given.
+/// Returns only on failure, with what to print and exit 127 with.
+pub fn trampoline(args: &[OsString]) -> String {
+    let [root, program, rest @ ..] = args else {
+        return format!("{EXEC_FAILED}usage: nodeprep {TRAMPOLINE} ROOT PROGRAM [ARG...]");
+    };
+    let err = match nix::unistd::chroot(root.as_os_str()) {
+        Err(e) => io::Error::from(e),
+        Ok(()) => match std::env::set_current_dir("/") {
+            Err(e) => e,
+            Ok(()) => Command::new(program).args(rest).arg0(program).exec(),
+        },
+    };
+    format!("{EXEC_FAILED}{err}")
+}
+
+/// The helper's process: chrooted into the root through the trampoline (unless the root is
+/// the host), a clean environment, no input, its own process group.
+fn command(root: &Root, program: &str, args: &[&str]) -> Result<Command> {
+    if program.contains('\0') || args.iter().any(|a| a.contains('\0')) {
+        bail!(
+            "cannot run {}: its command line holds a NUL byte",
+            root.show(program)
+        );
+    }
+    let mut c = if root.is_host() {
+        let mut c = Command::new(program);
+        c.args(args);
+        c
     } else if !nix::unistd::geteuid().is_root() {
         bail!(
             "cannot run {program} of {root}: a helper of another root runs chrooted into it, which needs root"
         );
     } else {
-        Some(root.dir())
+        let exe = TRAMPOLINE_EXE
+            .get()
+            .map_or("/proc/self/exe".as_ref(), |p| p.as_path());
+        let mut c = Command::new(exe);
+        c.arg(TRAMPOLINE).arg(root.dir()).arg(program).args(args);
+        c
     };
-    let path = TRUSTED_DIRS.join(":");
-    spawn::Spec::new(chroot, program, args, &[("PATH", &path), ("LC_ALL", "C")])
-        .with_context(|| format!("cannot run {}", root.show(program)))
+    c.env_clear()
+        .env("PATH", TRUSTED_DIRS.join(":"))
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    Ok(c)
 }
 
 /// One helper in flight.
 struct Helper {
     shown: String,
+    child: Child,
     /// The helper's pid, which is also its process group's id.
     pgid: i32,
-    stdout: Option<File>,
-    stderr: Option<File>,
+    /// Run through the trampoline: its exit 127 with [`EXEC_FAILED`] is a failed start.
+    chrooted: bool,
+    stdout: Option<ChildStdout>,
+    stderr: Option<ChildStderr>,
     out: Vec<u8>,
     err: Vec<u8>,
     status: Option<io::Result<ExitStatus>>,
@@ -73,8 +126,6 @@ struct Helper {
     grace_until: Option<Instant>,
     timed_out: bool,
     overflow: bool,
-    /// Until [`Running::finish`] has seen it exec.
-    starting: Option<spawn::Starting>,
     /// "cannot run <path>", for an exec that failed.
     cannot_run: String,
 }
@@ -96,7 +147,7 @@ impl Helper {
         // reaped (its pid could be another process's after)
         signals::kill_group(self.pgid);
         signals::helper_done(self.pgid);
-        self.status = Some(spawn::wait(self.pgid));
+        self.status = Some(self.child.wait());
         self.grace_until.get_or_insert(now + GRACE);
     }
 
@@ -159,14 +210,14 @@ impl Helper {
         let shown = self.shown.clone();
         if self.timed_out {
             // reaped if it died of the kill; otherwise it is stuck, and is not waited for
-            let _ = spawn::try_wait(self.pgid);
+            let _ = self.child.try_wait();
             bail!(
                 "{shown} did not finish within {}s; it was killed with its process group",
                 timeout.as_secs()
             );
         }
         if self.overflow {
-            let _ = spawn::try_wait(self.pgid);
+            let _ = self.child.try_wait();
             bail!(
                 "{shown} printed more than {OUTPUT_LIMIT} bytes; it was killed with its process group"
             );
@@ -175,6 +226,12 @@ impl Helper {
             Some(st) => st.with_context(|| format!("waiting for {shown}"))?,
             None => bail!("{shown} did not exit after it was killed (stuck in the kernel?)"),
         };
+        if self.chrooted && status.code() == Some(127) {
+            let err = String::from_utf8_lossy(&self.err);
+            if let Some(why) = err.trim().strip_prefix(EXEC_FAILED) {
+                return Err(anyhow!("{why}").context(self.cannot_run.clone()));
+            }
+        }
         let mut bytes = std::mem::take(&mut self.out);
         bytes.extend(std::mem::take(&mut self.err));
         Ok(Output {
@@ -193,8 +250,6 @@ pub struct Running {
     deadline: Instant,
     /// Readable after a SIGCHLD: one byte per signal, from signal-hook's handler.
     wake: Option<(UnixStream, signal_hook::SigId)>,
-    /// The helpers' CPUs while the caller still works, until [`Running::finish`].
-    placement: Option<Placement>,
 }
 
 enum Slot {
@@ -204,15 +259,7 @@ enum Slot {
 }
 
 /// Starts every helper in `jobs` (a node path and its arguments) now, in the order given.
-/// The first `placed` are single-threaded programs, which may be given their CPUs (see
-/// `placement`): a multi-threaded one (a Go binary) is not, as the threads it starts keep
-/// the mask they started with, past the release.
-pub fn start(
-    root: &Root,
-    jobs: &[(String, Vec<&str>)],
-    placed: usize,
-    timeout: Duration,
-) -> Running {
+pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Running {
     // registered before the first helper starts, so that no exit can go unnoticed
     let wake = UnixStream::pair().ok().and_then(|(r, w)| {
         r.set_nonblocking(true).ok()?;
@@ -220,57 +267,57 @@ pub fn start(
         let id = signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, w).ok()?;
         Some((r, id))
     });
-    // no helper is waited for here: each execs while the next starts and while the caller
-    // reads; [`Running::finish`] sees their execs first. They start on CPUs that leave the
-    // caller's work its own (see `placement`).
-    let placement = Placement::for_batch(jobs.len(), placed);
-    // asked once for the batch, after the SIGCHLD handler above: no handler changes meanwhile
-    let reset = spawn::signals_to_reset();
+    close_inherited();
     let slots: Vec<Slot> = jobs
         .iter()
-        .enumerate()
-        .map(
-            |(i, (program, args))| match spawn(root, program, args, reset) {
-                Ok(h) => {
-                    if let Some(p) = &placement {
-                        p.place(i, h.pgid);
-                    }
-                    Slot::Running(Box::new(h))
-                }
-                Err(e) => Slot::Ended(Err(e)),
-            },
-        )
+        .map(|(program, args)| match spawn(root, program, args) {
+            Ok(h) => Slot::Running(Box::new(h)),
+            Err(e) => Slot::Ended(Err(e)),
+        })
         .collect();
     Running {
         slots,
         timeout,
         deadline: Instant::now() + timeout,
         wake,
-        placement,
     }
 }
 
-fn spawn(root: &Root, program: &str, args: &[&str], reset: u64) -> Result<Helper> {
+/// Marks every descriptor above 2 close-on-exec. Every descriptor nodeprep opens is (std's
+/// default); one it was started with may not be, and a directory descriptor from outside
+/// the root would let a chrooted helper `fchdir` out of it.
+fn close_inherited() {
+    close_fds::set_fds_cloexec_threadsafe(3, &[]);
+}
+
+fn spawn(root: &Root, program: &str, args: &[&str]) -> Result<Helper> {
     let shown = format!("{program} {}", args.join(" "))
         .trim_end()
         .to_string();
-    let spec = spec(root, program, args)?.resetting(reset);
     let cannot_run = format!("cannot run {}", root.show(program));
-    let child = signals::spawn_helper(spec).with_context(|| cannot_run.clone())?;
-    set_nonblocking(child.stdout.as_fd());
-    set_nonblocking(child.stderr.as_fd());
+    let mut cmd = command(root, program, args)?;
+    let mut child = signals::spawn_helper(&mut cmd).with_context(|| cannot_run.clone())?;
+    let pgid = i32::try_from(child.id()).unwrap_or(0);
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    if let Some(p) = &stdout {
+        set_nonblocking(p.as_fd());
+    }
+    if let Some(p) = &stderr {
+        set_nonblocking(p.as_fd());
+    }
     Ok(Helper {
         shown,
-        pgid: child.pid,
-        stdout: Some(child.stdout),
-        stderr: Some(child.stderr),
+        child,
+        pgid,
+        chrooted: !root.is_host(),
+        stdout,
+        stderr,
         out: Vec::new(),
         err: Vec::new(),
         status: None,
         grace_until: None,
         timed_out: false,
         overflow: false,
-        starting: Some(child.starting),
         cannot_run,
     })
 }
@@ -286,39 +333,8 @@ fn set_nonblocking(fd: std::os::fd::BorrowedFd) {
 }
 
 impl Running {
-    /// The caller has nothing left but to wait: every helper may use every CPU again. Only
-    /// helpers not yet reaped are released (none is reaped before `finish`).
-    fn release_cpus(&mut self) {
-        let Some(placement) = self.placement.take() else {
-            return;
-        };
-        for (i, slot) in self.slots.iter().enumerate() {
-            if let Slot::Running(h) = slot {
-                placement.release(i, h.pgid);
-            }
-        }
-    }
-
-    /// Waits until every helper has exec'd (most have, by now); one that could not is its
-    /// spawn error, as if it had failed to start.
-    fn see_execs(&mut self) {
-        for slot in &mut self.slots {
-            if let Slot::Running(h) = slot {
-                let exec = h.starting.take().map_or(Ok(()), |mut s| s.started());
-                if let Err(e) = exec {
-                    // it has exited: no longer recorded, then reaped
-                    signals::helper_done(h.pgid);
-                    let _ = spawn::wait(h.pgid);
-                    *slot = Slot::Ended(Err(anyhow::Error::new(e).context(h.cannot_run.clone())));
-                }
-            }
-        }
-    }
-
     /// Waits for every helper (or its deadline) and gives their results in the order asked.
     pub fn finish(mut self) -> Vec<Result<Output>> {
-        self.release_cpus();
-        self.see_execs();
         loop {
             let now = Instant::now();
             let mut next: Option<Instant> = None;
@@ -414,7 +430,7 @@ impl Drop for Running {
                 signals::helper_done(h.pgid);
                 // never a blocking wait on an error path: a helper stuck in the kernel
                 // would hold nodeprep; what is not reaped yet goes when nodeprep exits
-                let _ = spawn::try_wait(h.pgid);
+                let _ = h.child.try_wait();
             }
         }
         if let Some((_, id)) = self.wake.take() {
@@ -423,11 +439,10 @@ impl Drop for Running {
     }
 }
 
-/// Runs the helper at `program` (a node path found by [`Root::find_program`]); nothing else
-/// runs meanwhile, so it is left where the scheduler puts it.
+/// Runs the helper at `program` (a node path found by [`Root::find_program`]) alone.
 pub fn run(root: &Root, program: &str, args: &[&str], timeout: Duration) -> Result<Output> {
     let jobs = [(program.to_string(), args.to_vec())];
-    start(root, &jobs, 0, timeout)
+    start(root, &jobs, timeout)
         .finish()
         .pop()
         .unwrap_or_else(|| Err(anyhow!("{program} did not run")))
@@ -506,7 +521,7 @@ mod tests {
                 )
             })
             .collect();
-        let results = start(&host, &jobs, 0, t).finish();
+        let results = start(&host, &jobs, t).finish();
         assert_eq!(results.len(), 4);
         assert!(results.iter().all(|r| r.is_ok()));
         assert_eq!(signals::unowned::kills(), Vec::<i32>::new());
@@ -535,11 +550,8 @@ mod tests {
         assert!(e.contains("did not finish within"), "{e}");
     }
 
-    /// Helpers are started without waiting for each one's exec: each child reads its
-    /// program, arguments and environment from nodeprep's memory while the next is being
-    /// made. Forty in one batch, each with arguments of its own and one that cannot start
-    /// among them, must each print its own arguments (memory freed or reused too early
-    /// shows as another helper's, or garbage), and the one must be its own error.
+    /// Forty helpers in one batch, each with arguments of its own and one that cannot start
+    /// among them: each prints its own arguments, and the one is its own error.
     #[test]
     fn helpers_started_together_each_run_with_their_own_arguments() {
         let host = Root::new("/");
@@ -558,7 +570,7 @@ mod tests {
             .iter()
             .map(|(p, a)| (p.clone(), a.iter().map(String::as_str).collect()))
             .collect();
-        let results = start(&host, &asked, asked.len(), Duration::from_secs(30)).finish();
+        let results = start(&host, &asked, Duration::from_secs(30)).finish();
         assert_eq!(results.len(), 40);
         for (i, r) in results.iter().enumerate() {
             if i == 17 {
@@ -572,7 +584,7 @@ mod tests {
         }
     }
 
-    /// What `spawn` leaves a helper: only its three descriptors, no input, no signal blocked
+    /// What a helper starts with: only its three descriptors, no input, no signal blocked
     /// or caught, SIGPIPE not ignored (nodeprep ignores it), its own process group,
     /// the clean environment, argv[0] its path.
     #[test]
@@ -650,82 +662,10 @@ mod tests {
         let seen = run(&host, &env, &[], Duration::from_secs(10)).expect("env runs");
         assert_eq!(
             seen.text,
-            format!("PATH={}\nLC_ALL=C", TRUSTED_DIRS.join(":")),
+            format!("LC_ALL=C\nPATH={}", TRUSTED_DIRS.join(":")),
             "the helper's whole environment"
         );
         let held = run(&host, "/bin/sh\0x", &[], Duration::from_secs(10));
         assert!(format!("{:#}", held.expect_err("a NUL")).contains("NUL"));
-    }
-
-    /// The CPUs a process may use, as `/proc/PID/status` lists them (not through
-    /// sched_getaffinity, which the placement itself uses).
-    fn cpus_of(status: &str) -> std::collections::BTreeSet<usize> {
-        let text = std::fs::read_to_string(status).expect(status);
-        let list = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-            .expect("Cpus_allowed_list")
-            .trim();
-        list.split(',')
-            .flat_map(|part| {
-                let (a, b) = part.split_once('-').unwrap_or((part, part));
-                a.parse::<usize>().unwrap()..=b.parse::<usize>().unwrap()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn helpers_keep_off_nodeprep_s_cpu_until_it_only_waits() {
-        let host = Root::new("/");
-        let sleep = host.find_program("sleep").expect("sleep on the host");
-        // four single-threaded helpers and one that is not (as check's ipset, iptables, nft
-        // and a Kubernetes binary, with one more)
-        let jobs: Vec<(String, Vec<&str>)> = (0..5).map(|_| (sleep.clone(), vec!["30"])).collect();
-        let mine = cpus_of("/proc/thread-self/status");
-        let mut running = start(&host, &jobs, 4, Duration::from_secs(60));
-        let pids: Vec<i32> = running
-            .slots
-            .iter()
-            .map(|s| match s {
-                Slot::Running(h) => h.pgid,
-                Slot::Ended(e) => panic!("sleep did not start: {e:?}"),
-            })
-            .collect();
-        let placed: Vec<_> = pids
-            .iter()
-            .map(|p| cpus_of(&format!("/proc/{p}/status")))
-            .collect();
-        if mine.len() < 2 {
-            // one CPU: nothing is placed
-            assert!(placed.iter().all(|c| *c == mine), "{placed:?} vs {mine:?}");
-        } else {
-            // the first ones anywhere but on one CPU, the next ones on that CPU alone, the
-            // multi-threaded one left alone. nodeprep's work counts as one helper's: on two
-            // CPUs each takes 3, so the fourth helper goes on nodeprep's; on three or more
-            // CPUs none of the four does
-            let n = if mine.len() == 2 { 3 } else { 4 };
-            let ours: Vec<usize> = mine.difference(&placed[0]).copied().collect();
-            assert_eq!(ours.len(), 1, "{placed:?} vs {mine:?}");
-            for (i, cpus) in placed.iter().enumerate() {
-                let want: std::collections::BTreeSet<usize> = if i == 4 {
-                    mine.clone()
-                } else if i < n {
-                    mine.iter().copied().filter(|c| *c != ours[0]).collect()
-                } else {
-                    [ours[0]].into()
-                };
-                assert_eq!(*cpus, want, "helper {i} of {placed:?}, nodeprep's {mine:?}");
-            }
-        }
-        // what finish does first: every helper gets every CPU back
-        running.release_cpus();
-        for p in &pids {
-            assert_eq!(
-                cpus_of(&format!("/proc/{p}/status")),
-                mine,
-                "helper {p} released"
-            );
-        }
-        drop(running);
     }
 }

@@ -676,7 +676,6 @@ fn a_panic_still_kills_the_helpers_running() {
     let running = nodeprep::system::start(
         &host,
         &[(sh, vec!["-c", cmd.as_str()])],
-        1,
         Duration::from_secs(60),
     );
     let started = Instant::now();
@@ -702,9 +701,7 @@ fn a_panic_still_kills_the_helpers_running() {
     assert!(gone(&pattern), "{cmd} outlived the panic");
 }
 
-/// Helpers start without waiting for each exec: a batch dropped at once (an error on the
-/// way) has helpers not yet in their own process group. None may be left running, and
-/// none may exec late.
+/// A batch dropped at once (an error on the way): none of its helpers is left running.
 #[test]
 fn helpers_dropped_before_their_exec_do_not_survive() {
     let (cmd, pattern) = own_sleep(41);
@@ -717,7 +714,6 @@ fn helpers_dropped_before_their_exec_do_not_survive() {
     drop(nodeprep::system::start(
         &host,
         &jobs,
-        jobs.len(),
         Duration::from_secs(60),
     ));
     assert!(gone(&pattern), "{cmd} outlived its dropped batch");

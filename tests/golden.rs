@@ -1,5 +1,5 @@
-//! Golden outputs: what a user sees for each shipped fixture root, kept as files beside it
-//! (`tests/fixtures/NAME.expected/`), so that a change in a report is a reviewed diff.
+//! Golden outputs: what a user sees for each shipped fixture root, kept as files
+//! (`tests/golden/NAME/`), so that a change in a report is a reviewed diff.
 //! `NODEPREP_BLESS=1 cargo test golden` writes them anew from what the binary prints now.
 
 use std::fs;
@@ -7,13 +7,12 @@ use std::path::{Path, PathBuf};
 
 use crate::support::{Node, nodeprep};
 
-/// Every fixture root under tests/fixtures (the `.expected` trees are not roots).
+/// Every fixture root under tests/fixtures.
 fn fixture_names() -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut names: Vec<String> = fs::read_dir(&dir)
         .expect("tests/fixtures")
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.ends_with(".expected"))
         .collect();
     names.sort();
     names
@@ -21,8 +20,8 @@ fn fixture_names() -> Vec<String> {
 
 fn expected_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(format!("{name}.expected"))
+        .join("tests/golden")
+        .join(name)
 }
 
 /// The root's temporary path shown as `$ROOT`, the exit code as the first line.

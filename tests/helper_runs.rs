@@ -266,75 +266,9 @@ fn ipvsadms_version_is_read_through_links_inside_the_root() {
     );
 }
 
-/// Helpers started from a guess that does not fit the configuration (here: another root)
-/// are killed, and the configuration's own are asked: the answers are its root's.
-#[test]
-fn early_helpers_that_do_not_fit_are_killed_and_the_right_ones_asked() {
-    use clap::Parser;
-    use nodeprep::config::{Config, Surroundings};
-    use nodeprep::early::Guess;
-    use nodeprep::probe::Early;
-    use nodeprep::run::Survey;
-
-    let right = with_logging_helpers("debian12-ready");
-    let wrong = Node::new("debian12-ready");
-    sleeping_ipset(&wrong);
-    let before = right.outside_snapshot();
-    let before_wrong = wrong.outside_snapshot();
-    let early = Early::start(Guess {
-        root: wrong.root.clone(),
-        ask_kube: true,
-    })
-    .expect("the other root opens");
-    let pid = sleeper_pid(&wrong);
-    let cli = nodeprep::cli::Cli::try_parse_from([
-        "nodeprep",
-        "--root",
-        right.root.to_str().unwrap(),
-        "check",
-    ])
-    .unwrap();
-    let cfg = Config::from_cli(cli, Surroundings::default()).unwrap();
-    let (survey, ()) = Survey::take_and(&cfg, Some(early), |_| ()).expect("survey");
-    let ipset = survey.facts.binary("ipset").expect("ipset found");
-    assert_eq!(
-        ipset.version.map(|v| v.to_string()).as_deref(),
-        Some("7.17")
-    );
-    assert_eq!(calls(&right), ONCE_EACH);
-    assert_killed(pid);
-    assert_eq!(
-        right.outside_snapshot(),
-        before,
-        "a helper wrote beside the root"
-    );
-    assert_eq!(
-        wrong.outside_snapshot(),
-        before_wrong,
-        "a killed helper wrote beside its root"
-    );
-}
-
 /// An ipset that writes its pid to /ipset.pid in the root, then sleeps for a minute.
 fn sleeping_ipset(node: &Node) {
     node.script("/usr/sbin/ipset", "echo $$ > /ipset.pid\nexec sleep 60");
-}
-
-/// The pid the sleeping ipset wrote, once it has (a bounded wait).
-fn sleeper_pid(node: &Node) -> u32 {
-    let since = std::time::Instant::now();
-    loop {
-        if let Ok(p) = fs::read_to_string(node.path("/ipset.pid"))
-            && let Ok(p) = p.trim().parse::<u32>()
-        {
-            return p;
-        }
-        assert!(
-            since.elapsed().as_secs() < 20,
-            "the sleeping ipset never ran"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
 }
 
 /// The state letter of process `pid` (`/proc/PID/stat`), None when there is none.
@@ -359,30 +293,7 @@ fn assert_killed(pid: u32) {
     assert!(matches!(state(), None | Some('Z')), "{:?}", state());
 }
 
-/// Dropped unused (as on a usage error), early helpers are killed, not left running.
-#[test]
-fn early_helpers_dropped_unused_are_killed() {
-    let node = with_logging_helpers("debian12-ready");
-    sleeping_ipset(&node);
-    let before = node.outside_snapshot();
-    let early = nodeprep::probe::Early::start(nodeprep::early::Guess {
-        root: node.root.clone(),
-        ask_kube: true,
-    })
-    .expect("the root opens");
-    let pid = sleeper_pid(&node);
-    drop(early);
-    assert_killed(pid);
-    assert_eq!(
-        node.outside_snapshot(),
-        before,
-        "a helper wrote beside the root"
-    );
-}
-
-/// A command line that looks like a plain check starts its helpers before clap parses it
-/// (src/early.rs); when clap then rejects it, nodeprep exits 64 and leaves no helper of
-/// the root running.
+/// A command line clap rejects exits 64 and has started no helper of the root.
 #[test]
 fn a_usage_error_after_the_helpers_started_leaves_none_running() {
     let node = with_logging_helpers("debian12-ready");
@@ -420,9 +331,8 @@ fn a_usage_error_after_the_helpers_started_leaves_none_running() {
     );
 }
 
-/// With the root from NODEPREP_ROOT, the helpers check takes are the root's, each asked
-/// once, and nothing beside the root changes. (Which root the guess reads is pinned in
-/// src/early.rs's tests; a guess of the wrong root would only be killed and redone here.)
+/// With the root from NODEPREP_ROOT, the helpers check asks are the root's, each asked
+/// once, and nothing beside the root changes.
 #[test]
 fn a_root_from_the_environment_asks_each_helper_once() {
     let node = with_logging_helpers("debian12-ready");

@@ -100,33 +100,31 @@ pub fn start(root: &Root, kube_version: bool) -> Asked {
         .zip(kube_found)
         .filter_map(|((_, args), path)| Some((path?, *args)))
         .collect();
-    let (jobs, placed) = jobs(&found, &kube);
+    let jobs = jobs(&found, &kube);
     Asked {
         root: root.clone(),
         found,
         kube,
-        running: system::start(root, &jobs, placed, TIMEOUT),
+        running: system::start(root, &jobs, TIMEOUT),
     }
 }
 
-/// What [`start`] runs, in order, and how many of the first may be given their CPUs
-/// (`system::start`'s `placed`): the helpers found among [`BINARIES`] that are asked
-/// (ipset, iptables and nft: single-threaded C programs), then the first Kubernetes binary
-/// found, never placed (Go: the threads it starts would keep the mask past the release).
+/// What [`start`] runs, in order: the helpers found among [`BINARIES`] that are asked (not
+/// ipvsadm), then the first Kubernetes binary found ([`Asked::finish`] takes the results in
+/// that order).
 fn jobs<'a>(
     found: &[Option<String>],
     kube: &[(String, &'a [&'a str])],
-) -> (Vec<(String, Vec<&'a str>)>, usize) {
+) -> Vec<(String, Vec<&'a str>)> {
     let mut jobs: Vec<(String, Vec<&str>)> = BINARIES
         .iter()
         .zip(found)
         .filter_map(|(name, path)| Some((path.clone()?, asked_with(name)?.to_vec())))
         .collect();
-    let placed = jobs.len();
     if let Some((path, args)) = kube.first() {
         jobs.push((path.clone(), args.to_vec()));
     }
-    (jobs, placed)
+    jobs
 }
 
 /// A helper's version read from its file rather than by running it: the first
@@ -157,7 +155,7 @@ fn scan_version(root: &Root, name: &str, path: &str) -> (Option<Version>, String
 /// (at most 160 bytes).
 fn version_string(bytes: &[u8], name: &str) -> Option<String> {
     let needle = format!("{name} v");
-    crate::scan::each(bytes, needle.as_bytes()).find_map(|at| {
+    memchr::memmem::find_iter(bytes, needle.as_bytes()).find_map(|at| {
         let rest = &bytes[at..];
         let end = rest
             .iter()
@@ -184,11 +182,6 @@ fn kube_answer(out: anyhow::Result<system::Output>, path: &str) -> Option<FoundV
 }
 
 impl Asked {
-    /// The root the helpers were started in (its tree opened: a clone shares it).
-    pub fn root(&self) -> &Root {
-        &self.root
-    }
-
     /// ipset, ipvsadm, iptables and nft as found and asked, and the version of the first of
     /// kube-proxy, kubelet, kubeadm that answers (a Go binary's start is tens of
     /// milliseconds of CPU: the next is asked only when the one before gave no version).
@@ -258,10 +251,9 @@ impl Asked {
 mod tests {
     use super::*;
 
-    /// ipset, iptables and nft may be given their CPUs; the Kubernetes binary (Go) never is,
-    /// and only the first one found is asked with them.
+    /// ipset, iptables and nft are asked, then only the first Kubernetes binary found.
     #[test]
-    fn the_kubernetes_helper_is_started_last_and_never_placed() {
+    fn the_kubernetes_helper_is_asked_last_and_only_the_first() {
         let found: Vec<Option<String>> = BINARIES.iter().map(|b| Some(format!("/x/{b}"))).collect();
         let kube: Vec<(String, &[&str])> = vec![
             ("/x/kubelet".into(), &["--version"]),
@@ -270,26 +262,22 @@ mod tests {
         let programs = |run: &[(String, Vec<&str>)]| -> Vec<String> {
             run.iter().map(|(p, _)| p.clone()).collect()
         };
-        let (run, placed) = jobs(&found, &kube);
+        let run = jobs(&found, &kube);
         assert_eq!(
             programs(&run),
             ["/x/ipset", "/x/iptables", "/x/nft", "/x/kubelet"],
             "ipvsadm is never run, and only the first Kubernetes binary is"
         );
-        assert_eq!(placed, 3, "only the single-threaded helpers are placed");
         assert_eq!(
             (run[0].1.as_slice(), run[3].1.as_slice()),
             (&["--help"][..], &["--version"][..])
         );
-        // without a Kubernetes binary every job is a placed one
-        let (run, placed) = jobs(&found, &[]);
-        assert_eq!((run.len(), placed), (3, 3));
-        // without ipset: one placed fewer, the Kubernetes binary still last
+        assert_eq!(jobs(&found, &[]).len(), 3);
+        // without ipset: the Kubernetes binary still last
         let mut no_ipset = found.clone();
         no_ipset[0] = None;
-        let (run, placed) = jobs(&no_ipset, &kube);
+        let run = jobs(&no_ipset, &kube);
         assert_eq!(programs(&run), ["/x/iptables", "/x/nft", "/x/kubelet"]);
-        assert_eq!(placed, 2);
     }
 
     #[test]

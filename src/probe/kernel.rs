@@ -241,185 +241,51 @@ pub fn module_name_of(path: &str) -> Option<String> {
 
 /// The module names of a kernel's index (`modules.dep`, `modules.builtin`): thousands of
 /// names, read once, asked by name, shared (not copied) by the facts projected from them.
-/// A name of up to 23 bytes (all but 56 of Debian 6.1's 4,023) is kept inline in 24 bytes,
-/// a longer one as a `String`: 4,000 allocations and frees were a fifth of a check's
-/// instructions, and 64-byte slots twice the memory.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct ModuleIndex(Arc<Names>);
-
-#[derive(Clone, Default, PartialEq, Eq)]
-struct Names {
-    short: HashSet<Short, NameHasher>,
-    long: HashSet<String>,
-}
-
-/// How the inline names are hashed: a folded multiply (a 64×64→128-bit product, its halves
-/// xored; foldhash's construction, hashbrown's default) per 8-byte word, with keys drawn per
-/// table from std's random keys. SipHash on these short names was a tenth of a check's
-/// instructions; this is a few multiplies. Keyed, so a hostile image under `--root` cannot
-/// lay out collisions in advance (and the index is bounded by `FILE_LIMIT`); a collision
-/// only costs time, as the names are compared whole.
-#[derive(Clone)]
-struct NameHasher {
-    key: u64,
-    seed: u64,
-}
-
-impl Default for NameHasher {
-    fn default() -> Self {
-        use std::hash::BuildHasher;
-        let random = std::collections::hash_map::RandomState::new();
-        NameHasher {
-            // odd, so that the multiply loses no bit of what it mixes
-            key: random.hash_one(1u8) | 1,
-            seed: random.hash_one(2u8),
-        }
-    }
-}
-
-impl std::hash::BuildHasher for NameHasher {
-    type Hasher = Folded;
-    fn build_hasher(&self) -> Folded {
-        Folded {
-            acc: self.seed,
-            key: self.key,
-        }
-    }
-}
-
-struct Folded {
-    acc: u64,
-    key: u64,
-}
-
-impl std::hash::Hasher for Folded {
-    fn write_u64(&mut self, word: u64) {
-        let p = u128::from(self.acc ^ word) * u128::from(self.key);
-        self.acc = (p as u64) ^ ((p >> 64) as u64);
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.acc
-    }
-}
+pub struct ModuleIndex(Arc<HashSet<String>>);
 
 /// The longest module name a kernel takes: `MODULE_NAME_LEN` is 64 − sizeof(long) with its
 /// NUL, so 55 bytes on 64-bit kernels and 59 on 32-bit ones. A longer name in an index
 /// cannot be a module, and is not kept.
 const NAME_MAX: usize = 59;
-const SHORT_MAX: usize = 23;
-
-/// A name of up to [`SHORT_MAX`] bytes, inline: its length, then its bytes, zero-padded to
-/// 24, aligned as three words. Built, compared and hashed at its fixed size: no call to
-/// `memcpy` or `memcmp` per name.
-#[derive(Clone, Copy, PartialEq, Eq)]
-#[repr(C, align(8))]
-struct Short([u8; SHORT_MAX + 1]);
-
-impl Short {
-    fn new(name: &[u8]) -> Option<Self> {
-        Short::mapped(name, |b| b)
-    }
-    /// A module file's stem as a module name: each `-` read as `_`.
-    fn of_stem(stem: &[u8]) -> Option<Self> {
-        Short::mapped(stem, |b| if b == b'-' { b'_' } else { b })
-    }
-    fn mapped(name: &[u8], f: impl Fn(u8) -> u8) -> Option<Self> {
-        if name.len() > SHORT_MAX {
-            return None;
-        }
-        let mut s = [0u8; SHORT_MAX + 1];
-        s[0] = name.len() as u8;
-        for (to, from) in s[1..].iter_mut().zip(name) {
-            *to = f(*from);
-        }
-        Some(Short(s))
-    }
-    fn as_bytes(&self) -> &[u8] {
-        &self.0[1..=usize::from(self.0[0])]
-    }
-}
-
-impl std::hash::Hash for Short {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        for word in self.0.as_chunks::<8>().0 {
-            state.write_u64(u64::from_le_bytes(*word));
-        }
-    }
-}
-
-impl Names {
-    fn insert(&mut self, name: &[u8]) -> bool {
-        match Short::new(name) {
-            Some(s) => self.short.insert(s),
-            None if name.len() <= NAME_MAX => {
-                self.long.insert(String::from_utf8_lossy(name).into_owned())
-            }
-            None => false,
-        }
-    }
-
-    /// A module file's stem (ASCII) as its module name: each `-` read as `_`, without a
-    /// copy beyond the inline one.
-    fn insert_stem(&mut self, stem: &[u8]) {
-        if let Some(s) = Short::of_stem(stem) {
-            self.short.insert(s);
-        } else if stem.len() <= NAME_MAX {
-            self.long
-                .insert(String::from_utf8_lossy(stem).replace('-', "_"));
-        }
-    }
-}
 
 impl ModuleIndex {
     pub fn contains(&self, name: &str) -> bool {
-        match Short::new(name.as_bytes()) {
-            Some(s) => self.0.short.contains(&s),
-            None => self.0.long.contains(name),
-        }
+        self.0.contains(name)
     }
     pub fn insert(&mut self, name: String) -> bool {
-        Arc::make_mut(&mut self.0).insert(name.as_bytes())
+        name.len() <= NAME_MAX && Arc::make_mut(&mut self.0).insert(name)
     }
     pub fn remove(&mut self, name: &str) -> bool {
-        let names = Arc::make_mut(&mut self.0);
-        match Short::new(name.as_bytes()) {
-            Some(s) => names.short.remove(&s),
-            None => names.long.remove(name),
-        }
+        Arc::make_mut(&mut self.0).remove(name)
     }
     pub fn clear(&mut self) {
-        let names = Arc::make_mut(&mut self.0);
-        names.short.clear();
-        names.long.clear();
+        Arc::make_mut(&mut self.0).clear();
     }
     /// The names, in order (for tests and `Debug`).
     pub fn sorted(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .0
-            .short
-            .iter()
-            .map(|n| String::from_utf8_lossy(n.as_bytes()).into_owned())
-            .chain(self.0.long.iter().cloned())
-            .collect();
+        let mut names: Vec<String> = self.0.iter().cloned().collect();
         names.sort();
         names
+    }
+    /// The module named by one index line: the path before its `:` (`modules.dep`) or the
+    /// whole line (`modules.builtin`).
+    fn add_line(&mut self, line: &[u8]) {
+        let line = String::from_utf8_lossy(line);
+        let path = line.split_once(':').map_or(&*line, |(p, _)| p);
+        if let Some(name) = module_name_of(path.trim()) {
+            self.insert(name);
+        }
     }
 }
 
 impl FromIterator<String> for ModuleIndex {
     fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
-        let mut names = Names::default();
+        let mut names = ModuleIndex::default();
         for n in iter {
-            names.insert(n.as_bytes());
+            names.insert(n);
         }
-        ModuleIndex(Arc::new(names))
+        names
     }
 }
 
@@ -435,47 +301,13 @@ impl std::fmt::Debug for ModuleIndex {
     }
 }
 
-/// Collects the module names of an index, line by line: the path before each line's `:`
-/// (`modules.dep`) or the whole line (`modules.builtin`). Bytes, not text: most of a
-/// distribution's half-megabyte modules.dep is the dependency lists after the `:`, never
-/// decoded. A hash set, as nothing needs them in order (sorting 4,000 paths cost more than
-/// reading them; sorting the inline names measured no faster than hashing them); a keyed
-/// hasher ([`NameHasher`]), since an image under `--root` may be hostile.
-struct IndexReader(Names);
-
-impl IndexReader {
-    /// Room for the names of an index of `size` bytes, so that the table is not rebuilt
-    /// on the way (Debian 6.1's lines are 130 bytes on average; the benchmark's 80); a
-    /// hostile size gets no more room up front than 16,384 names.
-    fn sized(size: u64) -> IndexReader {
-        let n = usize::try_from(size / 80).unwrap_or(0).min(1 << 14);
-        IndexReader(Names {
-            short: HashSet::with_capacity_and_hasher(n, NameHasher::default()),
-            long: HashSet::new(),
-        })
-    }
-    fn line(&mut self, line: &[u8]) {
-        let path = crate::scan::find_byte(b':', line).map_or(line, |i| &line[..i]);
-        match module_name_in(path) {
-            Some(Stem::Plain(stem)) => self.0.insert_stem(stem),
-            Some(Stem::Text(name)) => {
-                self.0.insert(name.as_bytes());
-            }
-            None => {}
-        }
-    }
-    fn done(self) -> ModuleIndex {
-        ModuleIndex(Arc::new(self.0))
-    }
-}
-
-/// The module names of a whole `modules.dep` or `modules.builtin` (see [`IndexReader`]).
+/// The module names of a whole `modules.dep` or `modules.builtin`.
 #[cfg(test)]
 fn module_names(index: &[u8]) -> ModuleIndex {
-    let mut names = IndexReader::sized(index.len() as u64);
+    let mut names = ModuleIndex::default();
     // a slice reads without error
-    let _ = crate::root::for_each_line(index, u64::MAX, &mut |l| names.line(l));
-    names.done()
+    let _ = crate::root::for_each_line(index, u64::MAX, &mut |l| names.add_line(l));
+    names
 }
 
 /// The module names of the index file `node` under the root; None when it does not exist.
@@ -483,46 +315,9 @@ fn read_index(root: &Root, node: &str) -> Result<Option<ModuleIndex>> {
     let Some(lines) = root.open_lines(node, FILE_LIMIT)? else {
         return Ok(None);
     };
-    let mut names = IndexReader::sized(lines.size());
-    lines.each(&mut |l| names.line(l))?;
-    Ok(Some(names.done()))
-}
-
-/// What an index line's path names: a module file's stem as it is (ASCII, the `-` still
-/// to be read as `_`), or a name decoded as text.
-enum Stem<'a> {
-    Plain(&'a [u8]),
-    Text(String),
-}
-
-/// [`module_name_of`] of an index line's path (trimmed as text), without decoding the whole
-/// path when its ends are ASCII, as they always are.
-fn module_name_in(path: &[u8]) -> Option<Stem<'_>> {
-    // where text trimming would go further than ASCII's (a vertical tab is whitespace to
-    // `str::trim`, not to `trim_ascii`; Unicode spaces are multibyte), the text decides
-    let plain = |b: &u8| b.is_ascii() && *b != 0x0b;
-    let path = path.trim_ascii_end();
-    let (base, plain_ends) = match crate::scan::rfind_byte(b'/', path) {
-        Some(i) => (&path[i + 1..], true),
-        None => {
-            let p = path.trim_ascii_start();
-            (p, p.first().is_none_or(plain))
-        }
-    };
-    if !plain_ends || path.last().is_some_and(|b| !plain(b)) {
-        let text = String::from_utf8_lossy(path);
-        return Some(Stem::Text(module_name_of(text.trim())?));
-    }
-    let stem = [&b".ko.xz"[..], b".ko.zst", b".ko.gz", b".ko"]
-        .iter()
-        .find_map(|ext| base.strip_suffix(*ext))?;
-    if stem.len() > NAME_MAX {
-        return None;
-    }
-    if !stem.is_ascii() {
-        return Some(Stem::Text(String::from_utf8_lossy(stem).replace('-', "_")));
-    }
-    Some(Stem::Plain(stem))
+    let mut names = ModuleIndex::default();
+    lines.each(&mut |l| names.add_line(l))?;
+    Ok(Some(names))
 }
 
 /// The modules in `/proc/modules`; None when it does not exist (no module support).

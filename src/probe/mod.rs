@@ -66,7 +66,7 @@ impl Facts {
 
 /// Reads everything `plan` needs. `sysctl_keys` are the wanted keys in path form.
 pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
-    Ok(start(cfg, sysctl_keys, None)?.finish())
+    Ok(start(cfg, sysctl_keys)?.finish())
 }
 
 /// The node read, but for the helpers' answers: they are still running.
@@ -92,50 +92,12 @@ impl Pending {
     }
 }
 
-/// `check`'s helpers, started from the plain reading of the command line before clap
-/// parsed it (see [`crate::early`]); [`start`] takes them when the configuration asks the
-/// same, and otherwise they are killed.
-pub struct Early {
-    ask_kube: bool,
-    asked: binaries::Asked,
-}
-
-impl Early {
-    /// Starts the helpers `guess` names; None when its root cannot be opened (the run then
-    /// says why, as it would have).
-    pub fn start(guess: crate::early::Guess) -> Option<Early> {
-        let root = Root::new(guess.root);
-        root.open().ok()?;
-        let asked = binaries::start(&root, guess.ask_kube);
-        Some(Early {
-            ask_kube: guess.ask_kube,
-            asked,
-        })
-    }
-
-    /// Started for this configuration: a `check`, the same root, the same question about
-    /// the Kubernetes binary.
-    fn fits(&self, cfg: &Config) -> bool {
-        matches!(cfg.mode, crate::config::Mode::Check { .. })
-            && *self.asked.root() == cfg.root
-            && self.ask_kube == cfg.kube_proxy_version.is_none()
-    }
-}
-
-/// Starts the helpers (or takes those `early` started, when they fit the configuration;
-/// when not, they are killed first), then reads the files while they run (on an error they
-/// are killed and reaped: see `system::Running`).
-pub fn start(cfg: &Config, sysctl_keys: &[String], early: Option<Early>) -> Result<Pending> {
-    let (root, asked) = match early {
-        Some(e) if e.fits(cfg) => (e.asked.root().clone(), e.asked),
-        other => {
-            drop(other);
-            cfg.root.open()?;
-            let asked = binaries::start(&cfg.root, cfg.kube_proxy_version.is_none());
-            (cfg.root.clone(), asked)
-        }
-    };
-    let root = &root;
+/// Starts the helpers, then reads the files while they run (on an error they are killed
+/// and reaped: see `system::Running`).
+pub fn start(cfg: &Config, sysctl_keys: &[String]) -> Result<Pending> {
+    let root = &cfg.root;
+    root.open()?;
+    let asked = binaries::start(root, cfg.kube_proxy_version.is_none());
     let kernel = kernel::probe(root, cfg.kernel_release.as_deref())?;
     let kube_config = match (&cfg.kube_proxy_config, &cfg.kube_proxy_config_text) {
         (Some(_), Some(text)) => Some(

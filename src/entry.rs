@@ -1,0 +1,115 @@
+//! A whole run of the command line: the Ansible module's answer, clap's parse, the
+//! configuration, the run, the report printed once and the exit status chosen once.
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use crate::cli::{Cli, Command};
+use crate::config::{Config, Surroundings};
+use crate::exit::{self, Exit};
+use crate::system::TRAMPOLINE;
+
+pub fn main(args: Vec<OsString>) -> Exit {
+    // nodeprep started again to run a helper of another root (see `system`)
+    if args.get(1).is_some_and(|a| a == TRAMPOLINE) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}",
+            crate::system::trampoline(&args[2..])
+        );
+        return Exit::Exec;
+    }
+    if let Err(e) = crate::signals::install() {
+        say(format_args!("cannot install the signal handlers: {e}"));
+        return Exit::CouldNotRun;
+    }
+    // Ansible runs a binary module with one argument, its parameter file: answered in JSON
+    if let Some(params) = crate::ansible::invocation(&args[1..]) {
+        let answer = crate::ansible::answer(&params);
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", answer.json).and_then(|_| out.flush());
+        return answer.exit;
+    }
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Exit::Ready,
+                _ => Exit::Usage,
+            };
+        }
+    };
+    if let Command::Completion(c) = &cli.command {
+        let mut out = std::io::stdout().lock();
+        let _ = out
+            .write_all(crate::docs::completion(c.shell.shell()).as_bytes())
+            .and_then(|_| out.flush());
+        return Exit::Ready;
+    }
+    let env = Surroundings {
+        no_color_env: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        term_dumb: std::env::var_os("TERM").is_some_and(|t| t == "dumb"),
+        stdout_tty: std::io::stdout().is_terminal(),
+        stderr_tty: std::io::stderr().is_terminal(),
+    };
+    let mut cfg = match Config::from_cli(cli, env) {
+        Ok(cfg) => cfg,
+        Err(e) => return usage_error(&e.0),
+    };
+    if cfg.config_from_stdin() {
+        let mut stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            return usage_error(
+                "--kube-proxy-config -: standard input is a terminal; pipe the configuration in (kubectl -n kube-system get cm kube-proxy -o yaml | nodeprep --kube-proxy-config - check)",
+            );
+        }
+        let mut text = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut stdin, &mut text) {
+            return usage_error(&format!(
+                "--kube-proxy-config -: cannot read standard input: {e}"
+            ));
+        }
+        cfg.kube_proxy_config_text = Some(text);
+    }
+    match crate::run::run(&cfg) {
+        Ok((report, status)) => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(report.as_bytes()).and_then(|_| out.flush()) {
+                Ok(()) => status,
+                // a closed pipe (`nodeprep check | head`) is not an error
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => status,
+                Err(e) => {
+                    say(format_args!(
+                        "cannot write the report to standard output: {e}"
+                    ));
+                    Exit::CouldNotRun
+                }
+            }
+        }
+        Err(e) => match exit::for_error(&e) {
+            Exit::Usage => usage_error(&format!("{e:#}")),
+            code => {
+                say(format_args!("{e:#}"));
+                code
+            }
+        },
+    }
+}
+
+/// One line on stderr; a stderr that cannot be written is not a reason to panic.
+fn say(msg: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr(), "nodeprep: {msg}");
+}
+
+/// A usage error in clap's style, as for a bad option: `error: …`, the usage line, exit 64.
+fn usage_error(msg: &str) -> Exit {
+    use clap::CommandFactory;
+    let _ = Cli::command()
+        .error(ErrorKind::ValueValidation, msg)
+        .print();
+    Exit::Usage
+}
