@@ -13,7 +13,7 @@ Peak RSS is measured apart, under GNU time (`/usr/bin/time -f %M`): a child spaw
 (much larger) Python process inherits its RSS high-water mark at exec, so the rusage of the
 timed runs cannot tell it.
 
-Prints the medians and the ratios of issue 11's targets. Timing never fails the run.
+Prints the medians and the guard's ratios (docs/performance.md). Timing never fails the run.
 """
 
 import argparse
@@ -137,24 +137,19 @@ def main():
     med = {nm: median(wall[nm]) for nm in names}
     helpers = [nm for nm in names if nm.startswith("helper ")]
     print()
-    print("targets (issue 11; reported, never asserted):")
+    print("guard (docs/performance.md; reported, never asserted):")
 
     def line(label, value, target, ok):
         print(f"  {label:<58} {value:>12}   target {target:<10} {'met' if ok else 'NOT met'}")
 
     if "check" in med and "seeds-check.sh" in med:
         r = med["check"] / med["seeds-check.sh"]
-        line("check / seeds-check.sh", f"{r:.3f}x", "<= 0.10x", r <= 0.10)
+        line("check / seeds-check.sh", f"{r:.3f}x", "<= 0.20x", r <= 0.20)
     if "check" in med and "nodeprep --version" in med and helpers:
         slowest = max(helpers, key=lambda h: med[h])
         floor = med["nodeprep --version"] + med[slowest]
         d = med["check"] - floor
-        line(
-            f"check - (process start + slowest helper, {slowest[7:]})",
-            f"{d:+.2f} ms",
-            "<= 2 ms",
-            d <= 2.0,
-        )
+        print(f"    (check - (process start + slowest helper, {slowest[7:]}): {d:+.2f} ms)")
         print(f"    (floor = {med['nodeprep --version']:.2f} + {med[slowest]:.2f} = "
               f"{floor:.2f} ms; all helpers one after another: "
               f"{sum(med[h] for h in helpers):.2f} ms)")
