@@ -222,7 +222,7 @@ fn before_apply(cfg: &Config) -> Result<(Vec<FileChange>, Vec<Finding>), String>
     match cfg.mode {
         Mode::Apply { .. } => {
             let s = Survey::take(cfg).map_err(|e| format!("{e:#}"))?;
-            let after = plan::assess(cfg, &s.projected, &s.wanted, &s.projected);
+            let after = plan::assess(&cfg.ask(), &s.projected, &s.wanted, &s.projected);
             let errors = after
                 .findings
                 .into_iter()

@@ -10,7 +10,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::fcntl::Flock;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::Config;
 use crate::plan::actions::{self, Action, Kind};
 use crate::plan::{Wanted, files, predicted_loads};
 use crate::probe::{self, FILE_LIMIT, Facts, kernel, sysctl};
@@ -45,15 +44,16 @@ pub struct Applied {
 /// node, then the file writes and sysctls [`settle`] computes from it — the same function the
 /// dry run uses. Errors only for what stops the run (exit 3/130); a module that cannot be
 /// loaded is a failed action, and the report says the rest.
+/// `progress`: show a progress bar on stderr.
 pub fn apply(
-    cfg: &Config,
+    root: &Root,
+    progress: bool,
     facts: &Facts,
     wanted: &Wanted,
     batch: Option<Batch>,
 ) -> Result<Applied> {
-    let root = &cfg.root;
     let loads = actions::loads(facts, wanted);
-    let bar = progress(cfg, loads.len() + 2 + wanted.sysctls.len());
+    let bar = progress_bar(progress, loads.len() + 2 + wanted.sysctls.len());
     let Loaded {
         mut done,
         mut load_failures,
@@ -66,7 +66,7 @@ pub fn apply(
         predicted_loads(facts, wanted)
     } else {
         // only what the loads can change is read again (no helper runs twice)
-        let mut now = probe::reprobe(cfg, &files::sysctl_keys(&wanted.sysctls), facts)?;
+        let mut now = probe::reprobe(root, &files::sysctl_keys(&wanted.sysctls), facts)?;
         for a in done.iter_mut().filter(|a| attempted.contains(&a.target)) {
             if !now.kernel.state(&a.target).is_present() {
                 a.ok = false;
@@ -123,14 +123,14 @@ fn runnable(loads: &[actions::Load]) -> Vec<&str> {
 /// Starts the batch `modprobe -a` for the facts read so far (all but the helpers'
 /// answers), when there are two loads or more to batch: None for an image, nothing to load,
 /// or no modprobe. `apply` waits for it where it would have run it.
-pub fn start_loads(cfg: &Config, facts: &Facts) -> Option<Batch> {
+pub fn start_loads(root: &Root, ask: &crate::plan::Ask, facts: &Facts) -> Option<Batch> {
     if facts.kernel.image {
         return None;
     }
-    let loads = actions::loads(facts, &crate::plan::wanted(cfg, facts));
+    let loads = actions::loads(facts, &crate::plan::wanted(ask, facts));
     let modules = runnable(&loads);
     let prog = facts.modprobe.as_ref().filter(|_| modules.len() > 1)?;
-    Some(start_batch(&cfg.root, prog, &modules))
+    Some(start_batch(root, prog, &modules))
 }
 
 /// `modprobe -a MODULES…`, started.
@@ -226,8 +226,8 @@ fn load_modules(
     })
 }
 
-fn progress(cfg: &Config, steps: usize) -> ProgressBar {
-    let bar = if cfg.progress {
+fn progress_bar(shown: bool, steps: usize) -> ProgressBar {
+    let bar = if shown {
         ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stderr())
     } else {
         ProgressBar::hidden()

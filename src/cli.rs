@@ -201,15 +201,6 @@ impl From<Runtime> for domain::Runtime {
     }
 }
 
-impl From<OutputFormat> for crate::config::Output {
-    fn from(f: OutputFormat) -> Self {
-        match f {
-            OutputFormat::Text => crate::config::Output::Text,
-            OutputFormat::Json => crate::config::Output::Json,
-        }
-    }
-}
-
 fn parse_sysctl(s: &str) -> Result<(String, String), String> {
     let (k, v) = s
         .split_once('=')
@@ -217,8 +208,7 @@ fn parse_sysctl(s: &str) -> Result<(String, String), String> {
     let (k, v) = (k.trim(), v.trim());
     // validated in the form that becomes a path under /proc/sys, after the separators are
     // swapped: `net.ipv4//x` would otherwise turn into `net/ipv4/../x`
-    let key_ok = !k.starts_with(['.', '/'])
-        && crate::probe::sysctl::is_valid_key(&crate::probe::sysctl::normalize_key(k));
+    let key_ok = !k.starts_with(['.', '/']) && domain::is_valid_key(&domain::normalize_key(k));
     if !key_ok {
         return Err(format!(
             "{k:?} is not a sysctl key (like net.ipv4.ip_forward)"

@@ -38,11 +38,15 @@ pub struct Config {
     pub without: Vec<String>,
 }
 
-/// How the report is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
-    Text,
-    Json,
+pub use crate::report::Output;
+
+impl From<crate::cli::OutputFormat> for Output {
+    fn from(f: crate::cli::OutputFormat) -> Self {
+        match f {
+            crate::cli::OutputFormat::Text => Output::Text,
+            crate::cli::OutputFormat::Json => Output::Json,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,10 +157,44 @@ impl Config {
     }
 
     /// Whether `--ignore` names this finding (ids compare case-insensitively, as kubeadm's).
-    pub fn ignores(&self, id: &str) -> bool {
-        self.ignore
-            .iter()
-            .any(|i| i == "all" || i.eq_ignore_ascii_case(id))
+    /// What the plan needs of the settings.
+    pub fn ask(&self) -> crate::plan::Ask {
+        crate::plan::Ask {
+            root: self.root.to_string(),
+            extra_modules: self.extra_modules.clone(),
+            sysctls: self.sysctls.clone(),
+            scheduler: self.scheduler.clone(),
+            kube_proxy_version: self.kube_proxy_version,
+            proxy_mode: self.proxy_mode,
+            runtime: self.runtime,
+            ignore: self.ignore.clone(),
+            without: self.without.clone(),
+        }
+    }
+
+    /// What the probe needs of the settings.
+    pub fn probe_request(&self) -> crate::probe::Request {
+        let kube_proxy_config = match (&self.kube_proxy_config, &self.kube_proxy_config_text) {
+            (Some(_), Some(text)) => Some(crate::probe::ConfigSource::Text(text.clone())),
+            (Some(path), None) => Some(crate::probe::ConfigSource::File(path.clone())),
+            (None, _) => None,
+        };
+        crate::probe::Request {
+            root: self.root.clone(),
+            kernel_release: self.kernel_release.clone(),
+            ask_kube_version: self.kube_proxy_version.is_none(),
+            kube_proxy_config,
+        }
+    }
+
+    /// How the report is written.
+    pub fn report_options(&self) -> crate::report::Options {
+        crate::report::Options {
+            output: self.output,
+            quiet: self.quiet,
+            color: self.color,
+            root: self.root.to_string(),
+        }
     }
 
     /// Whether standard input is the kube-proxy configuration (`--kube-proxy-config -`).
@@ -340,14 +378,14 @@ mod tests {
             c.ignore,
             ["kernelmodule-ip_vs", "sysctl-vm.swappiness", "strictarp"]
         );
-        assert!(c.ignores("KERNELMODULE-IP_VS") && !c.ignores("KernelModule-ip_vs_rr"));
+        assert!(c.ask().ignores("KERNELMODULE-IP_VS") && !c.ask().ignores("KernelModule-ip_vs_rr"));
         assert_eq!(c.without, ["vm/swappiness", "ip_vs_sh"]);
         let all = parse(
             &["nodeprep", "check", "--ignore", "all"],
             Surroundings::default(),
         )
         .unwrap();
-        assert!(all.ignores("anything"));
+        assert!(all.ask().ignores("anything"));
         let e = parse(
             &["nodeprep", "check", "--without", "net.core.somaxconn"],
             Surroundings::default(),

@@ -192,6 +192,48 @@ impl fmt::Display for Scheduler {
     }
 }
 
+// Sysctl keys: the dotted form people write and the path form under /proc/sys.
+
+/// `net.ipv4.ip_forward` and `net/ipv4/ip_forward` → `net/ipv4/ip_forward`. When the first
+/// separator is a slash, dots are literal (`net/ipv4/conf/eth0.100/forwarding`).
+pub fn normalize_key(key: &str) -> String {
+    let key = key.trim().trim_start_matches('/');
+    match key.find(['.', '/']) {
+        Some(i) if key.as_bytes()[i] == b'/' => key.to_string(),
+        // `.a.b` → `/a/b`: systemd joins it under /proc/sys all the same
+        _ => swap_separators(key).trim_start_matches('/').to_string(),
+    }
+}
+
+/// Whether a key in path form names a file under /proc/sys: no empty, `.` or `..`
+/// component, and only the characters sysctl names use. Checked in the form that becomes a
+/// path, after the separators are swapped.
+pub fn is_valid_key(path_key: &str) -> bool {
+    !path_key.is_empty()
+        && path_key.len() <= 255
+        && path_key
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+        && path_key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/:@+".contains(&b))
+}
+
+/// Path form → the dotted form people write (`net/ipv4/ip_forward` → `net.ipv4.ip_forward`).
+pub fn dotted(path_key: &str) -> String {
+    swap_separators(path_key)
+}
+
+fn swap_separators(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '.' => '/',
+            '/' => '.',
+            c => c,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

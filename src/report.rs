@@ -7,8 +7,6 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
-use crate::config::Config;
-use crate::config::Output;
 use crate::plan::actions::Action;
 use crate::plan::files::FileChange;
 use crate::plan::{Assessment, ModuleRow, Severity};
@@ -79,7 +77,24 @@ struct DiffJson<'a> {
     diff: &'a str,
 }
 
-pub fn render(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
+/// How the report is written (`Config::report_options` builds it once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub output: Output,
+    pub quiet: bool,
+    pub color: bool,
+    /// The root as the report shows it.
+    pub root: String,
+}
+
+/// The report's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+pub fn render(cfg: &Options, facts: &Facts, a: &Assessment, x: &Extras) -> String {
     match cfg.output {
         Output::Json => json(cfg, facts, a, x),
         Output::Text => text(cfg, facts, a, x),
@@ -90,7 +105,7 @@ fn changed(x: &Extras) -> Option<bool> {
     x.actions.map(|acts| acts.iter().any(|act| act.ok))
 }
 
-fn json(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
+fn json(cfg: &Options, facts: &Facts, a: &Assessment, x: &Extras) -> String {
     let k = &facts.kernel;
     let doc = Json {
         nodeprep_version: env!("CARGO_PKG_VERSION"),
@@ -99,7 +114,7 @@ fn json(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
         } else {
             "check"
         },
-        root: cfg.root.to_string(),
+        root: cfg.root.clone(),
         ready: a.ready(),
         kernel: KernelJson {
             release: &k.release,
@@ -145,7 +160,7 @@ fn json(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
 /// Every line of the text report fits this many columns (a tab counts as 8).
 pub const WIDTH: usize = 80;
 
-/// Colours the report's marks when `cfg.color` says so (anstyle renders the SGR codes).
+/// Colours the report's marks when `Options::color` says so (anstyle renders the SGR codes).
 struct Paint(bool);
 
 const GREEN: Style = AnsiColor::Green.on_default();
@@ -179,7 +194,7 @@ fn label(s: Severity) -> &'static str {
     }
 }
 
-fn text(cfg: &Config, facts: &Facts, a: &Assessment, x: &Extras) -> String {
+fn text(cfg: &Options, facts: &Facts, a: &Assessment, x: &Extras) -> String {
     let p = Paint(cfg.color);
     // apply --dry-run shows the node as apply would leave it, not as it is
     let (facts, a) = x.predicted.unwrap_or((facts, a));
@@ -216,7 +231,7 @@ fn quiet_section(o: &mut String, p: &Paint, a: &Assessment, x: &Extras) {
     }
 }
 
-fn header_section(o: &mut String, cfg: &Config, facts: &Facts, x: &Extras) {
+fn header_section(o: &mut String, cfg: &Options, facts: &Facts, x: &Extras) {
     let k = &facts.kernel;
     let os = if facts.os.pretty_name.is_empty() {
         "unknown distribution"
@@ -236,7 +251,7 @@ fn header_section(o: &mut String, cfg: &Config, facts: &Facts, x: &Extras) {
             "nodeprep {command}: kernel {}, {}, root {}",
             clean(&k.release),
             clean(os),
-            clean(&cfg.root.to_string())
+            clean(&cfg.root)
         ),
     );
     if !k.modules_supported {

@@ -28,8 +28,8 @@ impl Survey {
         cfg: &Config,
         meanwhile: impl FnOnce(&probe::Facts) -> R,
     ) -> Result<(Survey, R)> {
-        let keys = sysctl_keys(&plan::wanted_sysctls(cfg));
-        let pending = probe::start(cfg, &keys)?;
+        let keys = sysctl_keys(&plan::wanted_sysctls(&cfg.ask()));
+        let pending = probe::start(&cfg.probe_request(), &keys)?;
         let during = meanwhile(pending.facts());
         let mut facts = pending.finish();
         if facts.kernel.image {
@@ -40,7 +40,7 @@ impl Survey {
 
     /// The survey of facts already read.
     pub fn of(cfg: &Config, facts: probe::Facts) -> Survey {
-        let wanted = plan::wanted(cfg, &facts);
+        let wanted = plan::wanted(&cfg.ask(), &facts);
         let projected = plan::project(&facts, &wanted);
         Survey {
             facts,
@@ -51,8 +51,8 @@ impl Survey {
 
     /// The survey again after `apply` acted: only what apply can change is read again.
     pub fn retake(&self, cfg: &Config) -> Result<Survey> {
-        let keys = sysctl_keys(&plan::wanted_sysctls(cfg));
-        let mut facts = probe::reprobe(cfg, &keys, &self.facts)?;
+        let keys = sysctl_keys(&plan::wanted_sysctls(&cfg.ask()));
+        let mut facts = probe::reprobe(&cfg.root, &keys, &self.facts)?;
         if facts.kernel.image {
             facts = plan::at_boot(&facts, &keys);
         }
@@ -60,7 +60,7 @@ impl Survey {
     }
 
     pub fn assess(&self, cfg: &Config) -> plan::Assessment {
-        plan::assess(cfg, &self.facts, &self.wanted, &self.projected)
+        plan::assess(&cfg.ask(), &self.facts, &self.wanted, &self.projected)
     }
 }
 
@@ -74,7 +74,7 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
     // apply's loads depend on no helper's answer: its `modprobe -a` starts while they run
     let (survey, batch) = match cfg.mode {
         Mode::Apply { dry_run: false, .. } => {
-            Survey::take_and(cfg, |f| apply::start_loads(cfg, f))?
+            Survey::take_and(cfg, |f| apply::start_loads(&cfg.root, &cfg.ask(), f))?
         }
         _ => (Survey::take_and(cfg, |_| ())?.0, None),
     };
@@ -92,7 +92,7 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
             let plan = plan::actions::plan(facts, wanted);
             let (actions, diffs) = (plan.rows(), plan.diffs());
             let a = survey.assess(cfg);
-            let predicted = plan::assess(cfg, projected, wanted, projected);
+            let predicted = plan::assess(&cfg.ask(), projected, wanted, projected);
             let after = predicted.ready();
             let x = Extras {
                 actions: Some(&actions),
@@ -102,7 +102,7 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
                 probe: None,
                 predicted: Some((projected, &predicted)),
             };
-            let out = report::render(cfg, facts, &a, &x);
+            let out = report::render(&cfg.report_options(), facts, &a, &x);
             let changed = actions.iter().any(|act| act.ok);
             Ok((out, status(after, changed, detailed_exitcode)))
         }
@@ -110,7 +110,7 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
             dry_run: false,
             detailed_exitcode,
         } => {
-            let applied = apply::apply(cfg, facts, wanted, batch)?;
+            let applied = apply::apply(&cfg.root, cfg.progress, facts, wanted, batch)?;
             let actions = applied.actions;
             // Nothing done, nothing changed: the node is as it was read. The loads that failed
             // stay failed in the findings' advice.
@@ -124,7 +124,7 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
             let a = after.assess(cfg);
             let changed = actions.iter().any(|act| act.ok);
             let out = report::render(
-                cfg,
+                &cfg.report_options(),
                 &after.facts,
                 &a,
                 &Extras {
@@ -163,7 +163,7 @@ fn check(cfg: &Config, survey: &Survey, probe: bool) -> Result<(String, Exit)> {
         ready &= p.ok;
     }
     let out = report::render(
-        cfg,
+        &cfg.report_options(),
         facts,
         &a,
         &Extras {

@@ -27,6 +27,159 @@ fn src(under: &str) -> Vec<PathBuf> {
     out
 }
 
+/// Which of the crate's top-level modules each may import. Data flows one way, `cli →
+/// config → probe → plan → apply → report`: `config` is built from the CLI and hands each
+/// stage the narrow value it needs (`probe::Request`, `plan::Ask`, `report::Options`); each
+/// stage reads what the stages before it produced and never the settings. The words they
+/// share (`domain`, `exit`, `text`) import nothing of the crate, and the machine boundary
+/// (`signals`, `root`, `system`) is below every stage. `run`, `ansible`, `docs` and
+/// `entry` string the rest together.
+const ALLOWED: [(&str, &[&str]); 19] = [
+    ("domain", &[]),
+    ("exit", &[]),
+    ("text", &[]),
+    ("signals", &["exit"]),
+    ("root", &["signals"]),
+    ("system", &["root", "signals"]),
+    ("cli", &["domain", "exit"]),
+    ("probe", &["domain", "exit", "text", "root", "system"]),
+    ("plan", &["probe", "domain", "exit", "text"]),
+    (
+        "apply",
+        &[
+            "plan", "probe", "domain", "exit", "text", "root", "system", "signals",
+        ],
+    ),
+    ("report", &["plan", "probe", "domain", "exit", "text"]),
+    (
+        "config",
+        &[
+            "cli", "probe", "plan", "report", "domain", "exit", "text", "root",
+        ],
+    ),
+    (
+        "run",
+        &[
+            "config", "probe", "plan", "apply", "report", "domain", "exit", "text", "root",
+        ],
+    ),
+    ("docs", &["cli", "probe", "domain", "exit"]),
+    (
+        "ansible",
+        &[
+            "run", "config", "cli", "plan", "probe", "domain", "exit", "text", "root",
+        ],
+    ),
+    (
+        "entry",
+        &[
+            "ansible", "docs", "run", "config", "cli", "domain", "exit", "signals", "system",
+        ],
+    ),
+    ("lib", &[]),
+    ("main", &[]),
+    ("modes_tests", &[]),
+];
+
+/// The top-level modules a source file names as `crate::NAME` (in `use` lines and paths,
+/// `crate::{a, b}` too), outside its `#[cfg(test)]` module.
+fn imports(text: &str) -> std::collections::BTreeSet<String> {
+    let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or(text);
+    let mut out = std::collections::BTreeSet::new();
+    for (i, _) in code.match_indices("crate::") {
+        let rest = &code[i + "crate::".len()..];
+        let names: Vec<&str> = match rest.strip_prefix('{') {
+            Some(list) => list
+                .split('}')
+                .next()
+                .unwrap_or("")
+                .split(',')
+                .map(|n| n.trim().split("::").next().unwrap_or(""))
+                .collect(),
+            None => vec![
+                rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .next()
+                    .unwrap_or(""),
+            ],
+        };
+        out.extend(
+            names
+                .into_iter()
+                .filter(|n| !n.is_empty())
+                .map(String::from),
+        );
+    }
+    out
+}
+
+/// The top-level module a file under src/ belongs to.
+fn top_module(path: &Path) -> String {
+    let rel = path
+        .strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))
+        .unwrap();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_string()
+}
+
+#[test]
+fn each_module_imports_only_what_its_layer_may() {
+    let mut wrong = Vec::new();
+    for p in src("") {
+        let module = top_module(&p);
+        if p.ends_with("plan/modes_tests.rs") {
+            continue;
+        }
+        let allowed = ALLOWED
+            .iter()
+            .find(|(m, _)| *m == module)
+            .unwrap_or_else(|| panic!("{module} ({}) is not in ALLOWED", p.display()))
+            .1;
+        let text = fs::read_to_string(&p).unwrap();
+        for import in imports(&text) {
+            if import != module && !allowed.contains(&import.as_str()) {
+                wrong.push(format!("{}: crate::{import}", p.display()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "imports against the layers: {wrong:#?}");
+}
+
+/// The table itself has no cycle (so no import cycle can pass it).
+#[test]
+fn the_layers_have_no_cycle() {
+    fn visit(m: &str, path: &mut Vec<String>) {
+        assert!(!path.iter().any(|p| p == m), "cycle: {path:?} -> {m}");
+        path.push(m.to_string());
+        let allowed = ALLOWED
+            .iter()
+            .find(|(n, _)| *n == m)
+            .map_or(&[][..], |e| e.1);
+        for next in allowed {
+            visit(next, path);
+        }
+        path.pop();
+    }
+    for (m, _) in ALLOWED {
+        visit(m, &mut Vec::new());
+    }
+}
+
+#[test]
+fn the_import_reader_sees_lists_and_paths() {
+    let seen = imports(
+        "use crate::{plan::Ask, probe};\nlet x = crate::root::Root::new(\"/\");\n#[cfg(test)]\nmod tests { use crate::cli; }",
+    );
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        ["plan", "probe", "root"]
+    );
+}
+
 #[test]
 fn plan_and_probe_do_not_import_the_cli() {
     for p in src("plan").into_iter().chain(src("probe")) {

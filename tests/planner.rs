@@ -1020,7 +1020,7 @@ fn project_on_debian12_fresh_writes_what_debian12_ready_holds() {
         Some(read_fixture("debian12-ready", SYSCTL_FILE).as_str())
     );
     // and the node apply would leave behind has no error findings
-    let after = assess(&n.cfg, &n.projected, &n.wanted, &n.projected);
+    let after = assess(&n.cfg.ask(), &n.projected, &n.wanted, &n.projected);
     let errors: Vec<&Finding> = after
         .findings
         .iter()
@@ -1116,7 +1116,7 @@ fn wanted_sysctls_override_in_place_and_add_in_path_form() {
         ],
     );
     assert_eq!(
-        wanted_sysctls(&cfg),
+        wanted_sysctls(&cfg.ask()),
         vec![
             (
                 "net/bridge/bridge-nf-call-iptables".to_string(),

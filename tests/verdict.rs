@@ -264,9 +264,9 @@ fn kube_proxy_verdict_table() {
         });
         let cfg = config(node, r);
         let facts = &survey.facts;
-        let wanted = plan::wanted(&cfg, facts);
+        let wanted = plan::wanted(&cfg.ask(), facts);
         let projected = plan::project(facts, &wanted);
-        let a = plan::assess(&cfg, facts, &wanted, &projected);
+        let a = plan::assess(&cfg.ask(), facts, &wanted, &projected);
         let kp = serde_json::to_value(&a.kube_proxy).unwrap();
         wrong.extend(row_wrong(r, &kp));
     }

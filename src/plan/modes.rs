@@ -6,29 +6,13 @@
 use serde::Serialize;
 
 use crate::domain::Runtime;
-use crate::probe::kernel::ModState;
 
 use super::nftables;
 use super::verdict::{self, Judgement, Outcome, Situation, done, v};
+pub use super::verdict::{available, display_name, effective_mode};
 
 /// The three modes of the migration table, in the order they are shown.
 pub const MODES: [&str; 3] = ["ipvs", "nftables", "iptables"];
-
-/// What kube-proxy runs for a configured mode: blank means iptables on Linux.
-pub fn effective_mode(mode: &str) -> &str {
-    if mode.is_empty() { "iptables" } else { mode }
-}
-
-/// How a mode is named in sentences.
-pub fn display_name(mode: &str) -> &str {
-    match mode {
-        "ipvs" => "IPVS",
-        "nftables" => "nftables",
-        "iptables" => "iptables",
-        "userspace" => "userspace",
-        other => other,
-    }
-}
 
 /// The outcome that means "kube-proxy runs the mode it was configured with".
 pub fn expected_outcome(mode: &str) -> Option<Outcome> {
@@ -156,16 +140,6 @@ pub fn iptables_kernel_support(s: &Situation) -> bool {
     let have = |m: &str| available(s, m);
     (have("ip_tables") && have("iptable_nat"))
         || (have("nf_tables") && have("nft_compat") && have("nft_chain_nat"))
-}
-
-/// A kernel feature kube-proxy's rules need: present, or loadable by the kernel's own
-/// autoload (the host's modprobe helper and modprobe.d, whoever runs kube-proxy). Without a
-/// module index nodeprep cannot tell, and assumes it is there.
-pub fn available(s: &Situation, module: &str) -> bool {
-    let k = s.kernel;
-    k.state(module).is_present()
-        || verdict::autoload_works(s, module)
-        || (k.modules_supported && k.modules_dir.is_none() && k.state(module) == ModState::Missing)
 }
 
 /// iptables mode's startup check: `iptables -w 5 -S POSTROUTING -t nat` for each family. Until

@@ -5,8 +5,7 @@
 
 use crate::domain::Runtime;
 
-use super::modes::available;
-use super::verdict::{Judgement, Outcome, Situation, done, v};
+use super::verdict::{Judgement, Outcome, Situation, available, done, v};
 
 /// Expressions kube-proxy's nftables rules use, by the module that implements them (Linux ≥ 5.2
 /// names), for each IP family it writes rules for.

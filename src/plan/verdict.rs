@@ -43,16 +43,16 @@ pub enum Outcome {
 impl Outcome {
     /// What kube-proxy does, said for the mode it was configured with.
     pub fn sentence(self, mode: &str) -> String {
-        let wanted = crate::plan::modes::effective_mode(mode);
+        let wanted = effective_mode(mode);
         let run = |m: &str| {
             if m == wanted {
-                format!("will run in {} mode", crate::plan::modes::display_name(m))
+                format!("will run in {} mode", display_name(m))
             } else if wanted == "ipvs" && m == "iptables" {
                 "will NOT use IPVS: it falls back to iptables".to_string()
             } else {
                 format!(
                     "will NOT use {}: it runs the {m} proxier",
-                    crate::plan::modes::display_name(wanted)
+                    display_name(wanted)
                 )
             }
         };
@@ -408,4 +408,30 @@ fn ipset_problem(s: &Situation) -> Option<String> {
 /// kube-proxy's minimum ipset version.
 pub fn ipset_version_ok(ver: Version) -> bool {
     ver >= Version::new(6, 0)
+}
+
+/// What kube-proxy runs for a configured mode: blank means iptables on Linux.
+pub fn effective_mode(mode: &str) -> &str {
+    if mode.is_empty() { "iptables" } else { mode }
+}
+
+/// How a mode is named in sentences.
+pub fn display_name(mode: &str) -> &str {
+    match mode {
+        "ipvs" => "IPVS",
+        "nftables" => "nftables",
+        "iptables" => "iptables",
+        "userspace" => "userspace",
+        other => other,
+    }
+}
+
+/// A kernel feature kube-proxy's rules need: present, or loadable by the kernel's own
+/// autoload (the host's modprobe helper and modprobe.d, whoever runs kube-proxy). Without a
+/// module index nodeprep cannot tell, and assumes it is there.
+pub fn available(s: &Situation, module: &str) -> bool {
+    let k = s.kernel;
+    k.state(module).is_present()
+        || autoload_works(s, module)
+        || (k.modules_supported && k.modules_dir.is_none() && k.state(module) == ModState::Missing)
 }

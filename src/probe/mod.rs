@@ -14,7 +14,6 @@ pub mod sysctl;
 
 use anyhow::Result;
 
-use crate::config::Config;
 use crate::root::{Root, Target};
 
 /// The files nodeprep owns.
@@ -25,6 +24,25 @@ pub const SYSCTL_FILE: &str = "/etc/sysctl.d/k8s.conf";
 pub const FILE_LIMIT: u64 = 16 << 20;
 /// Where `apply` takes its lock.
 pub const LOCK_FILE: &str = "/run/nodeprep.lock";
+
+/// What to read (`Config::probe_request` builds it once).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub root: Root,
+    /// `--kernel-release`, for an image root.
+    pub kernel_release: Option<String>,
+    /// Ask kube-proxy, kubelet or kubeadm for their version (no `--kube-proxy-version`).
+    pub ask_kube_version: bool,
+    pub kube_proxy_config: Option<ConfigSource>,
+}
+
+/// Where the kube-proxy configuration comes from.
+#[derive(Debug, Clone)]
+pub enum ConfigSource {
+    File(std::path::PathBuf),
+    /// Standard input, read by `main`.
+    Text(String),
+}
 
 #[derive(Debug, Clone)]
 pub struct Facts {
@@ -65,8 +83,8 @@ impl Facts {
 }
 
 /// Reads everything `plan` needs. `sysctl_keys` are the wanted keys in path form.
-pub fn probe(cfg: &Config, sysctl_keys: &[String]) -> Result<Facts> {
-    Ok(start(cfg, sysctl_keys)?.finish())
+pub fn probe(req: &Request, sysctl_keys: &[String]) -> Result<Facts> {
+    Ok(start(req, sysctl_keys)?.finish())
 }
 
 /// The node read, but for the helpers' answers: they are still running.
@@ -94,18 +112,18 @@ impl Pending {
 
 /// Starts the helpers, then reads the files while they run (on an error they are killed
 /// and reaped: see `system::Running`).
-pub fn start(cfg: &Config, sysctl_keys: &[String]) -> Result<Pending> {
-    let root = &cfg.root;
+pub fn start(req: &Request, sysctl_keys: &[String]) -> Result<Pending> {
+    let root = &req.root;
     root.open()?;
-    let asked = binaries::start(root, cfg.kube_proxy_version.is_none());
-    let kernel = kernel::probe(root, cfg.kernel_release.as_deref())?;
-    let kube_config = match (&cfg.kube_proxy_config, &cfg.kube_proxy_config_text) {
-        (Some(_), Some(text)) => Some(
+    let asked = binaries::start(root, req.ask_kube_version);
+    let kernel = kernel::probe(root, req.kernel_release.as_deref())?;
+    let kube_config = match &req.kube_proxy_config {
+        Some(ConfigSource::Text(text)) => Some(
             kubeconfig::parse("standard input", text)
                 .map_err(|e| crate::exit::UsageError(format!("--kube-proxy-config -: {e:#}")))?,
         ),
-        (Some(path), None) => Some(kubeconfig::load(path)?),
-        (None, _) => None,
+        Some(ConfigSource::File(path)) => Some(kubeconfig::load(path)?),
+        None => None,
     };
     let facts = read_files(root, sysctl_keys, kernel, kube_config)?;
     Ok(Pending { facts, asked })
@@ -139,8 +157,7 @@ fn read_files(
 /// directories, the live sysctls, nodeprep's files) is read again; the rest (helper
 /// versions, the kube version, os-release, the kube-proxy config, the kernel's module index
 /// and config) is taken from `before`: no helper runs twice, nothing is parsed twice.
-pub fn reprobe(cfg: &Config, sysctl_keys: &[String], before: &Facts) -> Result<Facts> {
-    let root = &cfg.root;
+pub fn reprobe(root: &Root, sysctl_keys: &[String], before: &Facts) -> Result<Facts> {
     let mut kernel = before.kernel.clone();
     if kernel.image {
         // what "is loaded" in an image is what the files load at boot: judged afresh

@@ -1,0 +1,159 @@
+//! The findings about the node as a whole, its helper programs and the verdict.
+
+use super::verdict::Outcome;
+use crate::domain::Runtime;
+use crate::domain::{ProxyMode, Version};
+use crate::probe::Facts;
+
+use super::{modes, verdict};
+use super::{types::*, wanted::*};
+
+/// The node as a whole: an image, a kernel that loads no more modules.
+pub(super) fn node_findings(ask: &Ask, facts: &Facts, wanted: &Wanted, f: &mut Findings) {
+    let k = &facts.kernel;
+    let release = &k.release;
+    if k.image {
+        f.add(
+            Severity::Info,
+            "ImageRoot",
+            format!(
+                "{} has no live /proc: judged as the node will be at boot with kernel {release} (modules from modules-load.d, sysctls from sysctl.d); apply writes only the persistent files",
+                ask.root
+            ),
+        );
+    }
+    if k.modules_disabled && wanted.modules.iter().any(|m| !k.state(m).is_present()) {
+        f.add(
+            Severity::Error,
+            "ModulesDisabled",
+            "/proc/sys/kernel/modules_disabled is 1: no module can be loaded until the next boot",
+        );
+    }
+}
+
+/// The helper programs the mode needs, and ipset's version.
+pub(super) fn binary_findings(ask: &Ask, facts: &Facts, wanted: &Wanted, f: &mut Findings) {
+    for b in &facts.binaries {
+        if b.path.is_some() || !wanted.binaries.contains(&b.name.as_str()) {
+            continue;
+        }
+        let needed_by_kube_proxy = b.name != "ipvsadm" && ask.runtime == Runtime::Host;
+        let why = match b.name.as_str() {
+            "ipvsadm" => {
+                "kube-proxy does not need it, but it is the tool to look at IPVS rules (ipvsadm -Ln)"
+            }
+            _ if needed_by_kube_proxy => "kube-proxy on the host runs it",
+            _ => {
+                "a containerised kube-proxy brings its own, but the host's is the one you debug with"
+            }
+        };
+        // the package is named after the binary, except nft's
+        let package = if b.name == "nft" {
+            "nftables"
+        } else {
+            b.name.as_str()
+        };
+        let install = facts
+            .os
+            .install_command(&[package])
+            .map(|c| format!("; install it: {c}"))
+            .unwrap_or_default();
+        f.add(
+            if needed_by_kube_proxy { Severity::Error } else { Severity::Warning },
+            format!("FileExisting-{}", b.name),
+            format!("{} not found in /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin, /bin ({why}){install}", b.name),
+        );
+    }
+    if let Some(ipset) = facts
+        .binary("ipset")
+        .filter(|b| b.path.is_some() && wanted.binaries.contains(&"ipset"))
+        && !ipset.version.is_some_and(verdict::ipset_version_ok)
+    {
+        f.add(
+            if ask.runtime == Runtime::Host {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            "IpsetVersion",
+            format!(
+                "ipset version {} is not at least 6.0, which kube-proxy requires ({})",
+                ipset.version.map_or("unknown".into(), |v| v.to_string()),
+                ipset.banner.as_deref().unwrap_or("")
+            ),
+        );
+    }
+}
+
+/// MetalLB's strictARP advice, for IPVS mode.
+pub(super) fn strict_arp_finding(facts: &Facts, wanted: &Wanted, f: &mut Findings) {
+    if let Some(kc) = facts
+        .kube_config
+        .as_ref()
+        .filter(|c| c.strict_arp == Some(false) && wanted.proxy_mode() == Some(ProxyMode::Ipvs))
+    {
+        f.add(
+            Severity::Info,
+            "StrictARP",
+            format!(
+                "{} has ipvs.strictARP: false; MetalLB in L2 mode needs `strictARP: true` under `ipvs:` in the KubeProxyConfiguration (kubectl -n kube-system edit configmap kube-proxy)",
+                kc.path
+            ),
+        );
+    }
+}
+
+/// The findings the verdict makes: the configured mode does not run (error), a version newer
+/// than nodeprep knows, and IPVS's deprecation with what nftables mode would do here.
+pub(super) fn verdict_findings(f: &mut Findings, kp: &KubeProxyVerdict, wanted: &Wanted) {
+    if let Some(note) = &kp.version_note {
+        f.add(Severity::Warning, "KubeProxyVersion", note.clone());
+    }
+    let id = match wanted.proxy_mode() {
+        Some(ProxyMode::Ipvs) => "KubeProxyIPVS",
+        Some(ProxyMode::Nftables) => "KubeProxyNFTables",
+        Some(ProxyMode::Iptables) => "KubeProxyIPTables",
+        None => "KubeProxyMode",
+    };
+    if modes::expected_outcome(&wanted.mode) != Some(kp.outcome) {
+        f.add(
+            Severity::Error,
+            id,
+            format!(
+                "kube-proxy {} {}: {}",
+                kp.version,
+                kp.outcome.sentence(&wanted.mode),
+                kp.reasons.join("; ")
+            ),
+        );
+    } else if kp.outcome == Outcome::Userspace {
+        f.add(
+            Severity::Warning,
+            id,
+            format!("kube-proxy {} runs the userspace proxier, which kube-proxy 1.26 removed: choose iptables or nftables before upgrading", kp.version),
+        );
+    }
+    if kp.outcome == Outcome::Ipvs && kp.version >= Version::new(1, 35) {
+        let nft = &kp.modes.nftables;
+        let today = if nft.outcome == Outcome::Nftables {
+            "nftables mode would work on this node today (see `nodeprep --mode nftables check`)"
+                .to_string()
+        } else {
+            format!(
+                "nftables mode would NOT work on this node yet: kube-proxy {} {}: {}",
+                kp.version,
+                nft.outcome.sentence("nftables"),
+                nft.reasons.join("; ")
+            )
+        };
+        f.add(
+            Severity::Warning,
+            "KubeProxyDeprecated",
+            format!(
+                "kube-proxy {} logs \"{}\" (kubeadm warns from 1.37); {today}",
+                kp.version,
+                verdict::IPVS_DEPRECATED
+            ),
+        );
+    }
+}
