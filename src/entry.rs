@@ -22,6 +22,12 @@ pub fn main(args: Vec<OsString>) -> Exit {
         );
         return Exit::Exec;
     }
+    // without /proc (a bare chroot), the trampoline is this binary by the path it was run as
+    if !std::path::Path::new("/proc/self/exe").exists()
+        && let Some(me) = args.first().filter(|a| a.as_encoded_bytes().contains(&b'/'))
+    {
+        crate::system::set_trampoline(me);
+    }
     if let Err(e) = crate::signals::install() {
         say(format_args!("cannot install the signal handlers: {e}"));
         return Exit::CouldNotRun;

@@ -39,12 +39,12 @@ const GRACE: Duration = Duration::from_millis(200);
 pub const TRAMPOLINE: &str = "--internal-exec-chrooted";
 /// How the trampoline says that it could not exec the helper (then it exits 127).
 const EXEC_FAILED: &str = "nodeprep-trampoline: ";
-/// The nodeprep binary that runs as the trampoline: this one, unless a program that links
-/// the library (a test) names the binary with [`set_trampoline`].
+/// The nodeprep binary that runs as the trampoline: this one (`/proc/self/exe`), unless
+/// [`set_trampoline`] named it: a program that links the library (a test), or nodeprep
+/// without /proc (a bare chroot), by the path it was run as.
 static TRAMPOLINE_EXE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
-/// For a program that links the library rather than being nodeprep (the tests): which
-/// nodeprep binary runs the helpers of another root. The first call decides.
+/// Which nodeprep binary runs the helpers of another root. The first call decides.
 pub fn set_trampoline(nodeprep: impl Into<std::path::PathBuf>) {
     let _ = TRAMPOLINE_EXE.set(nodeprep.into());
 }
