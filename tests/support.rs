@@ -191,6 +191,34 @@ pub fn command(args: &[&str]) -> Command {
     c
 }
 
+/// Whether the tests run in a user namespace (tests/userns, for an ordinary user): root there
+/// is the user mapped, with no other user to switch to and no device to make.
+pub fn in_user_namespace() -> bool {
+    let map = fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    map.split_whitespace().nth(2) != Some("4294967295")
+}
+
+/// Skips a test that needs the machine's real root, with one line saying why.
+pub fn skip_in_user_namespace(test: &str, needs: &str) -> bool {
+    let skip = in_user_namespace();
+    if skip {
+        // written to a copy of the descriptor, past the harness's capture, so that it is seen
+        use std::io::Write;
+        use std::os::fd::AsFd;
+        if let Ok(mut err) = std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(fs::File::from)
+        {
+            let _ = writeln!(
+                err,
+                "skipped {test}: it needs {needs}, which a user namespace has not (run the tests as root)"
+            );
+        }
+    }
+    skip
+}
+
 pub fn nodeprep(args: &[&str]) -> Run {
     Run::from_output(command(args).output().expect("run nodeprep"))
 }

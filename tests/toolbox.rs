@@ -6,6 +6,7 @@
 //! Running helpers chrooted needs root: the tests that run them are run as root (CI is).
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -107,13 +108,14 @@ pub fn install(root: &Path) {
             .args(["-m", "666"])
             .arg(&null)
             .args(["c", "1", "3"])
+            .stderr(std::process::Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
-        assert!(
-            made,
-            "the test toolbox needs to mknod {} (run the tests as root)",
-            null.display()
-        );
+        if !made {
+            // no device in a user namespace: a regular file takes what the fakes throw away
+            fs::write(&null, "").unwrap();
+            fs::set_permissions(&null, fs::Permissions::from_mode(0o666)).unwrap();
+        }
     }
     if fs::symlink_metadata(root.join("bin")).is_err() {
         std::os::unix::fs::symlink("usr/bin", root.join("bin")).unwrap();
