@@ -24,7 +24,9 @@ pub fn main(args: Vec<OsString>) -> Exit {
     }
     // without /proc (a bare chroot), the trampoline is this binary by the path it was run as
     if !std::path::Path::new("/proc/self/exe").exists()
-        && let Some(me) = args.first().filter(|a| a.as_encoded_bytes().contains(&b'/'))
+        && let Some(me) = args
+            .first()
+            .filter(|a| a.as_encoded_bytes().contains(&b'/'))
     {
         crate::system::set_trampoline(me);
     }

@@ -102,7 +102,8 @@ fn command(root: &Root, program: &str, args: &[&str]) -> Result<Command> {
     c.env_clear()
         .env("PATH", TRUSTED_DIRS.join(":"))
         .env("LC_ALL", "C")
-        .stdin(Stdio::null())
+        // an input at its end at once: not /dev/null, which a container may not have
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
@@ -298,6 +299,7 @@ fn spawn(root: &Root, program: &str, args: &[&str]) -> Result<Helper> {
     let mut cmd = command(root, program, args)?;
     let mut child = signals::spawn_helper(&mut cmd).with_context(|| cannot_run.clone())?;
     let pgid = i32::try_from(child.id()).unwrap_or(0);
+    drop(child.stdin.take());
     let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
     if let Some(p) = &stdout {
         set_nonblocking(p.as_fd());
