@@ -69,19 +69,10 @@ pub fn main(args: Vec<OsString>) -> Exit {
         Err(e) => return usage_error(&e.0),
     };
     if cfg.config_from_stdin() {
-        let mut stdin = std::io::stdin();
-        if stdin.is_terminal() {
-            return usage_error(
-                "--kube-proxy-config -: standard input is a terminal; pipe the configuration in (kubectl -n kube-system get cm kube-proxy -o yaml | nodeprep --kube-proxy-config - check)",
-            );
+        match config_from_stdin() {
+            Ok(text) => cfg.kube_proxy_config_text = Some(text),
+            Err(exit) => return exit,
         }
-        let mut text = String::new();
-        if let Err(e) = std::io::Read::read_to_string(&mut stdin, &mut text) {
-            return usage_error(&format!(
-                "--kube-proxy-config -: cannot read standard input: {e}"
-            ));
-        }
-        cfg.kube_proxy_config_text = Some(text);
     }
     match crate::run::run(&cfg) {
         Ok((report, status)) => {
@@ -120,4 +111,34 @@ fn usage_error(msg: &str) -> Exit {
         .error(ErrorKind::ValueValidation, msg)
         .print();
     Exit::Usage
+}
+
+/// `--kube-proxy-config -`: standard input, as capped as a file; a usage error otherwise.
+fn config_from_stdin() -> Result<String, Exit> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Err(usage_error(
+            "--kube-proxy-config -: standard input is a terminal; pipe the configuration in (kubectl -n kube-system get cm kube-proxy -o yaml | nodeprep --kube-proxy-config - check)",
+        ));
+    }
+    let limit = crate::probe::kubeconfig::CONFIG_LIMIT;
+    let bytes = match crate::root::read_capped(stdin, limit) {
+        Ok(b) if b.len() as u64 > limit => {
+            return Err(usage_error(&format!(
+                "--kube-proxy-config -: standard input holds more than {limit} bytes; that is not a KubeProxyConfiguration"
+            )));
+        }
+        Ok(b) => b,
+        Err(e) => {
+            return Err(usage_error(&format!(
+                "--kube-proxy-config -: cannot read standard input: {e}"
+            )));
+        }
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Err(usage_error(
+            "--kube-proxy-config -: standard input is not UTF-8 text; expected a YAML KubeProxyConfiguration",
+        ));
+    };
+    Ok(text)
 }

@@ -171,3 +171,97 @@ fn bad_configs_are_usage_errors_naming_file_and_line() {
         );
     }
 }
+
+/// nodeprep with `args` under the test harness's own limits: 10 s of CPU, 1 GiB of address
+/// space (a parser that blows up is killed by them, and the test fails on the status).
+fn bounded(args: &[&str], stdin: Option<Vec<u8>>) -> Run {
+    use std::io::Write;
+    let mut c = std::process::Command::new("prlimit");
+    c.args(["--cpu=10", "--as=1073741824", "--", BIN])
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("prlimit (util-linux) runs");
+    let mut input = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        if let Some(bytes) = stdin {
+            let _ = input.write_all(&bytes);
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    Run::from_output(out)
+}
+
+#[test]
+fn anchors_aliases_and_deep_flow_nesting_are_refused_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::new("debian12-ready");
+    let root = node.root.to_str().unwrap();
+    // an alias bomb: nine levels of ten references each
+    let mut bomb =
+        String::from("kind: KubeProxyConfiguration\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    let deep = format!(
+        "kind: KubeProxyConfiguration\nmode: {}\n",
+        "[".repeat(1 << 19)
+    );
+    for (name, text, want) in [
+        ("bomb.yaml", bomb.as_str(), "line 2: a YAML anchor (&name)"),
+        (
+            "deep.yaml",
+            deep.as_str(),
+            "line 2: flow collections ([ or {) nested too deep",
+        ),
+        (
+            "alias.yaml",
+            "kind: KubeProxyConfiguration\nmode: *m\n",
+            "line 2: a YAML alias (*name)",
+        ),
+    ] {
+        let f = config_file(&dir, name, text);
+        let args = [
+            "--root",
+            root,
+            "--kube-proxy-config",
+            f.to_str().unwrap(),
+            "check",
+        ];
+        let r = bounded(&args, None);
+        assert_eq!(r.code, 64, "{name}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{name}: {}", r.stderr);
+        // the same through standard input
+        let args = ["--root", root, "--kube-proxy-config", "-", "check"];
+        let r = bounded(&args, Some(text.as_bytes().to_vec()));
+        assert_eq!(r.code, 64, "{name} on stdin: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{name} on stdin: {}", r.stderr);
+    }
+}
+
+#[test]
+fn standard_input_is_capped_like_a_file() {
+    let node = Node::new("debian12-ready");
+    let args = [
+        "--root",
+        node.root.to_str().unwrap(),
+        "--kube-proxy-config",
+        "-",
+        "check",
+    ];
+    let mut big = b"kind: KubeProxyConfiguration\n".to_vec();
+    big.resize(3 << 20, b'#');
+    let r = bounded(&args, Some(big));
+    assert_eq!(r.code, 64, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("standard input holds more than 1048576 bytes"),
+        "{}",
+        r.stderr
+    );
+}

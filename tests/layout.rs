@@ -73,7 +73,8 @@ const ALLOWED: [(&str, &[&str]); 19] = [
     (
         "entry",
         &[
-            "ansible", "docs", "run", "config", "cli", "domain", "exit", "signals", "system",
+            "ansible", "docs", "run", "config", "cli", "probe", "domain", "exit", "root",
+            "signals", "system",
         ],
     ),
     ("lib", &[]),

@@ -61,6 +61,13 @@ fn read_and_parse(path: &Path) -> Result<KubeProxyConfig> {
 }
 
 pub fn parse(name: &str, text: &str) -> Result<KubeProxyConfig> {
+    if let Err(r) = super::yaml_screen::screen(text) {
+        bail!(
+            "{name}: line {}: {}; a KubeProxyConfiguration holds none (kubectl and kubeadm never write one): remove it",
+            r.line,
+            r.why
+        );
+    }
     let mut kinds = Vec::new();
     let mut found = None;
     let mut kubernetes_version = None;

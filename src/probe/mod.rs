@@ -11,6 +11,7 @@ pub mod live;
 pub mod os;
 pub mod persist;
 pub mod sysctl;
+pub mod yaml_screen;
 
 use anyhow::Result;
 
