@@ -214,8 +214,8 @@ fn parse_sysctl(s: &str) -> Result<(String, String), String> {
             "{k:?} is not a sysctl key (like net.ipv4.ip_forward)"
         ));
     }
-    if v.is_empty() || v.contains('\n') {
-        return Err(format!("the value for {k} must be one non-empty line"));
+    if let Some(why) = domain::sysctl_value_problem(&domain::normalize_key(k), v) {
+        return Err(format!("{k}={v:?}: {why}"));
     }
     Ok((k.to_string(), v.to_string()))
 }
@@ -245,5 +245,33 @@ mod tests {
         }
         assert!(parse_sysctl("net.ipv4.conf.eth0/100.forwarding=1").is_ok());
         assert!(parse_sysctl("net.ipv4.ip_forward=").is_err());
+        // a second setting smuggled after a line end systemd-sysctl honours, a habit from
+        // Ansible, a value the kernel rejects for an integer key
+        for (bad, says) in [
+            (
+                "net.core.somaxconn=4096\rkernel.domainname=x",
+                "control character",
+            ),
+            (
+                "net.core.somaxconn=4096\0kernel.domainname=x",
+                "control character",
+            ),
+            ("net.ipv4.ip_forward=true", "use 1 or 0"),
+            ("vm.swappiness=No", "use 1 or 0"),
+            ("net.ipv4.ip_forward=1x", "an integer"),
+            ("net.ipv4.ip_local_port_range=1024 x", "an integer"),
+        ] {
+            let e = parse_sysctl(bad).expect_err(bad);
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        for good in [
+            "net.ipv4.ip_local_port_range=1024 65000",
+            "net.ipv4.tcp_rmem=4096\t87380\t6291456",
+            "kernel.domainname=example.org",
+            "net.ipv4.tcp_congestion_control=bbr",
+            "vm.swappiness=-1",
+        ] {
+            assert!(parse_sysctl(good).is_ok(), "{good}");
+        }
     }
 }

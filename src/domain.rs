@@ -234,6 +234,50 @@ fn swap_separators(s: &str) -> String {
         .collect()
 }
 
+/// Sysctls whose value is an integer, or the kernel's vector of integers: every default
+/// nodeprep writes, and the ones Kubernetes guides set most.
+const INTEGER_SYSCTLS: [&str; 14] = [
+    "net/bridge/bridge-nf-call-iptables",
+    "net/bridge/bridge-nf-call-ip6tables",
+    "net/ipv4/ip_forward",
+    "vm/swappiness",
+    "net/ipv4/conf/all/arp_ignore",
+    "net/ipv4/conf/all/arp_announce",
+    "net/ipv4/vs/conntrack",
+    "net/ipv4/vs/conn_reuse_mode",
+    "net/ipv4/vs/expire_nodest_conn",
+    "net/netfilter/nf_conntrack_max",
+    "net/core/somaxconn",
+    "net/ipv4/ip_local_port_range",
+    "vm/overcommit_memory",
+    "kernel/panic",
+];
+
+/// Why a value cannot be written for the sysctl `path_key` (path form), if it cannot: a
+/// control character (systemd-sysctl ends a line at a carriage return or NUL, so what
+/// follows would be a second setting), a boolean word (the kernel takes 1 or 0), or, for a
+/// key known to be an integer, anything but integers separated by blanks.
+pub fn sysctl_value_problem(path_key: &str, value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("the value is empty".into());
+    }
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return Some("a control character in the value; give one line".into());
+    }
+    let word = value.to_ascii_lowercase();
+    if ["true", "false", "yes", "no", "on", "off"].contains(&word.as_str()) {
+        return Some("the kernel takes numbers here, not true or false: use 1 or 0".into());
+    }
+    let integer = |w: &str| {
+        let digits = w.strip_prefix('-').unwrap_or(w);
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    };
+    if INTEGER_SYSCTLS.contains(&path_key) && !value.split_ascii_whitespace().all(integer) {
+        return Some("the kernel takes an integer here (or integers separated by blanks)".into());
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

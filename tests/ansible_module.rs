@@ -161,6 +161,15 @@ fn bad_parameters_fail_the_task_with_a_clear_msg() {
             json!({"action": "apply", "sysctls": ["vm.swappiness"]}),
             "KEY=VALUE",
         ),
+        // a NUL ends a line for systemd-sysctl: what follows would be a second setting
+        (
+            json!({"action": "apply", "sysctls": {"net.core.somaxconn": "4096\0kernel.domainname=x"}}),
+            "control character",
+        ),
+        (
+            json!({"action": "apply", "sysctls": {"net.ipv4.ip_forward": true}}),
+            "use 1 or 0",
+        ),
     ] {
         let (code, v) = module(&node, params.clone());
         assert_eq!(code, 1, "{params}: {v}");

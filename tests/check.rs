@@ -489,3 +489,26 @@ fn a_reader_that_is_gone_is_not_an_error_and_no_sigpipe_death() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     assert_eq!(node.outside_snapshot(), outside);
 }
+
+/// A sysctl value that would smuggle a second setting into k8s.conf, or that the kernel
+/// rejects, is a usage error before anything is written.
+#[test]
+fn sysctl_values_are_refused_before_anything_is_written() {
+    let node = Node::new("debian12-fresh");
+    let before = node.snapshot();
+    let outside = node.outside_snapshot();
+    for (arg, says) in [
+        (
+            "net.core.somaxconn=4096\rkernel.domainname=x",
+            "control character",
+        ),
+        ("net.ipv4.ip_forward=true", "use 1 or 0"),
+        ("net.core.somaxconn=lots", "an integer"),
+    ] {
+        let r = node.run(&["--sysctl", arg, "apply"]);
+        assert_eq!(r.code, 64, "{arg}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{arg}: {}", r.stderr);
+    }
+    assert_eq!(node.snapshot(), before, "apply wrote in the root");
+    assert_eq!(node.outside_snapshot(), outside);
+}
