@@ -117,6 +117,39 @@ pub enum Entry {
     Special(&'static str),
 }
 
+/// What a rewritten file keeps of the one it replaces.
+struct Kept {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    xattrs: Vec<(std::ffi::OsString, Vec<u8>)>,
+}
+
+impl Kept {
+    /// The owner, group and extended attributes, given to the file that replaces it. One
+    /// that cannot be kept is an error: the old file stays as it was.
+    fn give_to(&self, f: &File) -> Result<()> {
+        let st = nix::sys::stat::fstat(f.as_fd())?;
+        if (st.st_uid, st.st_gid) != (self.uid, self.gid) {
+            nix::unistd::fchown(
+                f.as_fd(),
+                Some(nix::unistd::Uid::from_raw(self.uid)),
+                Some(nix::unistd::Gid::from_raw(self.gid)),
+            )
+            .with_context(|| format!("cannot keep its owner {}:{}", self.uid, self.gid))?;
+        }
+        for (name, value) in &self.xattrs {
+            xattr::FileExt::set_xattr(f, name, value).with_context(|| {
+                format!(
+                    "cannot keep its extended attribute {}",
+                    name.to_string_lossy()
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// Where a write through a path ends up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -625,11 +658,32 @@ impl Root {
             dir = match open(&done) {
                 Ok(fd) => fd,
                 Err(Errno::ENOENT) => {
-                    match nix::sys::stat::mkdirat(&dir, name, Mode::from_bits_truncate(0o755)) {
-                        Ok(()) | Err(Errno::EEXIST) => {}
+                    let made = match nix::sys::stat::mkdirat(
+                        &dir,
+                        name,
+                        Mode::from_bits_truncate(0o755),
+                    ) {
+                        Ok(()) => true,
+                        Err(Errno::EEXIST) => false,
                         Err(e) => bail!("cannot create {}: {e}", self.show(&done)),
+                    };
+                    let fd =
+                        open(&done).with_context(|| format!("cannot open {}", self.show(&done)))?;
+                    if made {
+                        // 0755 whatever the caller's umask
+                        let opened = nix::fcntl::openat(
+                            &fd,
+                            ".",
+                            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                            Mode::empty(),
+                        );
+                        opened
+                            .and_then(|d| {
+                                nix::sys::stat::fchmod(&d, Mode::from_bits_truncate(0o755))
+                            })
+                            .with_context(|| format!("cannot make {} 0755", self.show(&done)))?;
                     }
-                    open(&done).with_context(|| format!("cannot open {}", self.show(&done)))?
+                    fd
                 }
                 Err(e) => bail!("cannot open {}: {e}", self.show(&done)),
             };
@@ -646,8 +700,9 @@ impl Root {
 
     /// Replaces the file at the end of `node`'s symlink chain atomically: a temp file in the
     /// same directory (a stale one from a killed run is removed first), fsync, rename, fsync
-    /// the directory. The link itself is kept; the file keeps its permission bits (0644 when
-    /// new). A mask is never replaced: that is an error, and the planner reports it first.
+    /// the directory. The link itself is kept; the file keeps its owner, group, permission
+    /// bits and extended attributes (0644, root's, when new). A mask is never replaced: that
+    /// is an error, and the planner reports it first.
     pub fn write_atomic(&self, node: impl AsRef<Path>, content: &[u8]) -> Result<()> {
         let node = node.as_ref();
         let target = match self.write_target(node)? {
@@ -657,10 +712,11 @@ impl Root {
             ),
             Target::File(t) => t,
         };
-        let mode = match self.entry(&target)? {
-            Entry::File { mode } => mode,
-            _ => 0o644,
+        let keep = match self.entry(&target)? {
+            Entry::File { .. } => self.kept_of(&target)?,
+            _ => None,
         };
+        let mode = keep.as_ref().map_or(0o644, |k| k.mode);
         let (dir, name) = self.parent_dir(&target)?;
         let tmp = format!(".{name}.nodeprep.tmp");
         let shown = self.show(&target);
@@ -681,12 +737,16 @@ impl Root {
                 Mode::from_bits_truncate(mode),
             )?;
             let mut f = File::from(fd);
-            let written = (|| -> io::Result<()> {
+            let written = (|| -> Result<()> {
+                if let Some(k) = &keep {
+                    k.give_to(&f)?;
+                }
+                // after the chown, which clears set-id bits
                 nix::sys::stat::fchmod(&f, Mode::from_bits_truncate(mode))?;
                 f.write_all(content)?;
                 f.sync_all()?;
                 nix::fcntl::renameat(&dir, tmp.as_str(), &dir, name.as_str())?;
-                dir.sync_all()
+                Ok(dir.sync_all()?)
             })();
             if written.is_err() {
                 let _ = nix::unistd::unlinkat(
@@ -695,9 +755,33 @@ impl Root {
                     nix::unistd::UnlinkatFlags::NoRemoveDir,
                 );
             }
-            Ok(written?)
+            written
         });
         result.with_context(|| format!("cannot write {shown}"))
+    }
+
+    /// What a rewrite of the regular file `node` keeps of it.
+    fn kept_of(&self, node: &Path) -> Result<Option<Kept>> {
+        let Some((file, st)) = self.open_regular(node, OFlag::O_RDONLY)? else {
+            return Ok(None);
+        };
+        let shown = self.show(node);
+        let mut xattrs = Vec::new();
+        let names = xattr::FileExt::list_xattr(&file)
+            .with_context(|| format!("cannot list the extended attributes of {shown}"))?;
+        for name in names {
+            let value = xattr::FileExt::get_xattr(&file, &name)
+                .with_context(|| format!("cannot read the extended attributes of {shown}"))?;
+            if let Some(value) = value {
+                xattrs.push((name, value));
+            }
+        }
+        Ok(Some(Kept {
+            mode: st.st_mode & 0o7777,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            xattrs,
+        }))
     }
 
     /// Overwrites a file that must already exist (a `/proc/sys` key): never creates one.

@@ -506,3 +506,69 @@ fn one_modprobe_loads_them_all_and_a_failure_is_asked_again_alone() {
         assert_eq!(action(&v, "load_module", m)["ok"], true, "{m}");
     }
 }
+
+/// A rewritten file keeps its owner, group, mode and extended attributes; directories
+/// apply creates are 0755 whatever the umask it runs with.
+#[test]
+fn rewritten_files_keep_what_is_not_nodeprep_s_and_new_directories_are_0755() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let node = Node::new("debian12-fresh");
+    let outside = node.outside_snapshot();
+    let conf = node.path("/etc/sysctl.d/k8s.conf");
+    node.write(
+        "/etc/sysctl.d/k8s.conf",
+        "# the admin's\nnet.core.somaxconn = 1024\n",
+    );
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let owner = if in_user_namespace() {
+        None
+    } else {
+        std::os::unix::fs::chown(&conf, Some(1000), Some(1000)).unwrap();
+        Some((1000, 1000))
+    };
+    // user.* attributes where the file system takes them (trusted.* needs the real root)
+    let xattr = ["user.nodeprep-test", "trusted.nodeprep-test"]
+        .into_iter()
+        .find(|name| xattr::set(&conf, name, b"keep me").is_ok());
+    // no modules-load.d yet: apply creates it, under a umask that would make it 0000
+    std::fs::remove_dir_all(node.path("/etc/modules-load.d")).unwrap();
+    let out = std::process::Command::new("sh")
+        .args(["-c", "umask 0777; exec \"$@\"", "sh", BIN])
+        .args(["--root", node.root.to_str().unwrap(), "apply"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = node.read("/etc/sysctl.d/k8s.conf");
+    assert!(
+        text.contains("net.ipv4.ip_forward = 1") && text.contains("# the admin's"),
+        "{text}"
+    );
+    let meta = std::fs::metadata(&conf).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o640);
+    match owner {
+        Some(o) => assert_eq!((meta.uid(), meta.gid()), o),
+        None => {
+            skip_in_user_namespace(
+                "the owner case of rewritten_files_keep",
+                "chown to another user",
+            );
+        }
+    };
+    match xattr {
+        Some(name) => assert_eq!(
+            xattr::get(&conf, name).unwrap().as_deref(),
+            Some(&b"keep me"[..])
+        ),
+        None => eprintln!(
+            "the file system of {} takes no extended attribute: not checked",
+            conf.display()
+        ),
+    }
+    let dir = std::fs::metadata(node.path("/etc/modules-load.d")).unwrap();
+    assert_eq!(dir.mode() & 0o7777, 0o755);
+    let file = std::fs::metadata(node.path("/etc/modules-load.d/ipvs.conf")).unwrap();
+    assert_eq!(file.mode() & 0o7777, 0o644);
+    assert_eq!(node.outside_snapshot(), outside);
+}
