@@ -15,12 +15,17 @@ use crate::system::TRAMPOLINE;
 pub fn main(args: Vec<OsString>) -> Exit {
     // nodeprep started again to run a helper of another root (see `system`)
     if args.get(1).is_some_and(|a| a == TRAMPOLINE) {
-        let _ = writeln!(
-            std::io::stderr(),
-            "{}",
-            crate::system::trampoline(&args[2..])
-        );
-        return Exit::Exec;
+        return match crate::system::trampoline(&args[2..]) {
+            Ok(answers) => {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(answers.as_bytes()).and_then(|_| out.flush());
+                Exit::Ready
+            }
+            Err(why) => {
+                let _ = writeln!(std::io::stderr(), "{why}");
+                Exit::Exec
+            }
+        };
     }
     // without /proc (a bare chroot), the trampoline is this binary by the path it was run as
     if !std::path::Path::new("/proc/self/exe").exists()

@@ -16,7 +16,7 @@ pub enum Exit {
     Usage,
     /// SIGINT or SIGTERM.
     Interrupted,
-    /// The trampoline could not start a helper (`system::trampoline`), as a shell's 127:
+    /// The trampoline could not run its batch (`system::trampoline`), as a shell's 127:
     /// only nodeprep itself sees it, so it is not among [`Exit::ALL`].
     Exec,
 }

@@ -20,8 +20,8 @@ use crate::exit::Exit;
 /// The top bit: SIGINT or SIGTERM came. The rest: replacements in progress.
 static STATE: AtomicUsize = AtomicUsize::new(0);
 const SIGNALLED: usize = 1 << (usize::BITS - 1);
-/// The process groups of the helper programs running now.
-static HELPERS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// The helper programs running now: each pid, and whether it leads its own process group.
+static HELPERS: Mutex<Vec<(i32, bool)>> = Mutex::new(Vec::new());
 
 /// The thread that turns SIGINT/SIGTERM into exit 130, and the panic hook.
 pub fn install() -> std::io::Result<()> {
@@ -69,21 +69,21 @@ pub fn critical<T>(f: impl FnOnce() -> T) -> T {
     done
 }
 
-fn helpers() -> std::sync::MutexGuard<'static, Vec<i32>> {
+fn helpers() -> std::sync::MutexGuard<'static, Vec<(i32, bool)>> {
     HELPERS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Spawns a helper (its own process group) and records it under the list's lock, so that
-/// a signal that comes meanwhile still finds it.
-pub fn spawn_helper(cmd: &mut std::process::Command) -> std::io::Result<Child> {
+/// Spawns a helper (leading its own process group, with `own_group`) and records it under
+/// the list's lock, so that a signal that comes meanwhile still finds it.
+pub fn spawn_helper(cmd: &mut std::process::Command, own_group: bool) -> std::io::Result<Child> {
     let mut list = helpers();
     let child = cmd.spawn()?;
-    list.push(i32::try_from(child.id()).unwrap_or(0));
+    list.push((i32::try_from(child.id()).unwrap_or(0), own_group));
     Ok(child)
 }
 
-pub fn helper_done(pgid: i32) {
-    helpers().retain(|p| *p != pgid);
+pub fn helper_done(pid: i32) {
+    helpers().retain(|(p, _)| *p != pid);
 }
 
 /// The release build has `panic = "abort"`: nothing is dropped on a panic (a bug), so
@@ -99,8 +99,12 @@ pub fn install_panic_hook() {
 
 /// Every recorded group; a helper being spawned meanwhile is waited for, and killed too.
 fn kill_helpers() {
-    for pgid in helpers().iter() {
-        kill_group(*pgid);
+    for (pid, own_group) in helpers().iter() {
+        if *own_group {
+            kill_group(*pid);
+        } else {
+            kill_process(*pid);
+        }
     }
 }
 
@@ -113,6 +117,15 @@ pub fn kill_group(pgid: i32) {
     if pgid > 0 {
         let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
         let _ = kill(Pid::from_raw(pgid), Signal::SIGKILL);
+    }
+}
+
+/// SIGKILL to the process `pid` alone: a helper in its parent's process group.
+pub fn kill_process(pid: i32) {
+    #[cfg(test)]
+    unowned::note(pid);
+    if pid > 0 {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
 }
 
@@ -218,11 +231,11 @@ mod tests {
         let mut cmd = Command::new("/bin/sh");
         cmd.args(["-c", "exit 0"]).process_group(0);
         use std::os::unix::process::CommandExt;
-        let mut child = spawn_helper(&mut cmd).expect("sh starts");
+        let mut child = spawn_helper(&mut cmd, true).expect("sh starts");
         let pid = child.id() as i32;
-        assert!(helpers().contains(&pid));
+        assert!(helpers().contains(&(pid, true)));
         helper_done(pid);
-        assert!(!helpers().contains(&pid));
+        assert!(!helpers().iter().any(|(p, _)| *p == pid));
         child.wait().unwrap();
     }
 }

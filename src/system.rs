@@ -1,12 +1,13 @@
 //! Running the root's own helper programs (`modprobe`, `iptables --version`, …), bounded.
 //!
-//! Each helper runs through `std::process::Command` in its own process group with a clean
-//! environment (`PATH` = the trusted directories, `LC_ALL=C`) and no input, and the whole
-//! group is killed when the helper exits (so a child it left behind cannot hold the output
-//! pipe open), when it overruns its time, or when it prints more than [`OUTPUT_LIMIT`]
-//! bytes. Under a root other than `/` the helper runs chrooted into the root, as the node's
-//! own program would run there: nodeprep starts itself again as a trampoline
-//! ([`trampoline`]) that chroots and execs the helper.
+//! Each helper runs through `std::process::Command` with a clean environment (`PATH` = the
+//! trusted directories, `LC_ALL=C`) and an input at its end, and is killed when it overruns
+//! its time or prints more than [`OUTPUT_LIMIT`] bytes. On the host each runs in its own
+//! process group, killed whole when the helper exits (so a child it left behind cannot hold
+//! the output pipe open). Under a root other than `/`, nodeprep starts itself again as a
+//! trampoline ([`trampoline`]): one process per batch that chroots into the root and runs
+//! the batch's helpers there, in its own process group, which is killed whole when it exits,
+//! and answers in JSON.
 //!
 //! [`start`] starts every helper at once and the caller goes on with its own work;
 //! [`Running::finish`] waits in one `poll(2)` on all the output pipes and a SIGCHLD
@@ -25,6 +26,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
 
 use crate::root::{Root, TRUSTED_DIRS};
 use crate::signals;
@@ -35,10 +37,11 @@ pub const OUTPUT_LIMIT: usize = 64 * 1024;
 const GRACE: Duration = Duration::from_millis(200);
 
 /// nodeprep's first argument when it runs as the trampoline: `nodeprep TRAMPOLINE ROOT
-/// PROGRAM ARGS…` chroots into ROOT and execs PROGRAM. Internal: not a subcommand.
-pub const TRAMPOLINE: &str = "--internal-exec-chrooted";
-/// How the trampoline says that it could not exec the helper (then it exits 127).
-const EXEC_FAILED: &str = "nodeprep-trampoline: ";
+/// TIMEOUT_MS JOBS` chroots into ROOT, runs JOBS (JSON: `[[program, [args…]], …]`) and
+/// prints their answers (JSON). Internal: not a subcommand.
+pub const TRAMPOLINE: &str = "--internal-run-chrooted";
+/// How the trampoline says that it could not run the batch at all (then it exits 127).
+const TRAMPOLINE_FAILED: &str = "nodeprep-trampoline: ";
 /// The nodeprep binary that runs as the trampoline: this one (`/proc/self/exe`), unless
 /// [`set_trampoline`] named it: a program that links the library (a test), or nodeprep
 /// without /proc (a bare chroot), by the path it was run as.
@@ -49,7 +52,7 @@ pub fn set_trampoline(nodeprep: impl Into<std::path::PathBuf>) {
     let _ = TRAMPOLINE_EXE.set(nodeprep.into());
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Output {
     pub success: bool,
     pub code: Option<i32>,
@@ -57,48 +60,82 @@ pub struct Output {
     pub text: String,
 }
 
-/// The trampoline's whole run (`main` calls it when its first argument is [`TRAMPOLINE`]):
-/// chroot into the root, `chdir("/")`, exec the helper with the environment it was given.
-/// Returns only on failure, with what to print and exit 127 with.
-pub fn trampoline(args: &[OsString]) -> String {
-    let [root, program, rest @ ..] = args else {
-        return format!("{EXEC_FAILED}usage: nodeprep {TRAMPOLINE} ROOT PROGRAM [ARG...]");
-    };
-    let err = match nix::unistd::chroot(root.as_os_str()) {
-        Err(e) => io::Error::from(e),
-        Ok(()) => match std::env::set_current_dir("/") {
-            Err(e) => e,
-            Ok(()) => Command::new(program).args(rest).arg0(program).exec(),
-        },
-    };
-    format!("{EXEC_FAILED}{err}")
+/// A helper that could not be started (its exec failed): the cause of the error that says so.
+#[derive(Debug)]
+struct NotStarted(io::Error);
+
+impl std::fmt::Display for NotStarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+impl std::error::Error for NotStarted {}
+
+/// One helper's result as the trampoline sends it back.
+#[derive(Debug, Serialize, Deserialize)]
+enum Answer {
+    Done(Output),
+    /// Could not be started: why (the parent names the program as it lies on the host).
+    NotStarted(String),
+    Failed(String),
 }
 
-/// The helper's process: chrooted into the root through the trampoline (unless the root is
-/// the host), a clean environment, no input, its own process group.
-fn command(root: &Root, program: &str, args: &[&str]) -> Result<Command> {
-    if program.contains('\0') || args.iter().any(|a| a.contains('\0')) {
-        bail!(
-            "cannot run {}: its command line holds a NUL byte",
-            root.show(program)
-        );
+impl Answer {
+    fn of(result: Result<Output>) -> Answer {
+        match result {
+            Ok(out) => Answer::Done(out),
+            Err(e) => match e.chain().find_map(|c| c.downcast_ref::<NotStarted>()) {
+                Some(n) => Answer::NotStarted(n.to_string()),
+                None => Answer::Failed(format!("{e:#}")),
+            },
+        }
     }
-    let mut c = if root.is_host() {
-        let mut c = Command::new(program);
-        c.args(args);
-        c
-    } else if !nix::unistd::geteuid().is_root() {
-        bail!(
-            "cannot run {program} of {root}: a helper of another root runs chrooted into it, which needs root"
-        );
-    } else {
-        let exe = TRAMPOLINE_EXE
-            .get()
-            .map_or("/proc/self/exe".as_ref(), |p| p.as_path());
-        let mut c = Command::new(exe);
-        c.arg(TRAMPOLINE).arg(root.dir()).arg(program).args(args);
-        c
+}
+
+/// The trampoline's whole run (`main` calls it when its first argument is [`TRAMPOLINE`]):
+/// chroot into the root, `chdir("/")`, run the jobs there as [`start`] runs the host's (in
+/// this process's group, which nodeprep kills whole when it exits), and the answers to
+/// print. Err: what to print, and exit 127 with.
+pub fn trampoline(args: &[OsString]) -> Result<String, String> {
+    let fail = |why: String| format!("{TRAMPOLINE_FAILED}{why}");
+    let [root, timeout, jobs] = args else {
+        return Err(fail(format!(
+            "usage: nodeprep {TRAMPOLINE} ROOT TIMEOUT_MS JOBS"
+        )));
     };
+    let timeout = timeout
+        .to_str()
+        .and_then(|t| t.parse().ok())
+        .map(Duration::from_millis)
+        .ok_or_else(|| fail("TIMEOUT_MS is not a number".into()))?;
+    let jobs: Vec<(String, Vec<String>)> = jobs
+        .to_str()
+        .and_then(|j| serde_json::from_str(j).ok())
+        .ok_or_else(|| fail("JOBS is not [[program, [args...]], ...]".into()))?;
+    nix::unistd::chroot(root.as_os_str()).map_err(|e| fail(io::Error::from(e).to_string()))?;
+    std::env::set_current_dir("/").map_err(|e| fail(e.to_string()))?;
+    let jobs: Vec<(String, Vec<&str>)> = jobs
+        .iter()
+        .map(|(p, a)| (p.clone(), a.iter().map(String::as_str).collect()))
+        .collect();
+    let answers: Vec<Answer> = start_here(&jobs, timeout, false)
+        .finish()
+        .into_iter()
+        .map(Answer::of)
+        .collect();
+    serde_json::to_string(&answers).map_err(|e| fail(e.to_string()))
+}
+
+/// A command line a helper may be run with: no NUL byte anywhere.
+fn check_line(shown_program: &str, args: &[&str]) -> Result<()> {
+    if shown_program.contains('\0') || args.iter().any(|a| a.contains('\0')) {
+        bail!("cannot run {shown_program}: its command line holds a NUL byte");
+    }
+    Ok(())
+}
+
+/// The environment, input and output every process nodeprep starts gets.
+fn clean(c: &mut Command) -> &mut Command {
     c.env_clear()
         .env("PATH", TRUSTED_DIRS.join(":"))
         .env("LC_ALL", "C")
@@ -106,18 +143,18 @@ fn command(root: &Root, program: &str, args: &[&str]) -> Result<Command> {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0);
-    Ok(c)
 }
 
 /// One helper in flight.
 struct Helper {
     shown: String,
     child: Child,
-    /// The helper's pid, which is also its process group's id.
-    pgid: i32,
-    /// Run through the trampoline: its exit 127 with [`EXEC_FAILED`] is a failed start.
-    chrooted: bool,
+    /// The helper's pid; with `own_group`, also its process group's id.
+    pid: i32,
+    /// Its own process group (killed whole), or its parent's (the helper alone is killed).
+    own_group: bool,
+    /// The most its stdout and stderr may hold together.
+    limit: usize,
     stdout: Option<ChildStdout>,
     stderr: Option<ChildStderr>,
     out: Vec<u8>,
@@ -127,18 +164,64 @@ struct Helper {
     grace_until: Option<Instant>,
     timed_out: bool,
     overflow: bool,
-    /// "cannot run <path>", for an exec that failed.
-    cannot_run: String,
 }
 
 impl Helper {
+    /// Starts `cmd` (its environment and pipes set) and records it for the signal thread.
+    fn spawn(
+        mut cmd: Command,
+        shown: String,
+        cannot_run: String,
+        own_group: bool,
+        limit: usize,
+    ) -> Result<Helper> {
+        if own_group {
+            cmd.process_group(0);
+        }
+        let mut child = signals::spawn_helper(&mut cmd, own_group)
+            .map_err(|e| anyhow::Error::new(NotStarted(e)).context(cannot_run))?;
+        let pid = i32::try_from(child.id()).unwrap_or(0);
+        drop(child.stdin.take());
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        if let Some(p) = &stdout {
+            set_nonblocking(p.as_fd());
+        }
+        if let Some(p) = &stderr {
+            set_nonblocking(p.as_fd());
+        }
+        Ok(Helper {
+            shown,
+            child,
+            pid,
+            own_group,
+            limit,
+            stdout,
+            stderr,
+            out: Vec::new(),
+            err: Vec::new(),
+            status: None,
+            grace_until: None,
+            timed_out: false,
+            overflow: false,
+        })
+    }
+
+    /// SIGKILL to the helper and, with its own group, to all of it.
+    fn kill_now(&self) {
+        if self.own_group {
+            signals::kill_group(self.pid);
+        } else {
+            signals::kill_process(self.pid);
+        }
+    }
+
     /// Whether the helper has exited, seen without reaping it (so that its process group
     /// cannot be a new one yet when it is killed), then reaped.
     fn check_exit(&mut self, now: Instant) {
         if self.status.is_some() {
             return;
         }
-        let pid = Pid::from_raw(self.pgid);
+        let pid = Pid::from_raw(self.pid);
         let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
         match nix::sys::wait::waitid(Id::Pid(pid), flags) {
             Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => return,
@@ -146,22 +229,22 @@ impl Helper {
         }
         // whatever the helper left running goes with it; no longer recorded before it is
         // reaped (its pid could be another process's after)
-        signals::kill_group(self.pgid);
-        signals::helper_done(self.pgid);
+        self.kill_now();
+        signals::helper_done(self.pid);
         self.status = Some(self.child.wait());
         self.grace_until.get_or_insert(now + GRACE);
     }
 
-    /// Kills the helper's group, unless it is reaped already: its pid and group id may then
-    /// be another process's (what it left running was killed before its reap).
+    /// Kills the helper (and its group), unless it is reaped already: its pid and group id
+    /// may then be another process's (what it left running was killed before its reap).
     fn kill(&self) {
         if self.status.is_none() {
-            signals::kill_group(self.pgid);
+            self.kill_now();
         }
     }
 
     /// Reads what one pipe has; the pipe is closed at its end, or when the two outputs
-    /// together pass [`OUTPUT_LIMIT`] (then the group is killed).
+    /// together pass the helper's limit (then it is killed).
     fn read(&mut self, stderr: bool) {
         let mut chunk = [0u8; 8192];
         let got = match (stderr, &mut self.stdout, &mut self.stderr) {
@@ -178,7 +261,7 @@ impl Helper {
             Ok(0) | Err(_) if stderr => self.stderr = None,
             Ok(0) | Err(_) => self.stdout = None,
             Ok(n) => {
-                let room = OUTPUT_LIMIT - self.out.len() - self.err.len();
+                let room = self.limit - self.out.len() - self.err.len();
                 let buf = if stderr { &mut self.err } else { &mut self.out };
                 buf.extend_from_slice(&chunk[..n.min(room)]);
                 if n > room {
@@ -207,7 +290,7 @@ impl Helper {
     /// What the helper's run came to; called once, when it is [`Helper::done`].
     fn outcome(&mut self, timeout: Duration) -> Result<Output> {
         self.kill();
-        signals::helper_done(self.pgid);
+        signals::helper_done(self.pid);
         let shown = self.shown.clone();
         if self.timed_out {
             // reaped if it died of the kill; otherwise it is stuck, and is not waited for
@@ -220,19 +303,14 @@ impl Helper {
         if self.overflow {
             let _ = self.child.try_wait();
             bail!(
-                "{shown} printed more than {OUTPUT_LIMIT} bytes; it was killed with its process group"
+                "{shown} printed more than {} bytes; it was killed with its process group",
+                self.limit
             );
         }
         let status = match self.status.take() {
             Some(st) => st.with_context(|| format!("waiting for {shown}"))?,
             None => bail!("{shown} did not exit after it was killed (stuck in the kernel?)"),
         };
-        if self.chrooted && status.code() == Some(127) {
-            let err = String::from_utf8_lossy(&self.err);
-            if let Some(why) = err.trim().strip_prefix(EXEC_FAILED) {
-                return Err(anyhow!("{why}").context(self.cannot_run.clone()));
-            }
-        }
         let mut bytes = std::mem::take(&mut self.out);
         bytes.extend(std::mem::take(&mut self.err));
         Ok(Output {
@@ -244,13 +322,16 @@ impl Helper {
 }
 
 /// Helpers started by [`start`]; [`Running::finish`] collects them. Dropped unfinished (an
-/// error on the way), every helper's group is killed (and reaped if it is gone already).
+/// error on the way), every helper is killed (and reaped if it is gone already).
 pub struct Running {
     slots: Vec<Slot>,
     timeout: Duration,
     deadline: Instant,
     /// Readable after a SIGCHLD: one byte per signal, from signal-hook's handler.
     wake: Option<(UnixStream, signal_hook::SigId)>,
+    /// Under a root other than `/`: the jobs, whose answers the one trampoline in `slots`
+    /// gives.
+    batch: Option<Batch>,
 }
 
 enum Slot {
@@ -259,8 +340,107 @@ enum Slot {
     Ended(Result<Output>),
 }
 
-/// Starts every helper in `jobs` (a node path and its arguments) now, in the order given.
+/// The jobs of a batch run by the trampoline, in the order asked.
+struct Batch {
+    root: Root,
+    /// Refused before the trampoline started (the error), or sent to it (the program).
+    jobs: Vec<Result<String, anyhow::Error>>,
+}
+
+impl Batch {
+    /// Each job's result from the trampoline's run.
+    fn answers(self, run: Result<Output>) -> Vec<Result<Output>> {
+        let answers: Result<Vec<Answer>, String> = match run {
+            Ok(out) if out.success => serde_json::from_str(&out.text)
+                .map_err(|e| format!("the trampoline's answer is not readable ({e})")),
+            Ok(out) => Err(match out.text.strip_prefix(TRAMPOLINE_FAILED) {
+                Some(why) if out.code == Some(127) => why.to_string(),
+                _ => format!("the trampoline failed: {}", out.text),
+            }),
+            Err(e) => Err(format!("{e:#}")),
+        };
+        let mut answers = answers.map(Vec::into_iter);
+        self.jobs
+            .into_iter()
+            .map(|job| {
+                let program = job?;
+                let cannot_run = || format!("cannot run {}", self.root.show(&program));
+                match answers.as_mut().map(Iterator::next) {
+                    Ok(Some(Answer::Done(out))) => Ok(out),
+                    Ok(Some(Answer::NotStarted(why))) => Err(anyhow!(why).context(cannot_run())),
+                    Ok(Some(Answer::Failed(why))) => Err(anyhow!(why)),
+                    Ok(None) => Err(anyhow!("the trampoline gave no answer").context(cannot_run())),
+                    Err(why) => Err(anyhow!(why.clone()).context(cannot_run())),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Starts every helper in `jobs` (a node path and its arguments) now, in the order given:
+/// the host's each on its own, another root's all in one trampoline chrooted there.
 pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Running {
+    if root.is_host() {
+        return start_here(jobs, timeout, true);
+    }
+    let mut running = start_here(&[], timeout, true);
+    let checked: Vec<Result<String, anyhow::Error>> = jobs
+        .iter()
+        .map(|(program, args)| {
+            check_line(&root.show(program), args)?;
+            if !nix::unistd::geteuid().is_root() {
+                bail!(
+                    "cannot run {program} of {root}: a helper of another root runs chrooted into it, which needs root"
+                );
+            }
+            Ok(program.clone())
+        })
+        .collect();
+    let sent: Vec<(&String, &Vec<&str>)> = jobs
+        .iter()
+        .zip(&checked)
+        .filter(|(_, c)| c.is_ok())
+        .map(|((p, a), _)| (p, a))
+        .collect();
+    let started = if sent.is_empty() {
+        Err(anyhow!("nothing to run"))
+    } else {
+        let exe = TRAMPOLINE_EXE
+            .get()
+            .map_or("/proc/self/exe".as_ref(), |p| p.as_path());
+        let mut c = Command::new(exe);
+        c.arg(TRAMPOLINE)
+            .arg(root.dir())
+            .arg(timeout.as_millis().to_string())
+            .arg(serde_json::to_string(&sent).unwrap_or_default());
+        clean(&mut c);
+        // each answer is at most a helper's output, escaped
+        let limit = sent.len() * (6 * OUTPUT_LIMIT + 256);
+        let shown = format!("the helpers of {root}");
+        Helper::spawn(
+            c,
+            shown,
+            format!("cannot run the helpers of {root}"),
+            true,
+            limit,
+        )
+    };
+    running.slots = vec![match started {
+        Ok(h) => Slot::Running(Box::new(h)),
+        Err(e) => Slot::Ended(Err(e)),
+    }];
+    // the trampoline's own deadline is the helpers'; this one only bounds a stuck trampoline
+    running.deadline += 2 * GRACE + Duration::from_secs(1);
+    running.batch = Some(Batch {
+        root: root.clone(),
+        jobs: checked,
+    });
+    running
+}
+
+/// Starts the helpers as processes of this one: each in its own process group
+/// (`own_groups`), or in this one's (the trampoline's).
+fn start_here(jobs: &[(String, Vec<&str>)], timeout: Duration, own_groups: bool) -> Running {
     // registered before the first helper starts, so that no exit can go unnoticed
     let wake = UnixStream::pair().ok().and_then(|(r, w)| {
         r.set_nonblocking(true).ok()?;
@@ -271,9 +451,21 @@ pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Ru
     close_inherited();
     let slots: Vec<Slot> = jobs
         .iter()
-        .map(|(program, args)| match spawn(root, program, args) {
-            Ok(h) => Slot::Running(Box::new(h)),
-            Err(e) => Slot::Ended(Err(e)),
+        .map(|(program, args)| {
+            let shown = format!("{program} {}", args.join(" "))
+                .trim_end()
+                .to_string();
+            let started = check_line(program, args).and_then(|()| {
+                let mut c = Command::new(program);
+                c.args(args);
+                clean(&mut c);
+                let cannot_run = format!("cannot run {program}");
+                Helper::spawn(c, shown, cannot_run, own_groups, OUTPUT_LIMIT)
+            });
+            match started {
+                Ok(h) => Slot::Running(Box::new(h)),
+                Err(e) => Slot::Ended(Err(e)),
+            }
         })
         .collect();
     Running {
@@ -281,6 +473,7 @@ pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Ru
         timeout,
         deadline: Instant::now() + timeout,
         wake,
+        batch: None,
     }
 }
 
@@ -289,39 +482,6 @@ pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Ru
 /// the root would let a chrooted helper `fchdir` out of it.
 fn close_inherited() {
     close_fds::set_fds_cloexec_threadsafe(3, &[]);
-}
-
-fn spawn(root: &Root, program: &str, args: &[&str]) -> Result<Helper> {
-    let shown = format!("{program} {}", args.join(" "))
-        .trim_end()
-        .to_string();
-    let cannot_run = format!("cannot run {}", root.show(program));
-    let mut cmd = command(root, program, args)?;
-    let mut child = signals::spawn_helper(&mut cmd).with_context(|| cannot_run.clone())?;
-    let pgid = i32::try_from(child.id()).unwrap_or(0);
-    drop(child.stdin.take());
-    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-    if let Some(p) = &stdout {
-        set_nonblocking(p.as_fd());
-    }
-    if let Some(p) = &stderr {
-        set_nonblocking(p.as_fd());
-    }
-    Ok(Helper {
-        shown,
-        child,
-        pgid,
-        chrooted: !root.is_host(),
-        stdout,
-        stderr,
-        out: Vec::new(),
-        err: Vec::new(),
-        status: None,
-        grace_until: None,
-        timed_out: false,
-        overflow: false,
-        cannot_run,
-    })
 }
 
 fn set_nonblocking(fd: std::os::fd::BorrowedFd) {
@@ -345,7 +505,7 @@ impl Running {
                 h.check_exit(now);
                 if h.status.is_none() && !h.timed_out && now >= self.deadline {
                     h.timed_out = true;
-                    signals::kill_group(h.pgid);
+                    h.kill_now();
                     h.grace_until = Some(now + GRACE);
                 }
                 if h.done(now) {
@@ -359,13 +519,23 @@ impl Running {
             let Some(next) = next else { break };
             self.wait_once(next);
         }
-        self.slots
+        let results: Vec<Result<Output>> = self
+            .slots
             .drain(..)
             .map(|slot| match slot {
                 Slot::Ended(r) => r,
                 Slot::Running(h) => Err(anyhow!("{} was lost", h.shown)),
             })
-            .collect()
+            .collect();
+        match self.batch.take() {
+            Some(batch) => batch.answers(
+                results
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| Err(anyhow!("the trampoline was lost"))),
+            ),
+            None => results,
+        }
     }
 
     /// One `poll(2)` on every open pipe and the SIGCHLD pipe, until `until` at the latest;
@@ -429,7 +599,7 @@ impl Drop for Running {
                     continue;
                 }
                 h.kill();
-                signals::helper_done(h.pgid);
+                signals::helper_done(h.pid);
                 // never a blocking wait on an error path: a helper stuck in the kernel
                 // would hold nodeprep; what is not reaped yet goes when nodeprep exits
                 let _ = h.child.try_wait();

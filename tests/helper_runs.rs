@@ -349,3 +349,42 @@ fn a_root_from_the_environment_asks_each_helper_once() {
         "a helper wrote beside the root"
     );
 }
+
+/// The helpers of a root other than `/` run in one trampoline chrooted there (one extra
+/// process per batch, not per helper): every helper check asks has the same parent.
+#[test]
+fn a_root_s_helpers_share_one_trampoline() {
+    let node = with_logging_helpers("debian12-ready");
+    for name in [
+        "/usr/sbin/ipset",
+        "/usr/sbin/iptables",
+        "/usr/bin/kube-proxy",
+    ] {
+        let banner = match name {
+            "/usr/sbin/ipset" => "ipset v7.17, protocol version: 7",
+            "/usr/sbin/iptables" => "iptables v1.8.9 (nf_tables)",
+            _ => "Kubernetes v1.30.2",
+        };
+        node.script(
+            name,
+            &format!("mkdir -p /var/log\necho $PPID >> /var/log/parents.log\necho '{banner}'"),
+        );
+    }
+    let before = node.outside_snapshot();
+    let child = crate::support::command(&["--root", node.root.to_str().unwrap(), "check"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let nodeprep = child.id().to_string();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let parents = fs::read_to_string(node.path("/var/log/parents.log")).unwrap_or_default();
+    let parents: Vec<&str> = parents.lines().collect();
+    assert_eq!(parents.len(), 3, "{parents:?}");
+    assert!(parents.iter().all(|p| *p == parents[0]), "{parents:?}");
+    assert_ne!(
+        parents[0], nodeprep,
+        "the helpers are nodeprep's own children"
+    );
+    assert_eq!(node.outside_snapshot(), before);
+}
