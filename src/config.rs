@@ -208,7 +208,7 @@ impl Config {
 /// `--without NAME`: a default module or a default sysctl; anything else is a usage error.
 fn resolve_without(name: &str) -> Result<String, UsageError> {
     let module = name.replace('-', "_");
-    let defaults: Vec<&str> = crate::plan::verdict::BASE_IPVS_MODULES
+    let defaults: Vec<&str> = crate::plan::ipvs::BASE_IPVS_MODULES
         .into_iter()
         .chain(["nf_conntrack", "nf_conntrack_ipv4", "br_netfilter"])
         .collect();

@@ -5,7 +5,7 @@ use crate::domain::Runtime;
 use crate::domain::{ProxyMode, Version};
 use crate::probe::Facts;
 
-use super::{modes, verdict};
+use super::modes;
 use super::{types::*, wanted::*};
 
 /// The node as a whole: an image, a kernel that loads no more modules.
@@ -67,7 +67,7 @@ pub(super) fn binary_findings(ask: &Ask, facts: &Facts, wanted: &Wanted, f: &mut
     if let Some(ipset) = facts
         .binary("ipset")
         .filter(|b| b.path.is_some() && wanted.binaries.contains(&"ipset"))
-        && !ipset.version.is_some_and(verdict::ipset_version_ok)
+        && !ipset.version.is_some_and(super::ipvs::ipset_version_ok)
     {
         f.add(
             if ask.runtime == Runtime::Host {
@@ -152,7 +152,7 @@ pub(super) fn verdict_findings(f: &mut Findings, kp: &KubeProxyVerdict, wanted: 
             format!(
                 "kube-proxy {} logs \"{}\" (kubeadm warns from 1.37); {today}",
                 kp.version,
-                verdict::IPVS_DEPRECATED
+                super::ipvs::IPVS_DEPRECATED
             ),
         );
     }

@@ -5,6 +5,8 @@
 pub mod actions;
 pub mod files;
 mod findings;
+pub mod iptables;
+pub mod ipvs;
 mod kube_proxy;
 pub mod modes;
 mod modules;

@@ -1,15 +1,16 @@
 //! Which proxy mode kube-proxy X.Y runs with a given configuration, and what each mode would
 //! do on this node: config validation by version, then the mode's own startup checks
-//! (`verdict.rs` for IPVS, `nftables.rs`, and iptables here). Facts in
+//! (`ipvs.rs`, `nftables.rs`, `iptables.rs`). Facts in
 //! docs/kube-proxy.md (Part 2), checked against kube-proxy's source.
 
 use serde::Serialize;
 
-use crate::domain::Runtime;
-
 use super::nftables;
-use super::verdict::{self, Judgement, Outcome, Situation, done, v};
+use super::verdict::{Judgement, Outcome, Situation, done, v};
 pub use super::verdict::{available, display_name, effective_mode};
+
+use super::iptables::{iptables_problem, judge_iptables};
+use super::ipvs;
 
 /// The three modes of the migration table, in the order they are shown.
 pub const MODES: [&str; 3] = ["ipvs", "nftables", "iptables"];
@@ -82,7 +83,7 @@ pub fn judge(s: &Situation) -> Judgement {
     }
     // 1.9–1.10 validated the IPVS section whatever the mode; later only in ipvs mode
     if s.version <= v(1, 10)
-        && let Some(j) = verdict::scheduler_invalid(s)
+        && let Some(j) = ipvs::scheduler_invalid(s)
     {
         return j;
     }
@@ -118,7 +119,7 @@ pub fn judge(s: &Situation) -> Judgement {
     match s.mode {
         // from 1.28 platformCheckSupported asks iptables first for both iptables-based modes
         "ipvs" if s.version >= v(1, 28) && iptables_problem(s).is_some() => judge_iptables(s),
-        "ipvs" => verdict::judge_ipvs(s),
+        "ipvs" => ipvs::judge_ipvs(s),
         "nftables" if s.version >= v(1, 29) => nftables::judge(s),
         "userspace" => done(Outcome::Userspace, vec![]),
         "" | "iptables" => judge_iptables(s),
@@ -131,53 +132,6 @@ pub fn judge(s: &Situation) -> Judgement {
             );
             j
         }
-    }
-}
-
-/// The kernel side of iptables: the legacy backend (`ip_tables`, `iptable_nat`) or the nft
-/// backend (`nf_tables`, `nft_compat`, `nft_chain_nat`) that the image's iptables-wrapper picks.
-pub fn iptables_kernel_support(s: &Situation) -> bool {
-    let have = |m: &str| available(s, m);
-    (have("ip_tables") && have("iptable_nat"))
-        || (have("nf_tables") && have("nft_compat") && have("nft_chain_nat"))
-}
-
-/// iptables mode's startup check: `iptables -w 5 -S POSTROUTING -t nat` for each family. Until
-/// 1.25 a failure meant the userspace proxier; from 1.26 kube-proxy exits.
-pub fn judge_iptables(s: &Situation) -> Judgement {
-    let mut reasons = vec![];
-    if s.mode.is_empty() {
-        reasons.push("mode is blank: kube-proxy uses iptables on Linux".to_string());
-    }
-    match iptables_problem(s) {
-        None => done(Outcome::Iptables, reasons),
-        Some(p) if s.version <= v(1, 25) => {
-            reasons.push("Can't use iptables proxy, using userspace proxier".into());
-            reasons.push(format!("({p})"));
-            done(Outcome::Userspace, reasons)
-        }
-        Some(p) => {
-            reasons.push("iptables is not available on this host".into());
-            reasons.push(format!("({p})"));
-            done(Outcome::Fail, reasons)
-        }
-    }
-}
-
-/// Why `iptables -w 5 -S POSTROUTING -t nat` would fail for kube-proxy, if it would.
-fn iptables_problem(s: &Situation) -> Option<String> {
-    if s.runtime == Runtime::Host && s.iptables.is_none_or(|b| b.path.is_none()) {
-        Some(
-            "iptables is not installed on the host, and a kube-proxy on the host runs the host's"
-                .into(),
-        )
-    } else if !iptables_kernel_support(s) {
-        Some(format!(
-            "kernel {} has neither iptables backend: ip_tables + iptable_nat (legacy) or nf_tables + nft_compat + nft_chain_nat (nft)",
-            s.kernel.release
-        ))
-    } else {
-        None
     }
 }
 

@@ -1,7 +1,6 @@
 //! The wanted state: what the operator asked for, and the modules, sysctls and helpers
 //! that follow from it for the configured mode.
 
-use super::verdict;
 use crate::domain::Runtime;
 use crate::domain::{ProxyMode, Scheduler, Version};
 use crate::probe::Facts;
@@ -114,7 +113,7 @@ pub fn wanted(ask: &Ask, facts: &Facts) -> Wanted {
     };
     let ipvs = ProxyMode::of_configured(&mode) == Some(ProxyMode::Ipvs);
     let mut modules: Vec<String> = if ipvs {
-        verdict::BASE_IPVS_MODULES.to_vec()
+        super::ipvs::BASE_IPVS_MODULES.to_vec()
     } else {
         vec![]
     }
