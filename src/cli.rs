@@ -17,7 +17,7 @@ fn exit_codes() -> String {
     s
 }
 
-/// Prepare a Linux node for kube-proxy's IPVS mode, and tell whether kube-proxy will really use it.
+/// Prepare a Linux node for kube-proxy (IPVS, nftables or iptables mode), and tell what it will do.
 ///
 /// `nodeprep check` reports every kernel module kube-proxy needs (loaded, builtin, loadable or
 /// missing, and whether it is loaded at boot), every sysctl (live and after the next boot),

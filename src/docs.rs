@@ -41,7 +41,7 @@ struct Example {
 const EXAMPLES: &[Example] = &[
     Example {
         line: "nodeprep check",
-        what: "Report whether the node is ready for kube-proxy's IPVS mode. Reads only; needs no root.",
+        what: "Report whether the node is ready for kube-proxy in its mode. Reads only; needs no root.",
         page: Some("check"),
     },
     Example {
@@ -92,8 +92,8 @@ const EXAMPLES: &[Example] = &[
 fn description(page: Option<&str>) -> &'static [&'static str] {
     match page {
         None => &[
-            "nodeprep prepares a Linux node for kube-proxy's IPVS mode and tells whether kube-proxy \
-             will really use IPVS there. It replaces the usual recipe of modprobe loops, a hand-written \
+            "nodeprep prepares a Linux node for kube-proxy in IPVS, nftables or iptables mode and tells \
+             what kube-proxy will really do there. It replaces the usual recipe of modprobe loops, a hand-written \
              /etc/sysctl.d/k8s.conf and a modules-load.d file, followed by ipvsadm -Ln and a look at \
              kube-proxy's logs.",
             "nodeprep check is run before kubeadm init or join: it reads the node and reports. \
@@ -142,7 +142,7 @@ fn description(page: Option<&str>) -> &'static [&'static str] {
              provisioning step.",
         ],
         Some("apply") => &[
-            "nodeprep apply makes the node ready for kube-proxy's IPVS mode and keeps it ready after a \
+            "nodeprep apply makes the node ready for kube-proxy in its mode and keeps it ready after a \
              reboot. It must run as root, against the real root and against another root (--root DIR), \
              whose helpers run chrooted into it.",
             "It takes the lock /run/nodeprep.lock before it reads anything, loads the wanted modules with one modprobe -a \

@@ -29,7 +29,7 @@ use nodeprep::run::Survey;
 // ---------------------------------------------------------------------------------------
 // helpers
 
-const MODULES_HEADER: &str = "# IPVS modules for kube-proxy, loaded at boot by systemd-modules-load.\n# Managed by nodeprep; lines it did not write are kept.\n";
+const MODULES_HEADER: &str = "# Kernel modules for kube-proxy, loaded at boot by systemd-modules-load.\n# Managed by nodeprep; lines it did not write are kept.\n";
 const SYSCTL_HEADER: &str = "# Sysctls for Kubernetes nodes, applied at boot by systemd-sysctl.\n# Managed by nodeprep; lines it did not write are kept.\n";
 const DEBIAN_RELEASE: &str = "6.1.0-13-amd64";
 

@@ -19,7 +19,7 @@ pub struct FileChange {
     pub after: String,
 }
 
-const MODULES_HEADER: &str = "# IPVS modules for kube-proxy, loaded at boot by systemd-modules-load.\n# Managed by nodeprep; lines it did not write are kept.\n";
+const MODULES_HEADER: &str = "# Kernel modules for kube-proxy, loaded at boot by systemd-modules-load.\n# Managed by nodeprep; lines it did not write are kept.\n";
 const SYSCTL_HEADER: &str = "# Sysctls for Kubernetes nodes, applied at boot by systemd-sysctl.\n# Managed by nodeprep; lines it did not write are kept.\n";
 
 /// The modules nodeprep manages in its modules-load.d file: the IPVS, conntrack and bridge
