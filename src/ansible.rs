@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use serde_json::{Map, Value, json};
 
 use crate::cli::Cli;
@@ -49,11 +49,17 @@ pub fn invocation(args: &[std::ffi::OsString]) -> Option<Map<String, Value>> {
     if !path.is_absolute() {
         return None;
     }
-    let meta = std::fs::metadata(path).ok()?;
+    // opened once, and read through that descriptor, capped: what was checked is what is read
+    let file = std::fs::File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
     if !meta.is_file() || meta.len() > MAX_ARGS_FILE {
         return None;
     }
-    let text = std::fs::read_to_string(path).ok()?;
+    let bytes = crate::root::read_capped(file, MAX_ARGS_FILE).ok()?;
+    if bytes.len() as u64 > MAX_ARGS_FILE {
+        return None;
+    }
+    let text = String::from_utf8(bytes).ok()?;
     let Value::Object(map) = serde_json::from_str(&text).ok()? else {
         return None;
     };
@@ -118,20 +124,28 @@ pub fn argv(params: &Map<String, Value>) -> Result<Vec<String>, String> {
         Some(v) => scalar("root", v)?,
     };
     out.extend(["--root".into(), root]);
-    if let Some(v) = get("mode") {
-        let mode = scalar("mode", v)?;
-        if cli_has("mode") {
-            out.extend(["--mode".into(), mode]);
-        } else if mode != "ipvs" {
-            return Err(format!(
-                "parameter mode: {mode:?} is not supported by this nodeprep, which prepares nodes for mode ipvs only"
-            ));
+    for (param, flag, choices) in [
+        ("mode", "--mode", &["ipvs", "nftables", "iptables"][..]),
+        (
+            "kube_proxy_runtime",
+            "--kube-proxy-runtime",
+            &["container", "host"][..],
+        ),
+    ] {
+        if let Some(v) = get(param) {
+            let value = scalar(param, v)?;
+            if !choices.contains(&value.as_str()) {
+                return Err(format!(
+                    "parameter {param}: {value:?} is not one of: {}",
+                    choices.join(", ")
+                ));
+            }
+            out.extend([flag.to_string(), value]);
         }
     }
     for (param, flag) in [
         ("scheduler", "--scheduler"),
         ("kube_proxy_version", "--kube-proxy-version"),
-        ("kube_proxy_runtime", "--kube-proxy-runtime"),
         ("kube_proxy_config", "--kube-proxy-config"),
     ] {
         if let Some(v) = get(param) {
@@ -189,13 +203,6 @@ fn list(name: &str, v: Option<&Value>) -> Result<Vec<String>, String> {
     }
 }
 
-/// Whether this build's CLI has the long option `--NAME` (global options are on the top level).
-fn cli_has(name: &str) -> bool {
-    Cli::command()
-        .get_arguments()
-        .any(|a| a.get_long() == Some(name))
-}
-
 /// A clap error as one line, without clap's `error: ` prefix and usage hints.
 fn clap_line(e: &clap::Error) -> String {
     let text = e.render().to_string();
@@ -217,21 +224,37 @@ fn not_ready(what: &str, errors: &[&Finding]) -> String {
     )
 }
 
-/// Before apply runs: the files it is about to write, and what would remain wrong after it.
+/// Before apply runs: the files it is about to write, and the findings of the node as apply
+/// would leave it.
 fn before_apply(cfg: &Config) -> Result<(Vec<FileChange>, Vec<Finding>), String> {
     match cfg.mode {
         Mode::Apply { .. } => {
             let s = Survey::take(cfg).map_err(|e| format!("{e:#}"))?;
             let after = plan::assess(&cfg.ask(), &s.projected, &s.wanted, &s.projected);
-            let errors = after
-                .findings
-                .into_iter()
-                .filter(|f| f.severity == Severity::Error)
-                .collect();
-            Ok((plan::actions::plan(&s.facts, &s.wanted).files, errors))
+            Ok((
+                plan::actions::plan(&s.facts, &s.wanted).files,
+                after.findings,
+            ))
         }
         Mode::Check { .. } => Ok((Vec::new(), Vec::new())),
     }
+}
+
+/// The modes other than the configured one that kube-proxy would run on this node as it is,
+/// from the report's migration table.
+fn working_modes(doc: &Map<String, Value>) -> Vec<String> {
+    let kp = &doc["kube_proxy"];
+    let configured = kp["mode"].as_str().unwrap_or_default();
+    kp["modes"]
+        .as_object()
+        .map(|modes| {
+            modes
+                .iter()
+                .filter(|(m, v)| *m != configured && v["outcome"].as_str() == Some(m.as_str()))
+                .map(|(m, _)| m.clone())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Ansible's `--diff` form of the file changes.
@@ -251,20 +274,14 @@ fn ansible_diff(changes: &[FileChange]) -> Value {
 }
 
 /// The task's one-line `msg`: ready or not, changed or not, and what is still wrong.
-fn message(
-    mode: Mode,
-    ready: bool,
-    changed: bool,
-    findings: &[Finding],
-    errors_after: &[Finding],
-) -> String {
+fn message(mode: Mode, ready: bool, changed: bool, findings: &[Finding]) -> String {
     let of = |sev: Severity| -> Vec<&Finding> {
         findings.iter().filter(|f| f.severity == sev).collect()
     };
     let warnings = of(Severity::Warning).len();
     if ready {
         let what = match mode {
-            Mode::Check { .. } => "ready for kube-proxy in IPVS mode",
+            Mode::Check { .. } => "ready for kube-proxy",
             Mode::Apply { dry_run: true, .. } if changed => {
                 "would change the node (check mode), which would then be ready"
             }
@@ -277,10 +294,9 @@ fn message(
         }
     } else {
         match mode {
-            Mode::Apply { dry_run: true, .. } => not_ready(
-                "would not be ready after apply",
-                &errors_after.iter().collect::<Vec<_>>(),
-            ),
+            Mode::Apply { dry_run: true, .. } => {
+                not_ready("would not be ready after apply", &of(Severity::Error))
+            }
             Mode::Apply { .. } => not_ready("still not ready after apply", &of(Severity::Error)),
             Mode::Check { .. } => not_ready(
                 "not ready (action: apply fixes what it can)",
@@ -305,7 +321,7 @@ pub fn answer(params: &Map<String, Value>) -> Answer {
         Ok(c) => c,
         Err(e) => return fail(e.0),
     };
-    let (changes, errors_after) = match before_apply(&cfg) {
+    let (changes, predicted) = match before_apply(&cfg) {
         Ok(both) => both,
         Err(msg) => return fail(msg),
     };
@@ -329,7 +345,7 @@ pub fn answer(params: &Map<String, Value>) -> Answer {
     } else {
         doc.get("ready").and_then(Value::as_bool) == Some(true)
     };
-    let findings: Vec<Finding> = doc
+    let reported: Vec<Finding> = doc
         .get("findings")
         .and_then(Value::as_array)
         .map(|all| {
@@ -348,12 +364,24 @@ pub fn answer(params: &Map<String, Value>) -> Answer {
                 .collect()
         })
         .unwrap_or_default();
+    // check mode tells what the node would be after apply, warnings included
+    let findings = match cfg.mode {
+        Mode::Apply { dry_run: true, .. } => predicted,
+        _ => reported,
+    };
     let warnings: Vec<String> = findings
         .iter()
         .filter(|f| f.severity == Severity::Warning)
         .map(|f| format!("{}: {}", f.id, f.message))
         .collect();
-    let msg = message(cfg.mode, ready, changed, &findings, &errors_after);
+    let mut msg = message(cfg.mode, ready, changed, &findings);
+    let others = working_modes(&doc);
+    if !ready && !others.is_empty() {
+        msg.push_str(&format!(
+            "; this node would run kube-proxy in {} mode as it is (parameter mode)",
+            others.join(" or ")
+        ));
+    }
     let failed = !ready;
     doc.insert("changed".into(), Value::Bool(changed));
     doc.insert("failed".into(), Value::Bool(failed));
@@ -402,12 +430,12 @@ mod tests {
                 "json",
                 "--root",
                 "/mnt/node",
+                "--kube-proxy-runtime",
+                "host",
                 "--scheduler",
                 "lc",
                 "--kube-proxy-version",
                 "1.30",
-                "--kube-proxy-runtime",
-                "host",
                 "--module",
                 "ip_vs_wlc",
                 "--module",
@@ -456,10 +484,9 @@ mod tests {
             json!({"kube_proxy_runtime": "vm", "_ansible_check_mode": false}),
         ));
         assert_eq!(a.json["failed"], true);
-        assert!(
-            a.json["msg"].as_str().unwrap().contains("'vm'"),
-            "{}",
-            a.json
+        assert_eq!(
+            a.json["msg"],
+            "parameter kube_proxy_runtime: \"vm\" is not one of: container, host"
         );
         let a = answer(&params(json!({"modules": ["ip_vs;reboot"]})));
         assert_eq!(a.json["failed"], true);
@@ -472,21 +499,21 @@ mod tests {
     }
 
     #[test]
-    fn mode_maps_to_the_cli_or_only_ipvs_is_accepted() {
-        let ipvs = argv(&params(json!({"mode": "ipvs"}))).unwrap();
-        let other = argv(&params(json!({"mode": "nftables"})));
-        if cli_has("mode") {
-            assert!(ipvs.windows(2).any(|w| w == ["--mode", "ipvs"]));
-            assert!(
-                other
-                    .unwrap()
-                    .windows(2)
-                    .any(|w| w == ["--mode", "nftables"])
-            );
-        } else {
-            assert!(!ipvs.contains(&"--mode".to_string()));
-            assert!(other.unwrap_err().contains("mode ipvs only"));
+    fn mode_and_runtime_map_to_the_cli_and_nonsense_is_named_in_the_module_s_words() {
+        for mode in ["ipvs", "nftables", "iptables"] {
+            let line = argv(&params(json!({"mode": mode}))).unwrap();
+            assert!(line.windows(2).any(|w| w == ["--mode", mode]), "{line:?}");
         }
+        let e = argv(&params(json!({"mode": "IPVS"}))).unwrap_err();
+        assert_eq!(
+            e,
+            "parameter mode: \"IPVS\" is not one of: ipvs, nftables, iptables"
+        );
+        let e = argv(&params(json!({"kube_proxy_runtime": "systemd"}))).unwrap_err();
+        assert!(
+            e.contains("parameter kube_proxy_runtime") && e.contains("container, host"),
+            "{e}"
+        );
     }
 
     #[test]

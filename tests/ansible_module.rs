@@ -74,6 +74,19 @@ fn check_mode_changes_nothing_and_reports_changed_with_the_diff() {
     assert_eq!(v["changed"], true, "{v}");
     assert_eq!(v["failed"], false, "{v}");
     assert_eq!(v["dry_run"], true, "{v}");
+    // the warnings of the node as apply would leave it, as `apply --dry-run` counts them: not
+    // vm.swappiness, which apply sets
+    assert_eq!(
+        v["msg"],
+        "would change the node (check mode), which would then be ready (1 warning)"
+    );
+    let warnings = v["warnings"].as_array().expect("warnings[]");
+    assert!(
+        warnings
+            .iter()
+            .all(|w| !w.as_str().unwrap().contains("swappiness")),
+        "{v}"
+    );
     assert_eq!(node.snapshot(), before, "check mode wrote something");
     let diff = v["diff"].as_array().expect("diff[]");
     let k8s = diff
@@ -133,6 +146,13 @@ fn check_on_a_node_that_is_not_ready_fails_naming_what_is_wrong() {
     assert!(msg.contains("(KernelModule-ip_vs)"), "{msg}");
     assert!(!msg.contains('`'), "{msg}");
     assert!(!msg.contains('\n'), "{msg}");
+    // and which mode would work there instead
+    assert!(
+        msg.ends_with(
+            "; this node would run kube-proxy in iptables mode as it is (parameter mode)"
+        ),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -260,4 +280,27 @@ fn the_mode_parameter_maps_to_mode() {
     let (_, bad) = module(&node, json!({"action": "check", "mode": "IPVS"}));
     assert_eq!(bad["failed"], true, "{bad}");
     assert!(bad["msg"].as_str().unwrap().contains("IPVS"), "{bad}");
+}
+
+/// The module's documentation (the sidecar ansible-doc reads) names exactly the parameters the
+/// module takes, with the choices it accepts.
+#[test]
+fn the_sidecar_documentation_lists_every_parameter() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/ansible/roles/nodeprep/library/nodeprep.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let doc: Value = yaml_serde::from_str(&text).unwrap();
+    let options = doc["DOCUMENTATION"]["options"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no DOCUMENTATION.options in {}", path.display()));
+    let mut documented: Vec<&str> = options.keys().map(String::as_str).collect();
+    let mut taken: Vec<&str> = nodeprep::ansible::PARAMETERS.to_vec();
+    documented.sort();
+    taken.sort();
+    assert_eq!(documented, taken);
+    assert_eq!(
+        options["mode"]["choices"],
+        json!(["ipvs", "nftables", "iptables"])
+    );
+    assert!(doc["EXAMPLES"].is_string() && doc["RETURN"]["msg"].is_object());
 }
