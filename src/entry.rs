@@ -42,6 +42,7 @@ pub fn main(args: Vec<OsString>) -> Exit {
     // Ansible runs a binary module with one argument, its parameter file: answered in JSON
     if let Some(params) = crate::ansible::invocation(&args[1..]) {
         let answer = crate::ansible::answer(&params);
+        crate::signals::exit_if_signalled();
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", answer.json).and_then(|_| out.flush());
         return answer.exit;
@@ -79,7 +80,10 @@ pub fn main(args: Vec<OsString>) -> Exit {
             Err(exit) => return exit,
         }
     }
-    match crate::run::run(&cfg) {
+    let ran = crate::run::run(&cfg);
+    // a signal that came meanwhile killed the helpers: their answers are not reported
+    crate::signals::exit_if_signalled();
+    match ran {
         Ok((report, status)) => {
             let mut out = std::io::stdout().lock();
             match out.write_all(report.as_bytes()).and_then(|_| out.flush()) {

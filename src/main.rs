@@ -3,5 +3,7 @@
 
 fn main() -> std::process::ExitCode {
     let args = std::env::args_os().collect();
-    std::process::ExitCode::from(nodeprep::entry::main(args).code())
+    let exit = nodeprep::entry::main(args);
+    nodeprep::signals::exit_if_signalled();
+    std::process::ExitCode::from(exit.code())
 }

@@ -55,6 +55,15 @@ fn finish() -> ! {
     std::process::exit(Exit::Interrupted.code().into())
 }
 
+/// Ends the run as interrupted if SIGINT or SIGTERM came: the signal thread kills the helpers
+/// before it exits, and the work they were doing may finish meanwhile; what it came to must
+/// not be reported, nor the run end as if no signal had come.
+pub fn exit_if_signalled() {
+    if STATE.load(SeqCst) & SIGNALLED != 0 {
+        finish();
+    }
+}
+
 /// Runs `f` so that a signal cannot end the process in the middle of it: one that comes
 /// meanwhile ends it just after.
 pub fn critical<T>(f: impl FnOnce() -> T) -> T {
@@ -74,9 +83,15 @@ fn helpers() -> std::sync::MutexGuard<'static, Vec<(i32, bool)>> {
 }
 
 /// Spawns a helper (leading its own process group, with `own_group`) and records it under
-/// the list's lock, so that a signal that comes meanwhile still finds it.
+/// the list's lock, so that a signal that comes meanwhile still finds it; once a signal has
+/// come, none is spawned.
 pub fn spawn_helper(cmd: &mut std::process::Command, own_group: bool) -> std::io::Result<Child> {
     let mut list = helpers();
+    if STATE.load(SeqCst) & SIGNALLED != 0 {
+        // the signal thread has killed, or is about to kill, what is listed: nothing new starts
+        drop(list);
+        finish();
+    }
     let child = cmd.spawn()?;
     list.push((i32::try_from(child.id()).unwrap_or(0), own_group));
     Ok(child)
