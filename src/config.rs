@@ -146,17 +146,11 @@ impl Config {
             kube_proxy_config: g.kube_proxy_config,
             kernel_release: g.kernel_release,
             kube_proxy_config_text: None,
-            ignore: g
-                .ignore
-                .iter()
-                .map(|i| i.trim().to_ascii_lowercase())
-                .filter(|i| !i.is_empty())
-                .collect(),
+            ignore: ignored(&g.ignore)?,
             without,
         })
     }
 
-    /// Whether `--ignore` names this finding (ids compare case-insensitively, as kubeadm's).
     /// What the plan needs of the settings.
     pub fn ask(&self) -> crate::plan::Ask {
         crate::plan::Ask {
@@ -231,6 +225,23 @@ fn resolve_without(name: &str) -> Result<String, UsageError> {
             .collect::<Vec<_>>()
             .join(", ")
     )))
+}
+
+/// `--ignore`'s ids, lowercase: `all`, or ids a report can carry; anything else is a usage
+/// error listing them.
+fn ignored(given: &[String]) -> Result<Vec<String>, UsageError> {
+    let mut out = Vec::new();
+    for id in given.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        if !id.eq_ignore_ascii_case("all") && !crate::domain::is_finding_id(id) {
+            return Err(UsageError(format!(
+                "--ignore {id}: no finding has this id; give all, or one of {}, or {} followed by a module, sysctl or program name",
+                crate::domain::FINDING_IDS.join(", "),
+                crate::domain::FINDING_PREFIXES.join(", ")
+            )));
+        }
+        out.push(id.to_ascii_lowercase());
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

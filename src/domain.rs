@@ -278,6 +278,45 @@ pub fn sysctl_value_problem(path_key: &str, value: &str) -> Option<String> {
     None
 }
 
+/// Every finding id a report can carry, kubeadm style: these whole, or one of
+/// [`FINDING_PREFIXES`] with a module, sysctl or program name after it.
+pub const FINDING_IDS: [&str; 13] = [
+    "ImageRoot",
+    "IpsetVersion",
+    "KubeProxyDeprecated",
+    "KubeProxyIPTables",
+    "KubeProxyIPVS",
+    "KubeProxyMode",
+    "KubeProxyNFTables",
+    "KubeProxyVersion",
+    "LegacyModulesScript",
+    "LiveProbe",
+    "ManagedFileMasked",
+    "ModulesDisabled",
+    "StrictARP",
+];
+pub const FINDING_PREFIXES: [&str; 9] = [
+    "FileExisting-",
+    "KernelModule-",
+    "ModprobeBlacklist-",
+    "ModprobeInstall-",
+    "ModulesLoad-",
+    "ModulesLoadUnknown-",
+    "Sysctl-",
+    "SysctlBoot-",
+    "SysctlConf-",
+];
+
+/// Whether `id` is one a report can carry (case-insensitively, as `--ignore` takes them).
+pub fn is_finding_id(id: &str) -> bool {
+    FINDING_IDS.iter().any(|k| k.eq_ignore_ascii_case(id))
+        || FINDING_PREFIXES.iter().any(|p| {
+            id.len() > p.len()
+                && id.is_char_boundary(p.len())
+                && id[..p.len()].eq_ignore_ascii_case(p)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ fn ignore_turns_named_errors_into_warnings_and_the_exit_code_follows() {
         (1, vec!["Sysctl-net.ipv4.ip_forward".to_string()])
     );
     // kubeadm's habit: names are case-insensitive, comma-separated or repeated
-    let (code, v) = node.json(&["--ignore", "sysctl-NET.ipv4.ip_forward,Other", "check"]);
+    let (code, v) = node.json(&["--ignore", "sysctl-NET.ipv4.ip_forward,StrictARP", "check"]);
     assert_eq!(code, 0, "{v}");
     let msg = finding_message(&v, "Sysctl-net.ipv4.ip_forward", "warning");
     assert!(msg.ends_with("(ignored: --ignore)"), "{msg}");
@@ -28,6 +28,18 @@ fn ignore_turns_named_errors_into_warnings_and_the_exit_code_follows() {
     let r = fresh.run(&["--ignore", "all", "check"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(!r.stdout.contains("[ERROR"), "{}", r.stdout);
+    // an id no finding has is refused, with the ids there are, before anything is read
+    for bad in ["NoSuchFinding", "KernelModule-", "Sysctl"] {
+        let r = fresh.run(&["--ignore", bad, "check"]);
+        assert_eq!(r.code, 64, "{bad}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("--ignore {bad}: no finding has this id"))
+                && r.stderr.contains("KubeProxyDeprecated")
+                && r.stderr.contains("KernelModule-"),
+            "{}",
+            r.stderr
+        );
+    }
 }
 
 #[test]

@@ -90,8 +90,13 @@ impl Findings {
         id: impl Into<String>,
         message: impl Into<String>,
     ) {
+        let id = id.into();
+        debug_assert!(
+            crate::domain::is_finding_id(&id),
+            "{id} is not in domain::FINDING_IDS or FINDING_PREFIXES"
+        );
         self.0.push(Finding {
-            id: id.into(),
+            id,
             severity,
             message: message.into(),
         });
