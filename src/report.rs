@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::plan::actions::Action;
 use crate::plan::files::FileChange;
-use crate::plan::{Assessment, ModuleRow, Severity};
+use crate::plan::{Assessment, Finding, ModuleRow, Severity};
 use crate::probe::Facts;
 use crate::probe::binaries::Binary;
 use crate::probe::live::LiveProbe;
@@ -223,7 +223,17 @@ fn quiet_section(o: &mut String, p: &Paint, a: &Assessment, x: &Extras) {
         let shown: Vec<&Action> = actions.iter().filter(|act| x.dry_run || !act.ok).collect();
         action_rows(o, p, &shown);
     }
-    for f in a.findings.iter().filter(|f| f.severity != Severity::Info) {
+    // the deprecation only where nothing else is left to say
+    let said: Vec<&Finding> = a
+        .findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .collect();
+    let others = said.iter().any(|f| f.id != "KubeProxyDeprecated");
+    for f in said
+        .into_iter()
+        .filter(|f| !others || f.id != "KubeProxyDeprecated")
+    {
         finding_line(o, p, f);
     }
     if x.dry_run {
@@ -442,7 +452,11 @@ fn kube_proxy_section(o: &mut String, a: &Assessment, x: &Extras) {
                     outcome.sentence(&kp.mode)
                 ),
             );
-            for r in reasons {
+            // the deprecation is one finding, not a line of every verdict
+            for r in reasons
+                .iter()
+                .filter(|r| *r != crate::plan::ipvs::IPVS_DEPRECATED)
+            {
                 wrap_into(o, "       ", "         ", &clean(r));
             }
         };

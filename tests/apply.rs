@@ -144,7 +144,7 @@ fn dry_run_exit_codes_follow_the_node_after_apply() {
     let text = unwrapped(&r.stdout);
     assert_eq!(
         closing(&r.stdout),
-        "After apply the node would still not be ready: 1 error, 2 warnings that nodeprep cannot fix; see above.",
+        "After apply the node would still not be ready: 1 error, 1 warning that nodeprep cannot fix; see above.",
         "{text}"
     );
     assert!(!text.contains("Not ready:"), "{text}");

@@ -282,7 +282,7 @@ fn text_report_follows_kubeadm_preflight_conventions() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("\t[WARNING KubeProxyDeprecated]: "));
+    assert!(r.stdout.contains("\t[WARNING Sysctl-vm.swappiness]: "));
     assert!(
         !r.stdout.contains('\x1b'),
         "no colour when stdout is not a terminal"

@@ -210,10 +210,21 @@ fn ipvs_deprecation_says_whether_nftables_would_work_here() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(msg.contains("Please use 'nftables' instead."), "{msg}");
+    assert_eq!(
+        msg,
+        "kube-proxy 1.35 deprecates IPVS mode (kubeadm warns from 1.37); nftables mode works on this node today (nodeprep --mode nftables check)"
+    );
+    // the text says it once, as a finding: not under each verdict nor in the modes table
+    let text = node.run(&["--kube-proxy-version", "1.35", "check"]).stdout;
+    assert_eq!(text.matches("deprecat").count(), 1, "{text}");
+    // without a version given or found, the newest behaviour is judged, and nothing is said
+    // of a deprecation the node may never meet
+    let (_, v) = Node::new("debian12-fresh").json(&["check"]);
+    assert_eq!(v["kube_proxy"]["version"], "1.35");
     assert!(
-        msg.contains("nftables mode would work on this node today"),
-        "{msg}"
+        finding(&v, "KubeProxyDeprecated").is_none(),
+        "{}",
+        v["findings"]
     );
     // on the host without nft it would not, and it says what is missing
     fs::remove_file(node.path("/usr/sbin/nft")).unwrap();
@@ -229,7 +240,7 @@ fn ipvs_deprecation_says_whether_nftables_would_work_here() {
         .unwrap()
         .to_string();
     assert!(
-        msg.contains("nftables mode would NOT work on this node yet")
+        msg.contains("nftables mode would not work here yet")
             && msg.contains("could not find nftables binary"),
         "{msg}"
     );

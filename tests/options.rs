@@ -33,7 +33,8 @@ fn ignore_turns_named_errors_into_warnings_and_the_exit_code_follows() {
         let r = fresh.run(&["--ignore", bad, "check"]);
         assert_eq!(r.code, 64, "{bad}: {}", r.stderr);
         assert!(
-            r.stderr.contains(&format!("--ignore {bad}: no finding has this id"))
+            r.stderr
+                .contains(&format!("--ignore {bad}: no finding has this id"))
                 && r.stderr.contains("KubeProxyDeprecated")
                 && r.stderr.contains("KernelModule-"),
             "{}",

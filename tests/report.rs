@@ -95,7 +95,7 @@ fn one_finding_per_problem() {
     );
     assert_eq!(
         closing(&r.stdout),
-        "Not ready: 9 errors, 2 warnings. `nodeprep apply` fixes what it can."
+        "Not ready: 9 errors, 1 warning. `nodeprep apply` fixes what it can."
     );
 }
 
@@ -182,7 +182,7 @@ fn dry_run_prints_actions_diffs_and_the_predicted_result() {
     assert!(!out.contains("  now: "), "{out}");
     assert_eq!(
         closing(out),
-        "After apply the node would be ready for kube-proxy in IPVS mode (1 warning)."
+        "After apply the node would be ready for kube-proxy in IPVS mode (0 warnings)."
     );
 }
 
@@ -201,17 +201,29 @@ fn quiet_keeps_what_matters_for_the_command() {
     assert!(!r.stdout.contains("Modules"), "{}", r.stdout);
     assert_eq!(
         closing(&r.stdout),
-        "After apply the node would be ready for kube-proxy in IPVS mode (1 warning)."
+        "After apply the node would be ready for kube-proxy in IPVS mode (0 warnings)."
     );
-    // apply: only what failed or is still wrong; a clean apply leaves the warnings
+    // apply: only what failed or is still wrong; a clean apply with nothing left prints
+    // nothing
     let r = node.run(&["-q", "apply"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stdout);
+    // IPVS's deprecation (kube-proxy 1.35 known) only when it is all there is left to say
+    let r = Node::new("debian12-fresh").run(&["-q", "--kube-proxy-version", "1.35", "apply"]);
     assert_eq!(r.code, 0);
-    assert!(!r.stdout.contains("ok "), "{}", r.stdout);
     assert!(
-        r.stdout.starts_with("\t[WARNING KubeProxyDeprecated]"),
+        r.stdout
+            .starts_with("\t[WARNING KubeProxyDeprecated]: kube-proxy 1.35 deprecates IPVS mode"),
         "{}",
         r.stdout
     );
+    let r = Node::new("debian12-fresh").run(&["-q", "--kube-proxy-version", "1.35", "check"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("[ERROR KernelModule-ip_vs]"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("KubeProxyDeprecated"), "{}", r.stdout);
     let broken = Node::new("no-modules");
     let r = broken.run(&["-q", "apply"]);
     assert_eq!(r.code, 1);

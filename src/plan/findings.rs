@@ -133,16 +133,15 @@ pub(super) fn verdict_findings(f: &mut Findings, kp: &KubeProxyVerdict, wanted: 
             format!("kube-proxy {} runs the userspace proxier, which kube-proxy 1.26 removed: choose iptables or nftables before upgrading", kp.version),
         );
     }
-    if kp.outcome == Outcome::Ipvs && kp.version >= Version::new(1, 35) {
+    // once, for a version given or found (not the newest one judged for lack of any), and
+    // with what switching takes on this node
+    if kp.outcome == Outcome::Ipvs && kp.version >= Version::new(1, 35) && !kp.guessed {
         let nft = &kp.modes.nftables;
         let today = if nft.outcome == Outcome::Nftables {
-            "nftables mode would work on this node today (see `nodeprep --mode nftables check`)"
-                .to_string()
+            "nftables mode works on this node today (nodeprep --mode nftables check)".to_string()
         } else {
             format!(
-                "nftables mode would NOT work on this node yet: kube-proxy {} {}: {}",
-                kp.version,
-                nft.outcome.sentence("nftables"),
+                "nftables mode would not work here yet: {}",
                 nft.reasons.join("; ")
             )
         };
@@ -150,9 +149,8 @@ pub(super) fn verdict_findings(f: &mut Findings, kp: &KubeProxyVerdict, wanted: 
             Severity::Warning,
             "KubeProxyDeprecated",
             format!(
-                "kube-proxy {} logs \"{}\" (kubeadm warns from 1.37); {today}",
-                kp.version,
-                super::ipvs::IPVS_DEPRECATED
+                "kube-proxy {} deprecates IPVS mode (kubeadm warns from 1.37); {today}",
+                kp.version
             ),
         );
     }

@@ -13,21 +13,23 @@ pub(super) fn kube_proxy_verdict(
     wanted: &Wanted,
     after: &Facts,
 ) -> KubeProxyVerdict {
-    let (given, mut version_source) = match (ask.kube_proxy_version, &facts.kube_version) {
-        (Some(v), _) => (v, "--kube-proxy-version".to_string()),
-        (None, Some(found)) => (found.version, found.path.clone()),
+    let (given, mut version_source, guessed) = match (ask.kube_proxy_version, &facts.kube_version) {
+        (Some(v), _) => (v, "--kube-proxy-version".to_string(), false),
+        (None, Some(found)) => (found.version, found.path.clone(), false),
         // a kubeadm config names the version it will install
         (None, None) => match facts.kube_config.as_ref().and_then(|c| {
             let v = c.kubernetes_version.as_deref()?;
             Some((
                 Version::parse(v)?,
                 format!("kubernetesVersion {v} in {}", c.path),
+                false,
             ))
         }) {
             Some(found) => found,
             None => (
                 NEWEST,
                 "newest behaviour; no kube-proxy, kubelet or kubeadm found".to_string(),
+                true,
             ),
         },
     };
@@ -54,6 +56,7 @@ pub(super) fn kube_proxy_verdict(
         version,
         version_source,
         version_note,
+        guessed,
         patch,
         mode: wanted.mode.clone(),
         scheduler: wanted.scheduler.to_string(),

@@ -54,6 +54,9 @@ pub struct KubeProxyVerdict {
     /// Set when the version is newer than nodeprep knows.
     #[serde(skip)]
     pub version_note: Option<String>,
+    /// No version was given or found: the newest behaviour is judged.
+    #[serde(skip)]
+    pub guessed: bool,
     /// The patch level, when known.
     pub patch: Option<u32>,
     pub mode: String,

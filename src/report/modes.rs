@@ -7,7 +7,6 @@ use crate::plan::modes::display_name;
 /// ```text
 /// Proxy modes, kube-proxy 1.35 on this node now:
 ///   ipvs      will run in IPVS mode
-///             The ipvs proxier is now deprecated …
 ///   nftables  will run in nftables mode
 ///   iptables  will run in iptables mode
 /// ```
@@ -26,7 +25,12 @@ pub fn render(o: &mut String, kp: &KubeProxyVerdict) {
             "            ",
             &row.outcome.sentence(mode),
         );
-        for r in &row.reasons {
+        // the deprecation is one finding, not a line of the table
+        for r in row
+            .reasons
+            .iter()
+            .filter(|r| *r != crate::plan::ipvs::IPVS_DEPRECATED)
+        {
             wrap_into(o, "            ", "              ", &clean(r));
         }
     }
