@@ -87,7 +87,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, value_name = "MODE")]
     pub mode: Option<ProxyMode>,
 
-    /// Read mode, featureGates, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml); - reads standard input. A kubeadm config's kubernetesVersion is the version judged when no binary on the node tells it
+    /// Read mode, featureGates, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml). FILE is read on this machine, not under --root; root:PATH reads PATH under --root (e.g. root:/var/lib/kube-proxy/config.conf); - reads standard input. A kubeadm config's kubernetesVersion is the version judged when no binary on the node tells it
     #[arg(long, global = true, value_name = "FILE")]
     pub kube_proxy_config: Option<PathBuf>,
 

@@ -106,6 +106,7 @@ impl Config {
         }
         if let Some(f) = &g.kube_proxy_config
             && f.as_os_str() != "-"
+            && in_root(f).is_none()
             && !f.exists()
         {
             return Err(UsageError(format!(
@@ -170,7 +171,10 @@ impl Config {
     pub fn probe_request(&self) -> crate::probe::Request {
         let kube_proxy_config = match (&self.kube_proxy_config, &self.kube_proxy_config_text) {
             (Some(_), Some(text)) => Some(crate::probe::ConfigSource::Text(text.clone())),
-            (Some(path), None) => Some(crate::probe::ConfigSource::File(path.clone())),
+            (Some(path), None) => Some(match in_root(path) {
+                Some(node) => crate::probe::ConfigSource::InRoot(node),
+                None => crate::probe::ConfigSource::File(path.clone()),
+            }),
             (None, _) => None,
         };
         crate::probe::Request {
@@ -225,6 +229,16 @@ fn resolve_without(name: &str) -> Result<String, UsageError> {
             .collect::<Vec<_>>()
             .join(", ")
     )))
+}
+
+/// `--kube-proxy-config root:PATH`: PATH, a path under the root.
+fn in_root(given: &std::path::Path) -> Option<String> {
+    let path = given.to_str()?.strip_prefix("root:")?;
+    Some(if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    })
 }
 
 /// `--ignore`'s ids, lowercase: `all`, or ids a report can carry; anything else is a usage

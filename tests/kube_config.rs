@@ -265,3 +265,43 @@ fn standard_input_is_capped_like_a_file() {
         r.stderr
     );
 }
+
+/// `root:PATH` reads the configuration under --root, resolved there like every node path:
+/// a link that points outside the root does not reach it.
+#[test]
+fn a_config_under_the_root_is_read_there_and_only_there() {
+    let node = Node::new("debian12-ready");
+    let before = node.outside_snapshot();
+    node.write(
+        "/var/lib/kube-proxy/config.conf",
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: nftables\n",
+    );
+    let (_, v) = node.json(&[
+        "--kube-proxy-config",
+        "root:/var/lib/kube-proxy/config.conf",
+        "check",
+    ]);
+    assert_eq!(v["kube_proxy"]["mode"], "nftables", "{v}");
+    // the outside file, named by an absolute link in the root: resolved inside, absent there
+    let outside = node.outside.join("kp.yaml");
+    std::fs::write(&outside, "kind: KubeProxyConfiguration\nmode: iptables\n").unwrap();
+    node.link("/etc/kp.yaml", &outside);
+    let before = {
+        let mut b = before;
+        b.extend(node.outside_snapshot());
+        b
+    };
+    for (arg, says) in [
+        ("root:/etc/kp.yaml", "does not exist"),
+        ("root:/nonexistent.yaml", "does not exist"),
+    ] {
+        let r = node.run(&["--kube-proxy-config", arg, "check"]);
+        assert_eq!(r.code, 64, "{arg}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("--kube-proxy-config {arg}: ")) && r.stderr.contains(says),
+            "{arg}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(node.outside_snapshot(), before);
+}

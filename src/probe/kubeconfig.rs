@@ -34,6 +34,30 @@ pub fn load(path: &Path) -> Result<KubeProxyConfig> {
     read_and_parse(path).map_err(|e| UsageError(format!("--kube-proxy-config {e:#}")).into())
 }
 
+/// `--kube-proxy-config root:PATH`: PATH under the root, read as every file there is (links
+/// resolved inside the root, a regular file, capped).
+pub fn load_in_root(root: &crate::root::Root, node: &str) -> Result<KubeProxyConfig> {
+    let given = format!("root:{node}");
+    let bytes = match root.read(node, CONFIG_LIMIT) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            return Err(UsageError(format!(
+                "--kube-proxy-config {given}: {} does not exist; give the path of a KubeProxyConfiguration under --root",
+                root.show(node)
+            ))
+            .into());
+        }
+        Err(e) => return Err(UsageError(format!("--kube-proxy-config {given}: {e:#}")).into()),
+    };
+    let text = String::from_utf8(bytes).map_err(|_| {
+        UsageError(format!(
+            "--kube-proxy-config {given}: not UTF-8 text; expected a YAML KubeProxyConfiguration"
+        ))
+    })?;
+    parse(&root.show(node), &text)
+        .map_err(|e| UsageError(format!("--kube-proxy-config {e:#}")).into())
+}
+
 fn read_and_parse(path: &Path) -> Result<KubeProxyConfig> {
     let shown = path.display();
     // O_NONBLOCK: opening a FIFO must not wait for a writer

@@ -40,7 +40,10 @@ pub struct Request {
 /// Where the kube-proxy configuration comes from.
 #[derive(Debug, Clone)]
 pub enum ConfigSource {
+    /// A file of this machine.
     File(std::path::PathBuf),
+    /// A file under the root (`root:PATH`).
+    InRoot(String),
     /// Standard input, read by `main`.
     Text(String),
 }
@@ -124,6 +127,7 @@ pub fn start(req: &Request, sysctl_keys: &[String]) -> Result<Pending> {
                 .map_err(|e| crate::exit::UsageError(format!("--kube-proxy-config -: {e:#}")))?,
         ),
         Some(ConfigSource::File(path)) => Some(kubeconfig::load(path)?),
+        Some(ConfigSource::InRoot(node)) => Some(kubeconfig::load_in_root(root, node)?),
         None => None,
     };
     let facts = read_files(root, sysctl_keys, kernel, kube_config)?;
