@@ -359,6 +359,7 @@ pub fn answer(params: &Map<String, Value>) -> Answer {
                             _ => Severity::Info,
                         },
                         message: f["message"].as_str()?.to_string(),
+                        also: Vec::new(),
                     })
                 })
                 .collect()

@@ -156,6 +156,7 @@ fn check(cfg: &Config, survey: &Survey, probe: bool) -> Result<(String, Exit)> {
                 "--probe asks the kernel for IPVS; the mode is {:?}, so it was not run",
                 wanted.mode
             ),
+            also: Vec::new(),
         });
     }
     let mut ready = a.ready();

@@ -246,7 +246,16 @@ fn modprobe_d_install_false_fails_the_load_and_blacklist_does_not() {
         errors.contains(&"ModulesLoad-ip_vs_sh".to_string()),
         "{errors:?}"
     );
-    assert!(errors.contains(&"ModprobeInstall-ip_vs_wrr".to_string()));
+    // the install line is why ip_vs_wrr cannot be loaded: one finding says both
+    let wrr = finding(&v, "ModprobeInstall-ip_vs_wrr").expect("the install line's finding");
+    assert_eq!(wrr["id"], "KernelModule-ip_vs_wrr", "{wrr}");
+    assert!(
+        wrr["message"]
+            .as_str()
+            .unwrap()
+            .contains("install ip_vs_wrr /bin/false"),
+        "{wrr}"
+    );
     let conf = node.read("/etc/modules-load.d/ipvs.conf");
     assert!(
         !conf.contains("ip_vs_wrr"),

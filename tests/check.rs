@@ -32,13 +32,20 @@ fn fresh_debian_node_is_not_ready_and_everything_is_loadable() {
     assert_eq!(v["kube_proxy"]["version"], "1.35");
     assert_eq!(v["kube_proxy"]["outcome"], "ipvs");
     let errors = error_ids(&v);
-    // one finding per problem: not loaded and not persisted is one error saying both
+    // one finding per problem: not loaded and not persisted is one error saying both, for
+    // all the modules of that cause, each id standing for it
+    assert!(
+        errors.contains(&"KernelModule-ip_vs".to_string()),
+        "{errors:?}"
+    );
     for m in DEFAULT_MODULES {
-        assert!(errors.contains(&format!("KernelModule-{m}")), "{errors:?}");
         let f = finding(&v, &format!("KernelModule-{m}")).unwrap();
+        assert_eq!(f["id"], "KernelModule-ip_vs", "{f}");
         let msg = f["message"].as_str().unwrap();
         assert!(
-            msg.contains("not loaded") && msg.contains("at boot"),
+            msg.contains(m)
+                && msg.contains("are loadable but not loaded")
+                && msg.contains("at boot"),
             "{msg}"
         );
     }
@@ -47,9 +54,11 @@ fn fresh_debian_node_is_not_ready_and_everything_is_loadable() {
         "Sysctl-net.bridge.bridge-nf-call-ip6tables",
         "Sysctl-net.ipv4.ip_forward",
     ] {
-        assert!(errors.contains(&id.to_string()), "{id} in {errors:?}");
+        let f = finding(&v, id).unwrap_or_else(|| panic!("{id} in {errors:?}"));
+        assert_eq!(f["severity"], "error", "{f}");
     }
-    assert_eq!(errors.len(), DEFAULT_MODULES.len() + 3, "{errors:?}");
+    // the modules, the two bridge keys br_netfilter makes, ip_forward
+    assert_eq!(errors.len(), 3, "{errors:?}");
     assert!(
         !errors
             .iter()
@@ -208,6 +217,10 @@ fn modprobe_d_lines_touching_required_modules_are_reported() {
     let (_, v) = node.json(&["check"]);
     let install = finding(&v, "ModprobeInstall-ip_vs_wrr").expect("install line");
     assert_eq!(install["severity"], "error");
+    assert_eq!(
+        install["id"], "KernelModule-ip_vs_wrr",
+        "one finding for one cause"
+    );
     assert!(
         install["message"]
             .as_str()
@@ -277,7 +290,7 @@ fn text_report_follows_kubeadm_preflight_conventions() {
     assert!(r.stdout.contains("[preflight] Running pre-flight checks\n"));
     assert!(
         r.stdout.contains(
-            "\t[ERROR KernelModule-ip_vs]: ip_vs is loadable but not loaded, and no\n\t  modules-load.d file loads it at boot; `nodeprep apply` loads it and\n\t  writes /etc/modules-load.d/ipvs.conf\n"
+            "\t[ERROR KernelModule-ip_vs]: ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_sh,\n\t  nf_conntrack and br_netfilter are loadable but not loaded, and no\n\t  modules-load.d file loads them at boot; `nodeprep apply` loads them\n\t  and writes /etc/modules-load.d/ipvs.conf\n"
         ),
         "{}",
         r.stdout

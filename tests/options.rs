@@ -28,6 +28,24 @@ fn ignore_turns_named_errors_into_warnings_and_the_exit_code_follows() {
     let r = fresh.run(&["--ignore", "all", "check"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(!r.stdout.contains("[ERROR"), "{}", r.stdout);
+    // a finding that stands for several problems of one cause is ignored by any of their ids
+    let broken = Node::new("no-modules");
+    let (_, v) = broken.json(&["--ignore", "KernelModule-ip_vs_wrr,KubeProxyIPVS", "check"]);
+    let f = finding(&v, "KernelModule-ip_vs_rr").expect("the modules' finding");
+    assert_eq!(
+        (f["id"].as_str(), f["severity"].as_str()),
+        (Some("KernelModule-ip_vs"), Some("warning")),
+        "{f}"
+    );
+    assert_eq!(
+        f["also"],
+        serde_json::json!([
+            "KernelModule-ip_vs_rr",
+            "KernelModule-ip_vs_wrr",
+            "KernelModule-ip_vs_sh",
+            "KubeProxyIPVS"
+        ])
+    );
     // an id no finding has is refused, with the ids there are, before anything is read
     for bad in ["NoSuchFinding", "KernelModule-", "Sysctl"] {
         let r = fresh.run(&["--ignore", bad, "check"]);

@@ -142,13 +142,17 @@ impl std::ops::Deref for Node {
     }
 }
 
+/// The finding that stands for `id`: its own, or one it was grouped into (`also`).
 fn finding<'a>(a: &'a Assessment, id: &str) -> &'a Finding {
-    a.findings.iter().find(|f| f.id == id).unwrap_or_else(|| {
-        panic!(
-            "no finding {id}; have {:?}",
-            a.findings.iter().map(|f| &f.id).collect::<Vec<_>>()
-        )
-    })
+    a.findings
+        .iter()
+        .find(|f| f.id == id || f.also.iter().any(|x| x == id))
+        .unwrap_or_else(|| {
+            panic!(
+                "no finding {id}; have {:?}",
+                a.findings.iter().map(|f| &f.id).collect::<Vec<_>>()
+            )
+        })
 }
 
 /// A small Debian-12-like node under a temporary root: kernel 6.1, `loaded` in
@@ -885,11 +889,19 @@ fn boot_explicit_key_beats_a_glob_whatever_the_order() {
 #[test]
 fn assess_modprobe_d_install_and_blacklist() {
     let a = node(&fixture("modprobe-d"), &[]).assess();
+    // the install line is why ip_vs_wrr cannot be loaded: the module's finding says both
     let install = finding(&a, "ModprobeInstall-ip_vs_wrr");
     assert_eq!(install.severity, Severity::Error);
     assert_eq!(
+        (install.id.as_str(), install.also.as_slice()),
+        (
+            "KernelModule-ip_vs_wrr",
+            &["ModprobeInstall-ip_vs_wrr".to_string()][..]
+        )
+    );
+    assert_eq!(
         install.message,
-        "`install ip_vs_wrr /bin/false` in /etc/modprobe.d/local.conf: every load of it fails; remove the line to load ip_vs_wrr"
+        "ip_vs_wrr is loadable but not loaded, and no modules-load.d file loads it at boot; `nodeprep apply` cannot load it (`install ip_vs_wrr /bin/false` in /etc/modprobe.d/local.conf: every load of it fails); remove that line"
     );
     let bl = finding(&a, "ModprobeBlacklist-ip_vs_sh");
     assert_eq!(bl.severity, Severity::Warning);

@@ -139,8 +139,8 @@ fn a_root_without_modprobe_is_predicted() {
     assert_eq!(code, 1, "{v}");
     let ip_vs = finding(&v, "KernelModule-ip_vs").expect("ip_vs is still not loaded");
     let msg = ip_vs["message"].as_str().unwrap();
-    assert!(!msg.contains("`nodeprep apply` loads it"), "{msg}");
-    assert!(msg.contains("cannot load it (no modprobe in"), "{msg}");
+    assert!(!msg.contains("`nodeprep apply` loads them"), "{msg}");
+    assert!(msg.contains("cannot load them (no modprobe in"), "{msg}");
 }
 
 #[test]

@@ -239,11 +239,14 @@ pub fn findings(v: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The finding that stands for `id`: its own, or one it was grouped into (`also`).
 pub fn finding<'a>(v: &'a Value, id: &str) -> Option<&'a Value> {
-    v["findings"]
-        .as_array()?
-        .iter()
-        .find(|f| f["id"].as_str() == Some(id))
+    v["findings"].as_array()?.iter().find(|f| {
+        f["id"].as_str() == Some(id)
+            || f["also"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(id)))
+    })
 }
 
 /// The message of finding `id`, which must be there with this severity.

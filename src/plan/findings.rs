@@ -4,6 +4,7 @@ use super::verdict::Outcome;
 use crate::domain::Runtime;
 use crate::domain::{ProxyMode, Version};
 use crate::probe::Facts;
+use crate::probe::kernel::ModState;
 
 use super::modes;
 use super::{types::*, wanted::*};
@@ -33,6 +34,8 @@ pub(super) fn node_findings(ask: &Ask, facts: &Facts, wanted: &Wanted, f: &mut F
 
 /// The helper programs the mode needs, and ipset's version.
 pub(super) fn binary_findings(ask: &Ask, facts: &Facts, wanted: &Wanted, f: &mut Findings) {
+    // the helpers not found, of one severity, are one finding: the search path said once
+    let mut missing: Vec<(Severity, &str, &str)> = Vec::new();
     for b in &facts.binaries {
         if b.path.is_some() || !wanted.binaries.contains(&b.name.as_str()) {
             continue;
@@ -47,22 +50,54 @@ pub(super) fn binary_findings(ask: &Ask, facts: &Facts, wanted: &Wanted, f: &mut
                 "a containerised kube-proxy brings its own, but the host's is the one you debug with"
             }
         };
-        // the package is named after the binary, except nft's
-        let package = if b.name == "nft" {
-            "nftables"
+        let severity = if needed_by_kube_proxy {
+            Severity::Error
         } else {
-            b.name.as_str()
+            Severity::Warning
         };
+        missing.push((severity, b.name.as_str(), why));
+    }
+    for severity in [Severity::Error, Severity::Warning] {
+        let these: Vec<&(Severity, &str, &str)> =
+            missing.iter().filter(|(s, _, _)| *s == severity).collect();
+        let Some((_, first, _)) = these.first() else {
+            continue;
+        };
+        // the package is named after the binary, except nft's
+        let packages: Vec<&str> = these
+            .iter()
+            .map(|(_, name, _)| if *name == "nft" { "nftables" } else { name })
+            .collect();
         let install = facts
             .os
-            .install_command(&[package])
-            .map(|c| format!("; install it: {c}"))
+            .install_command(&packages)
+            .map(|c| {
+                format!(
+                    "; install {}: {c}",
+                    if these.len() == 1 { "it" } else { "them" }
+                )
+            })
             .unwrap_or_default();
-        f.add(
-            if needed_by_kube_proxy { Severity::Error } else { Severity::Warning },
-            format!("FileExisting-{}", b.name),
-            format!("{} not found in /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin, /bin ({why}){install}", b.name),
-        );
+        let names: Vec<&str> = these.iter().map(|(_, name, _)| *name).collect();
+        let searched = crate::probe::binaries::SEARCHED;
+        let message = match these.as_slice() {
+            [(_, name, why)] => format!("{name} not found in {searched} ({why}){install}"),
+            _ => {
+                let what: Vec<String> = these
+                    .iter()
+                    .map(|(_, name, why)| format!("{name}: {why}"))
+                    .collect();
+                let (rest, last) = names.split_at(names.len() - 1);
+                format!(
+                    "{} and {} not found in {searched} ({}){install}",
+                    rest.join(", "),
+                    last[0],
+                    what.join("; ")
+                )
+            }
+        };
+        f.add(severity, format!("FileExisting-{first}"), message);
+        f.also(names[1..].iter().map(|n| format!("FileExisting-{n}")));
     }
     if let Some(ipset) = facts
         .binary("ipset")
@@ -105,7 +140,12 @@ pub(super) fn strict_arp_finding(facts: &Facts, wanted: &Wanted, f: &mut Finding
 
 /// The findings the verdict makes: the configured mode does not run (error), a version newer
 /// than nodeprep knows, and IPVS's deprecation with what nftables mode would do here.
-pub(super) fn verdict_findings(f: &mut Findings, kp: &KubeProxyVerdict, wanted: &Wanted) {
+pub(super) fn verdict_findings(
+    f: &mut Findings,
+    facts: &Facts,
+    kp: &KubeProxyVerdict,
+    wanted: &Wanted,
+) {
     if let Some(note) = &kp.version_note {
         f.add(Severity::Warning, "KubeProxyVersion", note.clone());
     }
@@ -126,6 +166,21 @@ pub(super) fn verdict_findings(f: &mut Findings, kp: &KubeProxyVerdict, wanted: 
                 kp.reasons.join("; ")
             ),
         );
+        // IPVS modules this kernel lacks are the one cause: said once, with what it means
+        let lacking = super::ipvs::BASE_IPVS_MODULES.iter().find(|m| {
+            wanted.modules.iter().any(|w| w == *m) && facts.kernel.state(m) == ModState::Missing
+        });
+        if let Some(m) = lacking
+            && kp.after_apply.outcome == kp.outcome
+        {
+            let more = format!(
+                "; so kube-proxy {} {}: {}",
+                kp.version,
+                kp.outcome.sentence(&wanted.mode),
+                kp.reasons.join("; ")
+            );
+            let _ = f.fold(id, &format!("KernelModule-{m}"), Some(more));
+        }
     } else if kp.outcome == Outcome::Userspace {
         f.add(
             Severity::Warning,

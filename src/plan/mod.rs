@@ -31,7 +31,7 @@ use modules::*;
 use sysctls::*;
 
 pub fn assess(ask: &Ask, facts: &Facts, wanted: &Wanted, after_apply: &Facts) -> Assessment {
-    let mut f = Findings(Vec::new());
+    let mut f = Findings::default();
     node_findings(ask, facts, wanted, &mut f);
     let modules = wanted
         .modules
@@ -46,11 +46,14 @@ pub fn assess(ask: &Ask, facts: &Facts, wanted: &Wanted, after_apply: &Facts) ->
         .collect();
     binary_findings(ask, facts, wanted, &mut f);
     let kube_proxy = kube_proxy_verdict(ask, facts, wanted, after_apply);
-    verdict_findings(&mut f, &kube_proxy, wanted);
+    verdict_findings(&mut f, facts, &kube_proxy, wanted);
     strict_arp_finding(facts, wanted, &mut f);
-    // --ignore: the named errors are reported, as warnings, and no longer block "ready"
-    for finding in f.0.iter_mut() {
-        if finding.severity == Severity::Error && ask.ignores(&finding.id) {
+    let mut findings = f.done();
+    // --ignore: the named errors are reported, as warnings, and no longer block "ready"; a
+    // finding that stands for several is ignored by any of their ids
+    for finding in findings.iter_mut() {
+        let named = ask.ignores(&finding.id) || finding.also.iter().any(|a| ask.ignores(a));
+        if finding.severity == Severity::Error && named {
             finding.severity = Severity::Warning;
             finding.message.push_str(" (ignored: --ignore)");
         }
@@ -58,7 +61,7 @@ pub fn assess(ask: &Ask, facts: &Facts, wanted: &Wanted, after_apply: &Facts) ->
     Assessment {
         modules,
         sysctls,
-        findings: f.0,
+        findings,
         kube_proxy,
     }
 }

@@ -30,25 +30,29 @@ pub(super) fn module_row(facts: &Facts, m: &String, f: &mut Findings) -> ModuleR
             .map(String::from)
             .collect(),
     };
-    // one finding per module: what is wrong now and what is wrong at boot, together
+    // one finding per module: what is wrong now and what is wrong at boot, together; the
+    // modules of one cause are one finding ({S}: the modules, see `Findings::about`)
     let now = match state {
         ModState::Missing if !k.modules_supported => Some(format!(
-            "{m} is not built into kernel {release}, and this kernel has no loadable-module support (no /proc/modules): use a kernel with {m}"
+            "{{S}} {{is}} not built into kernel {release}, and this kernel has no loadable-module support (no /proc/modules): use a kernel with {{it}}"
         )),
         ModState::Missing => Some(format!(
-            "{m} is missing: not loaded, not built in, and not in modules.dep for kernel {release}; install the kernel's extra modules package or use a kernel that has it"
+            "{{S}} {{is}} missing: not loaded, not built in, and not in modules.dep for kernel {release}; install the kernel's extra modules package or use a kernel that has {{it}}"
         )),
-        ModState::Loadable => Some(format!("{m} is loadable but not loaded")),
+        ModState::Loadable => Some("{S} {is} loadable but not loaded".to_string()),
         _ => None,
     };
-    let boot = (state != ModState::Missing && !row.persisted).then(|| {
-        match facts.persist.blacklist.get(m) {
-            Some(bl) if !row.persisted_by.is_empty() => format!(
-                "listed in {} but blacklisted in {bl}: systemd-modules-load skips it at boot",
-                row.persisted_by.join(", ")
-            ),
-            _ => "no modules-load.d file loads it at boot".to_string(),
-        }
+    let blacklisted = facts
+        .persist
+        .blacklist
+        .get(m)
+        .filter(|_| !row.persisted_by.is_empty());
+    let boot = (state != ModState::Missing && !row.persisted).then(|| match blacklisted {
+        Some(bl) => format!(
+            "listed in {} but blacklisted in {bl}: systemd-modules-load skips {{it}} at boot",
+            row.persisted_by.join(", ")
+        ),
+        None => "no modules-load.d file loads {it} at boot".to_string(),
     });
     let writes = format!("`nodeprep apply` writes {}", crate::probe::MODULES_FILE);
     // a load nothing blocks: apply loads it; otherwise say why it cannot
@@ -56,35 +60,32 @@ pub(super) fn module_row(facts: &Facts, m: &String, f: &mut Findings) -> ModuleR
         .then(|| load_blocker(facts, m))
         .flatten();
     let loads = match &blocker {
-        None => "`nodeprep apply` loads it".to_string(),
-        Some(why) => format!("`nodeprep apply` cannot load it ({why})"),
+        None => "`nodeprep apply` loads {it}".to_string(),
+        Some(why) => format!("`nodeprep apply` cannot load {{it}} ({why})"),
+    };
+    let kernel_module = |f: &mut Findings, template: String| {
+        f.about(Severity::Error, "KernelModule-", m, template);
     };
     match (now, boot) {
         (Some(now), Some(boot)) => {
-            let fix = match (boot.starts_with("no modules-load.d"), &blocker) {
+            let fix = match (blacklisted.is_none(), &blocker) {
                 (true, None) => format!("{loads} and writes {}", crate::probe::MODULES_FILE),
                 (true, Some(_)) => loads,
                 (false, _) => format!("{loads}; remove the blacklist line"),
             };
-            f.add(
-                Severity::Error,
-                format!("KernelModule-{m}"),
-                format!("{now}, and {boot}; {fix}"),
-            );
+            kernel_module(f, format!("{now}, and {boot}; {fix}"));
         }
-        (Some(now), None) if state == ModState::Loadable => f.add(
-            Severity::Error,
-            format!("KernelModule-{m}"),
-            format!("{now}; {loads}"),
-        ),
-        (Some(now), None) => f.add(Severity::Error, format!("KernelModule-{m}"), now),
+        (Some(now), None) if state == ModState::Loadable => {
+            kernel_module(f, format!("{now}; {loads}"));
+        }
+        (Some(now), None) => kernel_module(f, now),
         (None, Some(boot)) => {
-            let msg = if boot.starts_with("no modules-load.d") {
-                format!("{m} will not be loaded at boot: {boot}; {writes}")
+            let template = if blacklisted.is_none() {
+                format!("{{S}} will not be loaded at boot: {boot}; {writes}")
             } else {
-                format!("{m} is {boot}")
+                format!("{{S}} {{is}} {boot}")
             };
-            f.add(Severity::Error, format!("ModulesLoad-{m}"), msg);
+            f.about(Severity::Error, "ModulesLoad-", m, template);
         }
         (None, None) => {}
     }
@@ -92,7 +93,8 @@ pub(super) fn module_row(facts: &Facts, m: &String, f: &mut Findings) -> ModuleR
     row
 }
 
-/// modprobe.d lines that get in a module's way.
+/// modprobe.d lines that get in a module's way; one that is already the cause a module's
+/// finding names is folded into it.
 pub(super) fn modprobe_d_findings(facts: &Facts, m: &str, f: &mut Findings) {
     if let Some(bl) = facts.persist.blacklist.get(m) {
         f.add(
@@ -100,6 +102,8 @@ pub(super) fn modprobe_d_findings(facts: &Facts, m: &str, f: &mut Findings) {
             format!("ModprobeBlacklist-{m}"),
             format!("`blacklist {m}` in {bl}: `modprobe {m}` still loads it, but systemd-modules-load skips it at boot"),
         );
+        let id = format!("ModprobeBlacklist-{m}");
+        let _ = f.fold(&id, &format!("ModulesLoad-{m}"), None);
     }
     if let Some(InstallLine { file, command: cmd }) = facts.persist.install.get(m) {
         let (sev, what) = match install_effect(cmd) {
@@ -115,6 +119,15 @@ pub(super) fn modprobe_d_findings(facts: &Facts, m: &str, f: &mut Findings) {
             format!("ModprobeInstall-{m}"),
             format!("`install {m} {cmd}` in {file}: {what}; remove the line to load {m}"),
         );
+        // the module's finding already says the line is why apply cannot load it
+        if sev == Severity::Error {
+            let id = format!("ModprobeInstall-{m}");
+            let _ = f.fold(
+                &id,
+                &format!("KernelModule-{m}"),
+                Some("; remove that line".into()),
+            );
+        }
     }
 }
 

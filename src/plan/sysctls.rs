@@ -124,13 +124,15 @@ pub(super) fn sysctl_row(
         (Some(_), Some(Ok(w))) if missing_module.is_some() => {
             let m = missing_module.unwrap_or_default();
             let fix = match load_blocker(facts, m) {
-                None => format!("`nodeprep apply` loads {m}, sets it and {w}"),
+                None => format!("`nodeprep apply` loads {m}, sets {{it}} and {w}"),
                 Some(why) => format!("`nodeprep apply` cannot load {m} ({why})"),
             };
-            f.add(
+            // the keys of one module are one finding
+            f.about(
                 severity,
-                format!("Sysctl-{name}"),
-                format!("{name} does not exist now or after a reboot: {m} is not loaded, nor loaded at boot; want {want}; {fix}"),
+                "Sysctl-",
+                &name,
+                format!("{{S}} {{does}} not exist now or after a reboot: {m} is not loaded, nor loaded at boot; want {want}; {fix}"),
             );
         }
         (Some(now), Some(fix)) => {
