@@ -31,6 +31,12 @@ pub fn begin(root: &Root) -> Result<Flock<File>> {
         // an image gets nothing but its persistent files, not even a lock file
         return root.lock_dir();
     }
+    if !nix::unistd::geteuid().is_root() {
+        // refused before anything is written: the loads would all fail
+        bail!(
+            "nodeprep apply --root {root}: a live root's modules are loaded by its modprobe, run chrooted into it, which needs root; run apply as root (an image, a tree without a live /proc, needs no root)"
+        );
+    }
     root.lock(crate::probe::LOCK_FILE)
 }
 

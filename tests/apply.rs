@@ -581,3 +581,31 @@ fn rewritten_files_keep_what_is_not_nodeprep_s_and_new_directories_are_0755() {
     assert_eq!(file.mode() & 0o7777, 0o644);
     assert_eq!(node.outside_snapshot(), outside);
 }
+
+/// An ordinary user's apply of a live root is refused before anything is written: each
+/// load would need root (its modprobe runs chrooted).
+#[test]
+fn apply_as_an_ordinary_user_is_refused_before_writing() {
+    if skip_in_user_namespace(
+        "apply_as_an_ordinary_user_is_refused",
+        "a second user (nobody)",
+    ) {
+        return;
+    }
+    let node = Node::new("debian12-fresh");
+    let before = node.snapshot();
+    let outside = node.outside_snapshot();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
+        .args(["--root", node.root.to_str().unwrap(), "apply"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("setpriv (util-linux) runs");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("which needs root"), "{stderr}");
+    assert_eq!(node.snapshot(), before, "apply wrote in the root");
+    assert_eq!(node.outside_snapshot(), outside);
+}
