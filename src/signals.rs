@@ -87,8 +87,9 @@ fn helpers() -> std::sync::MutexGuard<'static, Vec<(i32, bool)>> {
 /// come, none is spawned.
 pub fn spawn_helper(cmd: &mut std::process::Command, own_group: bool) -> std::io::Result<Child> {
     let mut list = helpers();
-    if STATE.load(SeqCst) & SIGNALLED != 0 {
-        // the signal thread has killed, or is about to kill, what is listed: nothing new starts
+    if STATE.load(SeqCst) == SIGNALLED {
+        // the signal thread has killed, or is about to kill, what is listed: nothing new
+        // starts (but in a critical section, which ends the run when it is done)
         drop(list);
         finish();
     }
@@ -217,6 +218,23 @@ mod tests {
                 });
                 say("<went on>");
             }
+            "spawn-inside" => {
+                critical(|| {
+                    nix::sys::signal::raise(Signal::SIGTERM).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    // the cleanup a critical section exists for still runs its helpers
+                    let host = crate::root::Root::new("/");
+                    let sh = host.find_program("sh").expect("a shell");
+                    let out = crate::system::run(
+                        &host,
+                        &sh,
+                        &["-c", "echo cleaned"],
+                        std::time::Duration::from_secs(10),
+                    );
+                    say(&format!("<{}>", out.map(|o| o.text).unwrap_or_default()));
+                });
+                say("<went on>");
+            }
             _ => unreachable!(),
         }
         std::process::exit(0);
@@ -239,6 +257,18 @@ mod tests {
             "inside",
         );
         assert!(said.contains("<replacement finished>"), "{said}");
+    }
+
+    /// `check --probe` deletes its dummy virtual server in a critical section: a helper it
+    /// starts there after a signal still runs, and the run ends just after.
+    #[test]
+    fn a_critical_section_runs_its_helpers_after_a_signal() {
+        scenario();
+        let said = interrupted_child(
+            "signals::tests::a_critical_section_runs_its_helpers_after_a_signal",
+            "spawn-inside",
+        );
+        assert!(said.contains("<cleaned>"), "{said}");
     }
 
     #[test]

@@ -42,7 +42,10 @@ const ALLOWED: [(&str, &[&str]); 19] = [
     ("root", &["signals"]),
     ("system", &["root", "signals"]),
     ("cli", &["domain", "exit"]),
-    ("probe", &["domain", "exit", "text", "root", "system"]),
+    (
+        "probe",
+        &["domain", "exit", "text", "root", "system", "signals"],
+    ),
     ("plan", &["probe", "domain", "exit", "text"]),
     (
         "apply",

@@ -60,15 +60,19 @@ pub fn probe(root: &Root, scheduler: &str) -> Result<LiveProbe> {
             format!("an existing virtual server already uses scheduler {scheduler}: IPVS works"),
         );
     }
-    let add = run(root, &ipvsadm, &["-A", "-t", VS, "-s", scheduler], TIMEOUT);
-    // whatever happened, nothing may stay behind
-    let listed =
-        run(root, &ipvsadm, &["-Ln", "-t", VS], TIMEOUT).map(|o| o.success && o.text.contains(VS));
-    let deleted = if matches!(listed, Ok(true)) {
-        Some(run(root, &ipvsadm, &["-D", "-t", VS], TIMEOUT))
-    } else {
-        None
-    };
+    // whatever happened, nothing may stay behind: added, then deleted again before a signal
+    // may end the run
+    let (add, listed, deleted) = crate::signals::critical(|| {
+        let add = run(root, &ipvsadm, &["-A", "-t", VS, "-s", scheduler], TIMEOUT);
+        let listed = run(root, &ipvsadm, &["-Ln", "-t", VS], TIMEOUT)
+            .map(|o| o.success && o.text.contains(VS));
+        let deleted = if matches!(listed, Ok(true)) {
+            Some(run(root, &ipvsadm, &["-D", "-t", VS], TIMEOUT))
+        } else {
+            None
+        };
+        (add, listed, deleted)
+    });
     let add = add?;
     if let Some(del) = deleted {
         let del = del?;
