@@ -26,7 +26,8 @@ end
 
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted into it; a DIR without a live /proc is an image, judged as it will boot' -r -F
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -s o -l output -d 'Report format' -r -f -a "text\t''
-json\t''"
+json\t''
+prometheus\t'Prometheus text exposition, for node_exporter\'s textfile collector'"
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -l module -d 'Add a kernel module to the wanted set (repeatable), e.g. --module ip_vs_lc' -r
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -l sysctl -d 'Add or override a wanted sysctl (repeatable), e.g. --sysctl net.ipv4.conf.all.arp_ignore=1' -r
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -l scheduler -d 'IPVS scheduler kube-proxy is configured with; its module ip_vs_NAME is wanted too' -r
@@ -50,7 +51,8 @@ complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "completion" -d 'P
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted into it; a DIR without a live /proc is an image, judged as it will boot' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -s o -l output -d 'Report format' -r -f -a "text\t''
-json\t''"
+json\t''
+prometheus\t'Prometheus text exposition, for node_exporter\'s textfile collector'"
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l module -d 'Add a kernel module to the wanted set (repeatable), e.g. --module ip_vs_lc' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l sysctl -d 'Add or override a wanted sysctl (repeatable), e.g. --sysctl net.ipv4.conf.all.arp_ignore=1' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l scheduler -d 'IPVS scheduler kube-proxy is configured with; its module ip_vs_NAME is wanted too' -r
@@ -70,7 +72,8 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l no-color -d 
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted into it; a DIR without a live /proc is an image, judged as it will boot' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -s o -l output -d 'Report format' -r -f -a "text\t''
-json\t''"
+json\t''
+prometheus\t'Prometheus text exposition, for node_exporter\'s textfile collector'"
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l module -d 'Add a kernel module to the wanted set (repeatable), e.g. --module ip_vs_lc' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l sysctl -d 'Add or override a wanted sysctl (repeatable), e.g. --sysctl net.ipv4.conf.all.arp_ignore=1' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l scheduler -d 'IPVS scheduler kube-proxy is configured with; its module ip_vs_NAME is wanted too' -r
@@ -91,7 +94,8 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l no-color -d 
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted into it; a DIR without a live /proc is an image, judged as it will boot' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -s o -l output -d 'Report format' -r -f -a "text\t''
-json\t''"
+json\t''
+prometheus\t'Prometheus text exposition, for node_exporter\'s textfile collector'"
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l module -d 'Add a kernel module to the wanted set (repeatable), e.g. --module ip_vs_lc' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l sysctl -d 'Add or override a wanted sysctl (repeatable), e.g. --sysctl net.ipv4.conf.all.arp_ignore=1' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l scheduler -d 'IPVS scheduler kube-proxy is configured with; its module ip_vs_NAME is wanted too' -r

@@ -164,6 +164,8 @@ pub struct ApplyArgs {
 pub enum OutputFormat {
     Text,
     Json,
+    /// Prometheus text exposition, for node_exporter's textfile collector
+    Prometheus,
 }
 
 /// The proxy modes `--mode` accepts (kube-proxy's own spelling).

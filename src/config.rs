@@ -45,6 +45,7 @@ impl From<crate::cli::OutputFormat> for Output {
         match f {
             crate::cli::OutputFormat::Text => Output::Text,
             crate::cli::OutputFormat::Json => Output::Json,
+            crate::cli::OutputFormat::Prometheus => Output::Prometheus,
         }
     }
 }

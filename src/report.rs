@@ -1,6 +1,7 @@
 //! Text and JSON reports. Text follows kubeadm's preflight conventions.
 
 mod modes;
+mod prometheus;
 
 use std::fmt::Write as _;
 
@@ -92,12 +93,21 @@ pub struct Options {
 pub enum Output {
     Text,
     Json,
+    Prometheus,
 }
 
 pub fn render(cfg: &Options, facts: &Facts, a: &Assessment, x: &Extras) -> String {
     match cfg.output {
         Output::Json => json(cfg, facts, a, x),
         Output::Text => text(cfg, facts, a, x),
+        Output::Prometheus => {
+            // what apply --dry-run predicts, as the other formats report it
+            let (_, a) = x.predicted.unwrap_or((facts, a));
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            prometheus::render(a, now)
+        }
     }
 }
 

@@ -33,12 +33,25 @@ fn normalised(root: &Path, args: &[&str]) -> String {
         "exit {}\n--- stdout\n{}--- stderr\n{}",
         r.code, r.stdout, r.stderr
     );
-    shown.replace(root.to_str().unwrap(), "$ROOT")
+    let shown = shown.replace(root.to_str().unwrap(), "$ROOT");
+    // the check's time, the one value that changes from run to run
+    shown
+        .lines()
+        .map(
+            |l| match l.strip_prefix("nodeprep_last_check_timestamp_seconds ") {
+                Some(_) => "nodeprep_last_check_timestamp_seconds $NOW".to_string(),
+                None => l.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }
 
-const CASES: [(&str, &[&str]); 3] = [
+const CASES: [(&str, &[&str]); 4] = [
     ("check.txt", &["check"]),
     ("check.json", &["--output", "json", "check"]),
+    ("check.prom", &["--output", "prometheus", "check"]),
     ("apply-dry-run.txt", &["apply", "--dry-run"]),
 ];
 

@@ -198,25 +198,29 @@ pub fn in_user_namespace() -> bool {
     map.split_whitespace().nth(2) != Some("4294967295")
 }
 
+/// Says why a test (or a part of it) is skipped, in one line that the test harness does not
+/// capture: written to a copy of the standard error descriptor.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    use std::os::fd::AsFd;
+    if let Ok(mut err) = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(fs::File::from)
+    {
+        let _ = writeln!(err, "skipped {why}");
+    }
+}
+
 /// Skips a test that needs the machine's real root, with one line saying why.
 pub fn skip_in_user_namespace(test: &str, needs: &str) -> bool {
-    let skip = in_user_namespace();
-    if skip {
-        // written to a copy of the descriptor, past the harness's capture, so that it is seen
-        use std::io::Write;
-        use std::os::fd::AsFd;
-        if let Ok(mut err) = std::io::stderr()
-            .as_fd()
-            .try_clone_to_owned()
-            .map(fs::File::from)
-        {
-            let _ = writeln!(
-                err,
-                "skipped {test}: it needs {needs}, which a user namespace has not (run the tests as root)"
-            );
-        }
+    let skip_it = in_user_namespace();
+    if skip_it {
+        skip(&format!(
+            "{test}: it needs {needs}, which a user namespace has not (run the tests as root)"
+        ));
     }
-    skip
+    skip_it
 }
 
 pub fn nodeprep(args: &[&str]) -> Run {

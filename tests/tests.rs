@@ -18,6 +18,7 @@ mod options;
 mod parsers;
 mod planner;
 mod prediction;
+mod prometheus;
 mod report;
 mod resolvers;
 mod support;
