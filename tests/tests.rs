@@ -14,6 +14,7 @@ mod kubernetes;
 mod layout;
 mod man;
 mod modes;
+mod npd;
 mod options;
 mod parsers;
 mod planner;
