@@ -28,6 +28,9 @@ _nodeprep() {
             nodeprep,help)
                 cmd="nodeprep__subcmd__help"
                 ;;
+            nodeprep,watch)
+                cmd="nodeprep__subcmd__watch"
+                ;;
             nodeprep__subcmd__help,apply)
                 cmd="nodeprep__subcmd__help__subcmd__apply"
                 ;;
@@ -40,6 +43,9 @@ _nodeprep() {
             nodeprep__subcmd__help,help)
                 cmd="nodeprep__subcmd__help__subcmd__help"
                 ;;
+            nodeprep__subcmd__help,watch)
+                cmd="nodeprep__subcmd__help__subcmd__watch"
+                ;;
             *)
                 ;;
         esac
@@ -47,7 +53,7 @@ _nodeprep() {
 
     case "${cmd}" in
         nodeprep)
-            opts="-o -q -h -V --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --mode --kube-proxy-config --ignore --without --help --version check apply completion help"
+            opts="-o -q -h -V --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --mode --kube-proxy-config --ignore --without --help --version check apply watch completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -311,7 +317,7 @@ _nodeprep() {
             return 0
             ;;
         nodeprep__subcmd__help)
-            opts="check apply completion help"
+            opts="check apply watch completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -373,6 +379,98 @@ _nodeprep() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nodeprep__subcmd__help__subcmd__watch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nodeprep__subcmd__watch)
+            opts="-o -q -h --interval --textfile --count --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --mode --kube-proxy-config --ignore --without --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --module)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysctl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scheduler)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kube-proxy-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kube-proxy-runtime)
+                    COMPREPLY=($(compgen -W "container host" -- "${cur}"))
+                    return 0
+                    ;;
+                --kernel-release)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "ipvs nftables iptables" -- "${cur}"))
+                    return 0
+                    ;;
+                --kube-proxy-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --without)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -47,6 +47,7 @@ complete -c nodeprep -n "__fish_nodeprep_needs_command" -s h -l help -d 'Print h
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -s V -l version -d 'Print version'
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "check" -d 'Report the node\'s state and kube-proxy\'s verdict; reads only, needs no root'
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "apply" -d 'Load the modules, persist them and the sysctls, set the live sysctls; idempotent'
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "watch" -d 'Check again and again (every --interval, and when a file of /etc/sysctl.d, /etc/modules-load.d, /etc/modprobe.d or /lib/modules changes), keep --textfile\'s metrics current, log each change of readiness; reports drift, never repairs it'
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "completion" -d 'Print the shell completion script for bash, zsh or fish (like kubectl completion SHELL)'
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted into it; a DIR without a live /proc is an image, judged as it will boot' -r -F
@@ -92,6 +93,29 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l detailed-exi
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l no-color -d 'Never colour the output (also when NO_COLOR is set and non-empty)'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l interval -d 'How long between two checks when nothing changes: a number and s, m or h (or ms)' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l textfile -d 'Write the Prometheus metrics (as check -o prometheus) to FILE after every check, atomically: node_exporter\'s textfile collector directory. A path of this machine, not under --root' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l count -d 'Stop after N checks (exit 0); default: until SIGTERM or SIGINT, which end it with 0' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted into it; a DIR without a live /proc is an image, judged as it will boot' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -s o -l output -d 'Report format' -r -f -a "text\t''
+json\t''
+prometheus\t'Prometheus text exposition, for node_exporter\'s textfile collector'"
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l module -d 'Add a kernel module to the wanted set (repeatable), e.g. --module ip_vs_lc' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l sysctl -d 'Add or override a wanted sysctl (repeatable), e.g. --sysctl net.ipv4.conf.all.arp_ignore=1' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l scheduler -d 'IPVS scheduler kube-proxy is configured with; its module ip_vs_NAME is wanted too' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l kube-proxy-version -d 'kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
+host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l kernel-release -d 'For a root without a live /proc (an image): the kernel to judge for, when /lib/modules holds several' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l mode -d 'Proxy mode to prepare and judge for; overrides the config\'s mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs' -r -f -a "ipvs\t''
+nftables\t''
+iptables\t''"
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l kube-proxy-config -d 'Read mode, featureGates, ipvs.scheduler and ipvs.strictARP from a KubeProxyConfiguration (plain, kubeadm multi-document, or the output of kubectl -n kube-system get cm kube-proxy -o yaml). FILE is read on this machine, not under --root; root:PATH reads PATH under --root (e.g. root:/var/lib/kube-proxy/config.conf); - reads standard input. A kubeadm config\'s kubernetesVersion is the version judged when no binary on the node tells it' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l ignore -d 'Turn the named errors into warnings (finding ids such as SysctlBoot-vm.swappiness, comma-separated or repeated, or all), like kubeadm\'s --ignore-preflight-errors; the exit code follows' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l without -d 'Drop a default module or sysctl from the wanted set (repeatable), e.g. --without vm.swappiness' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l no-color -d 'Never colour the output (also when NO_COLOR is set and non-empty)'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted into it; a DIR without a live /proc is an image, judged as it will boot' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -s o -l output -d 'Report format' -r -f -a "text\t''
 json\t''
@@ -112,7 +136,8 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l without
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l no-color -d 'Never colour the output (also when NO_COLOR is set and non-empty)'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply completion help" -f -a "check" -d 'Report the node\'s state and kube-proxy\'s verdict; reads only, needs no root'
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply completion help" -f -a "apply" -d 'Load the modules, persist them and the sysctls, set the live sysctls; idempotent'
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply completion help" -f -a "completion" -d 'Print the shell completion script for bash, zsh or fish (like kubectl completion SHELL)'
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply watch completion help" -f -a "check" -d 'Report the node\'s state and kube-proxy\'s verdict; reads only, needs no root'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply watch completion help" -f -a "apply" -d 'Load the modules, persist them and the sysctls, set the live sysctls; idempotent'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply watch completion help" -f -a "watch" -d 'Check again and again (every --interval, and when a file of /etc/sysctl.d, /etc/modules-load.d, /etc/modprobe.d or /lib/modules changes), keep --textfile\'s metrics current, log each change of readiness; reports drift, never repairs it'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply watch completion help" -f -a "completion" -d 'Print the shell completion script for bash, zsh or fish (like kubectl completion SHELL)'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand help; and not __fish_seen_subcommand_from check apply watch completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -236,7 +236,7 @@ fn before_apply(cfg: &Config) -> Result<(Vec<FileChange>, Vec<Finding>), String>
                 after.findings,
             ))
         }
-        Mode::Check { .. } => Ok((Vec::new(), Vec::new())),
+        Mode::Check { .. } | Mode::Watch { .. } => Ok((Vec::new(), Vec::new())),
     }
 }
 
@@ -281,7 +281,7 @@ fn message(mode: Mode, ready: bool, changed: bool, findings: &[Finding]) -> Stri
     let warnings = of(Severity::Warning).len();
     if ready {
         let what = match mode {
-            Mode::Check { .. } => "ready for kube-proxy",
+            Mode::Check { .. } | Mode::Watch { .. } => "ready for kube-proxy",
             Mode::Apply { dry_run: true, .. } if changed => {
                 "would change the node (check mode), which would then be ready"
             }
@@ -298,7 +298,7 @@ fn message(mode: Mode, ready: bool, changed: bool, findings: &[Finding]) -> Stri
                 not_ready("would not be ready after apply", &of(Severity::Error))
             }
             Mode::Apply { .. } => not_ready("still not ready after apply", &of(Severity::Error)),
-            Mode::Check { .. } => not_ready(
+            Mode::Check { .. } | Mode::Watch { .. } => not_ready(
                 "not ready (action: apply fixes what it can)",
                 &of(Severity::Error),
             ),

@@ -113,8 +113,44 @@ pub enum Command {
     /// Load the modules, persist them and the sysctls, set the live sysctls; idempotent
     #[command(after_help = exit_codes())]
     Apply(ApplyArgs),
+    /// Check again and again (every --interval, and when a file of /etc/sysctl.d, /etc/modules-load.d, /etc/modprobe.d or /lib/modules changes), keep --textfile's metrics current, log each change of readiness; reports drift, never repairs it
+    Watch(WatchArgs),
     /// Print the shell completion script for bash, zsh or fish (like kubectl completion SHELL)
     Completion(CompletionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// How long between two checks when nothing changes: a number and s, m or h (or ms)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub interval: std::time::Duration,
+    /// Write the Prometheus metrics (as check -o prometheus) to FILE after every check, atomically: node_exporter's textfile collector directory. A path of this machine, not under --root
+    #[arg(long, value_name = "FILE")]
+    pub textfile: Option<PathBuf>,
+    /// Stop after N checks (exit 0); default: until SIGTERM or SIGINT, which end it with 0
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+}
+
+/// `30s`, `5m`, `1h`, `500ms`: a whole number and its unit, at least 1 ms.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number and a unit, such as 30s or 5m"))?;
+    let ms = match unit {
+        "ms" => Some(n),
+        "s" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        _ => None,
+    }
+    .filter(|ms| *ms > 0)
+    .ok_or_else(|| {
+        format!("{s:?}: expected a number and a unit (ms, s, m, h), such as 30s or 5m")
+    })?;
+    Ok(std::time::Duration::from_millis(ms))
 }
 
 #[derive(Debug, Args)]

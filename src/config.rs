@@ -50,7 +50,7 @@ impl From<crate::cli::OutputFormat> for Output {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     Check {
         probe: bool,
@@ -58,6 +58,11 @@ pub enum Mode {
     Apply {
         dry_run: bool,
         detailed_exitcode: bool,
+    },
+    Watch {
+        interval: std::time::Duration,
+        textfile: Option<PathBuf>,
+        count: Option<u64>,
     },
 }
 
@@ -77,6 +82,11 @@ impl Config {
         let g = cli.global;
         let mode = match cli.command {
             Command::Check(c) => Mode::Check { probe: c.probe },
+            Command::Watch(w) => Mode::Watch {
+                interval: w.interval,
+                textfile: w.textfile,
+                count: w.count,
+            },
             Command::Apply(a) => Mode::Apply {
                 dry_run: a.dry_run,
                 detailed_exitcode: a.detailed_exitcode,
@@ -116,7 +126,7 @@ impl Config {
             )));
         }
         let root = Root::new(g.root);
-        if let (Mode::Check { probe: true }, false) = (mode, root.is_host()) {
+        if let (Mode::Check { probe: true }, false) = (&mode, root.is_host()) {
             return Err(UsageError(
                 "--probe talks to the running kernel and works only with --root /".into(),
             ));

@@ -80,6 +80,9 @@ pub fn main(args: Vec<OsString>) -> Exit {
             Err(exit) => return exit,
         }
     }
+    if let crate::config::Mode::Watch { .. } = cfg.mode {
+        return watch(&cfg);
+    }
     let ran = crate::run::run(&cfg);
     // a signal that came meanwhile killed the helpers: their answers are not reported
     crate::signals::exit_if_signalled();
@@ -150,4 +153,17 @@ fn config_from_stdin() -> Result<String, Exit> {
         ));
     };
     Ok(text)
+}
+
+/// `nodeprep watch` until its count or a signal; an error that stops it is said once.
+fn watch(cfg: &Config) -> Exit {
+    let watched = crate::watch::run(cfg);
+    crate::signals::exit_if_signalled();
+    match watched {
+        Ok(exit) => exit,
+        Err(e) => {
+            say(format_args!("{e:#}"));
+            exit::for_error(&e)
+        }
+    }
 }

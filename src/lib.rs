@@ -22,3 +22,4 @@ pub mod run;
 pub mod signals;
 pub mod system;
 pub mod text;
+pub mod watch;

@@ -96,6 +96,12 @@ pub enum Output {
     Prometheus,
 }
 
+/// The assessment as Prometheus metrics (`-o prometheus`, `watch --textfile`); `now`: the
+/// Unix time of the check.
+pub fn metrics(a: &Assessment, now: u64) -> String {
+    prometheus::render(a, now)
+}
+
 pub fn render(cfg: &Options, facts: &Facts, a: &Assessment, x: &Extras) -> String {
     match cfg.output {
         Output::Json => json(cfg, facts, a, x),

@@ -85,6 +85,8 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
     } = &survey;
     match cfg.mode {
         Mode::Check { probe } => check(cfg, &survey, probe),
+        // entry runs watch (src/watch.rs), which takes surveys from here
+        Mode::Watch { .. } => anyhow::bail!("watch is not a single run"),
         Mode::Apply {
             dry_run: true,
             detailed_exitcode,

@@ -40,8 +40,16 @@ pub fn install() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Kills the helpers' groups, says so, exits 130; the first caller only (a second waits for
-/// the first to end the process).
+/// `watch`: a signal ends it as asked, with 0.
+static CLEAN_STOP: AtomicBool = AtomicBool::new(false);
+
+/// From now on SIGINT and SIGTERM end the run with 0 (`watch`: stopping is its normal end).
+pub fn stop_cleanly() {
+    CLEAN_STOP.store(true, SeqCst);
+}
+
+/// Kills the helpers' groups, says so, exits 130 (0 after [`stop_cleanly`]); the first
+/// caller only (a second waits for the first to end the process).
 fn finish() -> ! {
     static FINISHING: AtomicBool = AtomicBool::new(false);
     if FINISHING.swap(true, SeqCst) {
@@ -51,6 +59,10 @@ fn finish() -> ! {
     }
     kill_helpers();
     use std::io::Write;
+    if CLEAN_STOP.load(SeqCst) {
+        let _ = std::io::stderr().write_all(b"nodeprep watch: stopped\n");
+        std::process::exit(Exit::Ready.code().into())
+    }
     let _ = std::io::stderr().write_all(b"nodeprep: interrupted\n");
     std::process::exit(Exit::Interrupted.code().into())
 }

@@ -26,3 +26,4 @@ mod support;
 mod toolbox;
 mod usage;
 mod verdict;
+mod watch;
