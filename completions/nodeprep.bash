@@ -119,7 +119,7 @@ _nodeprep() {
             return 0
             ;;
         nodeprep__subcmd__apply)
-            opts="-o -q -h --dry-run --detailed-exitcode --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --mode --kube-proxy-config --ignore --without --help"
+            opts="-o -q -h --dry-run --detailed-exitcode --ok-if-not-ready --root --output --quiet --no-color --module --sysctl --scheduler --kube-proxy-version --kube-proxy-runtime --kernel-release --mode --kube-proxy-config --ignore --without --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

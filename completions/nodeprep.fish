@@ -90,6 +90,7 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l ignore -d 'T
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l without -d 'Drop a default module or sysctl from the wanted set (repeatable), e.g. --without vm.swappiness' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l dry-run -d 'Print what would be done, with a diff of each file, and change nothing'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l detailed-exitcode -d 'Exit 2 when changes were made (or, with --dry-run, would be made) and the node is ready'
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l ok-if-not-ready -d 'Exit 0, not 1, when apply did all it could and the node is still not ready: a DaemonSet\'s init container, whose pod\'s readiness probe then shows the node\'s state instead of a crash loop. 3 and 64 still fail'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l no-color -d 'Never colour the output (also when NO_COLOR is set and non-empty)'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -194,6 +194,10 @@ pub struct ApplyArgs {
     /// Exit 2 when changes were made (or, with --dry-run, would be made) and the node is ready
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    /// Exit 0, not 1, when apply did all it could and the node is still not ready: a DaemonSet's init container, whose pod's readiness probe then shows the node's state instead of a crash loop. 3 and 64 still fail
+    #[arg(long)]
+    pub ok_if_not_ready: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

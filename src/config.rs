@@ -58,6 +58,8 @@ pub enum Mode {
     Apply {
         dry_run: bool,
         detailed_exitcode: bool,
+        /// `--ok-if-not-ready`: a node apply cannot make ready exits 0.
+        ok_if_not_ready: bool,
     },
     Watch {
         interval: std::time::Duration,
@@ -90,6 +92,7 @@ impl Config {
             Command::Apply(a) => Mode::Apply {
                 dry_run: a.dry_run,
                 detailed_exitcode: a.detailed_exitcode,
+                ok_if_not_ready: a.ok_if_not_ready,
             },
             // main answers `completion` before building a Config
             Command::Completion(_) => {
@@ -373,7 +376,8 @@ mod tests {
             c.mode,
             Mode::Apply {
                 dry_run: true,
-                detailed_exitcode: true
+                detailed_exitcode: true,
+                ok_if_not_ready: false,
             }
         );
     }

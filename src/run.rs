@@ -90,6 +90,7 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
         Mode::Apply {
             dry_run: true,
             detailed_exitcode,
+            ok_if_not_ready,
         } => {
             let plan = plan::actions::plan(facts, wanted);
             let (actions, diffs) = (plan.rows(), plan.diffs());
@@ -106,11 +107,15 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
             };
             let out = report::render(&cfg.report_options(), facts, &a, &x);
             let changed = actions.iter().any(|act| act.ok);
-            Ok((out, status(after, changed, detailed_exitcode)))
+            Ok((
+                out,
+                status(after, changed, detailed_exitcode, ok_if_not_ready),
+            ))
         }
         Mode::Apply {
             dry_run: false,
             detailed_exitcode,
+            ok_if_not_ready,
         } => {
             let applied = apply::apply(&cfg.root, cfg.progress, facts, wanted, batch)?;
             let actions = applied.actions;
@@ -134,7 +139,10 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
                     ..Extras::default()
                 },
             );
-            Ok((out, status(a.ready(), changed, detailed_exitcode)))
+            Ok((
+                out,
+                status(a.ready(), changed, detailed_exitcode, ok_if_not_ready),
+            ))
         }
     }
 }
@@ -177,8 +185,9 @@ fn check(cfg: &Config, survey: &Survey, probe: bool) -> Result<(String, Exit)> {
     Ok((out, if ready { Exit::Ready } else { Exit::NotReady }))
 }
 
-fn status(ready: bool, changed: bool, detailed: bool) -> Exit {
+fn status(ready: bool, changed: bool, detailed: bool, ok_if_not_ready: bool) -> Exit {
     match (ready, changed && detailed) {
+        (false, _) if ok_if_not_ready => Exit::Ready,
         (false, _) => Exit::NotReady,
         (true, true) => Exit::Changed,
         (true, false) => Exit::Ready,

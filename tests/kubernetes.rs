@@ -1,4 +1,5 @@
-//! examples/kubernetes/daemonset.yaml: the fields that make it work, and its command line.
+//! examples/kubernetes/daemonset.yaml: the fields that make it deployable, and its three
+//! command lines (apply, watch, the readiness probe) run against fixture roots.
 
 use std::path::Path;
 
@@ -23,100 +24,168 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The mount of volume `name` in a container.
+fn mount<'a>(container: &'a Value, name: &str) -> &'a Value {
+    container["volumeMounts"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"].as_str() == Some(name))
+        .unwrap_or_else(|| {
+            panic!(
+                "{} does not mount {name}",
+                container["name"].as_str().unwrap()
+            )
+        })
+}
+
 #[test]
-fn daemonset_has_what_makes_it_work() {
+fn daemonset_has_what_makes_it_deployable() {
     let ds = daemonset();
     assert_eq!(ds["apiVersion"].as_str(), Some("apps/v1"));
     assert_eq!(ds["kind"].as_str(), Some("DaemonSet"));
-    let labels = &ds["spec"]["selector"]["matchLabels"];
     let pod = &ds["spec"]["template"];
     assert_eq!(
-        &pod["metadata"]["labels"], labels,
-        "the selector must match the pod"
+        &pod["metadata"]["labels"],
+        &ds["spec"]["selector"]["matchLabels"]
     );
     let spec = &pod["spec"];
     assert_eq!(
         spec["hostNetwork"].as_bool(),
         Some(true),
-        "sysctls under net. are per network namespace"
+        "sysctls under net. are per netns"
     );
+    assert!(spec.get("hostPID").is_none(), "no hostPID");
+    assert_eq!(spec["automountServiceAccountToken"].as_bool(), Some(false));
     let tolerations = spec["tolerations"].as_sequence().unwrap();
     assert!(
         tolerations
             .iter()
-            .any(|t| t["operator"].as_str() == Some("Exists") && t.get("key").is_none()),
-        "must run on every node, tainted control-plane nodes included"
+            .any(|t| t["operator"].as_str() == Some("Exists") && t.get("key").is_none())
     );
-
     let volumes = spec["volumes"].as_sequence().unwrap();
-    let host = volumes
-        .iter()
-        .find(|v| v["hostPath"]["path"].as_str() == Some("/"))
-        .expect("a hostPath volume of the host's /");
-    let host_volume = host["name"].as_str().unwrap();
+    let volume = |name: &str| {
+        volumes
+            .iter()
+            .find(|v| v["name"].as_str() == Some(name))
+            .unwrap()
+    };
+    assert_eq!(volume("host")["hostPath"]["path"].as_str(), Some("/"));
+    assert_eq!(
+        volume("kube-proxy")["configMap"]["name"].as_str(),
+        Some("kube-proxy")
+    );
+    assert!(volume("textfile")["hostPath"]["path"].is_string());
 
-    let inits = spec["initContainers"].as_sequence().unwrap();
-    assert_eq!(inits.len(), 1);
-    let init = &inits[0];
+    let init = &spec["initContainers"][0];
     assert_eq!(init["securityContext"]["privileged"].as_bool(), Some(true));
-    let mount = init["volumeMounts"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"].as_str() == Some(host_volume))
-        .expect("the init container mounts the host's /");
-    assert_eq!(mount["mountPath"].as_str(), Some("/host"));
     assert_ne!(
-        mount["readOnly"].as_bool(),
+        mount(init, "host")["readOnly"].as_bool(),
         Some(true),
         "apply writes /host/etc"
     );
-
-    // the command is one nodeprep accepts: apply (not a dry run) with --root /host
-    let command = strings(&init["command"]);
-    assert_eq!(command[0], "nodeprep");
-    assert_eq!(command[1..], ["apply", "--root", "/host"]);
-    let cli = Cli::try_parse_from(&command).expect("nodeprep parses the init container's command");
-    assert_eq!(cli.global.root, Path::new("/host"));
-    match cli.command {
-        Command::Apply(a) => assert!(!a.dry_run),
-        other => panic!("the init container must apply, not {other:?}"),
+    let watch = &spec["containers"][0];
+    assert_eq!(
+        mount(watch, "host")["readOnly"].as_bool(),
+        Some(true),
+        "watch only reads"
+    );
+    assert_ne!(watch["securityContext"]["privileged"].as_bool(), Some(true));
+    for c in [init, watch] {
+        assert!(c["resources"]["requests"]["memory"].is_string(), "{c:?}");
+        assert!(c["resources"]["limits"]["memory"].is_string(), "{c:?}");
+        assert_eq!(
+            mount(c, "kube-proxy")["mountPath"].as_str(),
+            Some("/etc/kube-proxy")
+        );
+        assert_eq!(c["image"], spec["initContainers"][0]["image"]);
     }
 
-    let containers = spec["containers"].as_sequence().unwrap();
-    assert_eq!(containers.len(), 1);
-    let image = containers[0]["image"].as_str().unwrap();
-    assert!(image.starts_with("registry.k8s.io/pause:"), "{image}");
-    assert!(
-        containers[0].get("securityContext").is_none(),
-        "the pause container needs no privilege"
-    );
+    // the image's entrypoint is /nodeprep: each container gives only its arguments
+    let parse = |args: Vec<String>| {
+        let line: Vec<String> = std::iter::once("nodeprep".to_string())
+            .chain(args)
+            .collect();
+        Cli::try_parse_from(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+    };
+    let apply = parse(strings(&init["args"]));
+    assert_eq!(apply.global.root, Path::new("/host"));
+    match apply.command {
+        Command::Apply(a) => assert!(!a.dry_run && a.ok_if_not_ready),
+        other => panic!("the init container must apply, not {other:?}"),
+    }
+    match parse(strings(&watch["args"])).command {
+        Command::Watch(w) => assert!(w.textfile.is_some_and(|t| t.starts_with("/textfile"))),
+        other => panic!("the main container must watch, not {other:?}"),
+    }
+    let probe = strings(&watch["readinessProbe"]["exec"]["command"]);
+    assert_eq!(probe[0], "/nodeprep");
+    let probe = parse(probe[1..].to_vec());
+    assert!(probe.global.quiet && matches!(probe.command, Command::Check(_)));
+}
+
+/// A container's arguments with the node's paths replaced: /host by a fixture root, the
+/// ConfigMap's file by `config`.
+fn on_node(args: &[String], root: &Path, config: &Path) -> Vec<String> {
+    args.iter()
+        .map(|a| match a.as_str() {
+            "/host" => root.to_str().unwrap().to_string(),
+            "/etc/kube-proxy/config.conf" => config.to_str().unwrap().to_string(),
+            _ => a.clone(),
+        })
+        .collect()
 }
 
 #[test]
-fn the_init_containers_command_prepares_a_node_mounted_elsewhere() {
-    // the same arguments with /host replaced by a fixture root standing in for the host's /
+fn the_three_command_lines_prepare_watch_and_probe_a_node() {
     let ds = daemonset();
-    let command = strings(&ds["spec"]["template"]["spec"]["initContainers"][0]["command"]);
+    let spec = &ds["spec"]["template"]["spec"];
+    let init = strings(&spec["initContainers"][0]["args"]);
+    let watch = strings(&spec["containers"][0]["args"]);
+    let probe = strings(&spec["containers"][0]["readinessProbe"]["exec"]["command"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.conf");
+    std::fs::write(
+        &config,
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\n",
+    )
+    .unwrap();
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        nodeprep(&args)
+    };
+
+    // a node apply can prepare: ready, the probe says so, watch writes its metrics
     let node = Node::new("debian12-fresh");
-    let args: Vec<String> = command[1..]
-        .iter()
-        .map(|a| {
-            if a == "/host" {
-                node.root.to_str().unwrap().to_string()
-            } else {
-                a.clone()
-            }
-        })
-        .collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = nodeprep(&args);
+    let outside = node.outside_snapshot();
+    let r = run(&on_node(&init, &node.root, &config));
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(node.read("/proc/modules").contains("ip_vs "));
     assert!(
         node.read("/etc/sysctl.d/k8s.conf")
             .contains("net.ipv4.ip_forward = 1")
     );
-    let again = nodeprep(&args);
-    assert_eq!(again.code, 0);
+    assert_eq!(run(&on_node(&probe[1..], &node.root, &config)).code, 0);
+    let prom = dir.path().join("nodeprep.prom");
+    let mut w = on_node(&watch, &node.root, &config);
+    let at = w.iter().position(|a| a == "--textfile").unwrap();
+    w[at + 1] = prom.to_str().unwrap().to_string();
+    w.extend(["--count".into(), "1".into()]);
+    assert_eq!(run(&w).code, 0);
+    assert!(
+        std::fs::read_to_string(&prom)
+            .unwrap()
+            .contains("\nnodeprep_ready 1\n")
+    );
+    assert_eq!(node.outside_snapshot(), outside);
+
+    // a node apply cannot make ready: the init container still exits 0 (no crash loop),
+    // and the probe fails, which is what shows the node
+    let broken = Node::new("no-modules");
+    let r = run(&on_node(&init, &broken.root, &config));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("Not ready"), "{}", r.stdout);
+    assert_eq!(run(&on_node(&probe[1..], &broken.root, &config)).code, 1);
+    // what apply could not even try still fails the pod
+    let r = run(&on_node(&init, Path::new("/nonexistent/host"), &config));
+    assert_eq!(r.code, 3, "{}", r.stderr);
 }
