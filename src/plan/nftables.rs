@@ -87,13 +87,9 @@ pub fn judge(s: &Situation) -> Judgement {
         );
     }
     // the rules: only written after start, so a gap leaves kube-proxy running uselessly
+    // (`th dport` is nft's spelling of the transport-header match the kernel has had since
+    // nf_tables (3.13): no kernel version is needed for it; RHEL 8's 4.18 runs 1.31–1.32)
     let mut missing: Vec<String> = Vec::new();
-    if k.version.is_some_and(|kv| kv < (5, 3)) {
-        missing.push(format!(
-            "`th dport` (kernel {} is older than 5.3)",
-            k.release
-        ));
-    }
     let six: &[(&str, &str)] = if ipv6_rules(s) {
         &RULE_FEATURES_IPV6
     } else {
