@@ -175,25 +175,12 @@ fn bad_configs_are_usage_errors_naming_file_and_line() {
 /// nodeprep with `args` under the test harness's own limits: 10 s of CPU, 1 GiB of address
 /// space (a parser that blows up is killed by them, and the test fails on the status).
 fn bounded(args: &[&str], stdin: Option<Vec<u8>>) -> Run {
-    use std::io::Write;
     let mut c = std::process::Command::new("prlimit");
     c.args(["--cpu=10", "--as=1073741824", "--", BIN])
         .args(args)
         .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = c.spawn().expect("prlimit (util-linux) runs");
-    let mut input = child.stdin.take().unwrap();
-    let feeder = std::thread::spawn(move || {
-        if let Some(bytes) = stdin {
-            let _ = input.write_all(&bytes);
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    Run::from_output(out)
+        .env("PATH", "/usr/bin:/bin");
+    Run::from_output(output_with_input(&mut c, &stdin.unwrap_or_default()))
 }
 
 #[test]

@@ -181,10 +181,12 @@ fn the_three_command_lines_prepare_watch_and_probe_a_node() {
     // a node apply cannot make ready: the init container still exits 0 (no crash loop),
     // and the probe fails, which is what shows the node
     let broken = Node::new("no-modules");
+    let broken_outside = broken.outside_snapshot();
     let r = run(&on_node(&init, &broken.root, &config));
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("Not ready"), "{}", r.stdout);
     assert_eq!(run(&on_node(&probe[1..], &broken.root, &config)).code, 1);
+    assert_eq!(broken.outside_snapshot(), broken_outside);
     // what apply could not even try still fails the pod
     let r = run(&on_node(&init, Path::new("/nonexistent/host"), &config));
     assert_eq!(r.code, 3, "{}", r.stderr);

@@ -87,6 +87,7 @@ fn the_monitor_config_is_one_npd_accepts() {
         assert_eq!(&args[..2], ["--root", "/host"], "{rule}");
         for (fixture, want) in [("debian12-ready", "OK"), ("debian12-fresh", "NonOK")] {
             let node = Node::new(fixture);
+            let (before, outside) = (node.snapshot(), node.outside_snapshot());
             let mut line = vec!["--root", node.root.to_str().unwrap()];
             line.extend_from_slice(&args[2..]);
             let r = nodeprep(&line);
@@ -96,6 +97,11 @@ fn the_monitor_config_is_one_npd_accepts() {
                 "{fixture}: {}{}",
                 r.stdout,
                 r.stderr
+            );
+            // a monitor: nothing written in the root or beside it
+            assert_eq!(
+                (node.snapshot(), node.outside_snapshot()),
+                (before, outside)
             );
         }
         // a root nodeprep cannot read: exit 3, which NPD takes as Unknown

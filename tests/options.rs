@@ -1,7 +1,6 @@
 //! --ignore, --without, --kube-proxy-config -, kubeadm's kubernetesVersion, usage-error
 //! style, subcommand --help, and colour and progress in a real pseudo-terminal.
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 use crate::support::*;
@@ -86,27 +85,18 @@ const KUBEADM_CONFIG: &str = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterC
 #[test]
 fn kube_proxy_config_from_standard_input() {
     let node = Node::new("debian12-fresh");
-    let mut child = command(&[
-        "--root",
-        node.root.to_str().unwrap(),
-        "-o",
-        "json",
-        "--kube-proxy-config",
-        "-",
-        "check",
-    ])
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(KUBEADM_CONFIG.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = output_with_input(
+        &mut command(&[
+            "--root",
+            node.root.to_str().unwrap(),
+            "-o",
+            "json",
+            "--kube-proxy-config",
+            "-",
+            "check",
+        ]),
+        KUBEADM_CONFIG.as_bytes(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(v["kube_proxy"]["scheduler"], "lc");

@@ -40,20 +40,10 @@ fn the_metrics_pass_promtool_for_every_fixture() {
         let r = node.run(&["--output", "prometheus", "check"]);
         assert!(r.code == 0 || r.code == 1, "{name}: {}", r.stderr);
         assert!(r.stdout.contains("\nnodeprep_ready "), "{}", r.stdout);
-        let mut child = Command::new(&promtool)
-            .args(["check", "metrics"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(r.stdout.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = output_with_input(
+            Command::new(&promtool).args(["check", "metrics"]),
+            r.stdout.as_bytes(),
+        );
         assert!(
             out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
             "{name}: promtool: {}{}\n{}",
@@ -68,8 +58,10 @@ fn the_metrics_pass_promtool_for_every_fixture() {
 #[test]
 fn the_metrics_say_what_the_report_says() {
     let node = Node::new("no-modules");
+    let outside = node.outside_snapshot();
     let r = node.run(&["--output", "prometheus", "check"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(node.outside_snapshot(), outside);
     for line in [
         "nodeprep_ready 0",
         "nodeprep_findings{severity=\"error\"} 2",

@@ -223,6 +223,28 @@ pub fn skip_in_user_namespace(test: &str, needs: &str) -> bool {
     skip_it
 }
 
+/// Runs `cmd` with `input` on its standard input (written from a thread, so that a program
+/// that stops reading, or writes much, cannot deadlock the test) and its output captured.
+pub fn output_with_input(cmd: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let feeder = std::thread::spawn(move || {
+        // a program that stops reading early closes the pipe: not the test's failure
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    out
+}
+
 pub fn nodeprep(args: &[&str]) -> Run {
     Run::from_output(command(args).output().expect("run nodeprep"))
 }

@@ -89,6 +89,7 @@ fn rss_kib(pid: u32) -> Option<u64> {
 #[test]
 fn memory_does_not_grow_over_hundreds_of_checks() {
     let node = Node::new("debian12-ready");
+    let (before, outside) = (node.snapshot(), node.outside_snapshot());
     let dir = tempfile::tempdir().unwrap();
     let prom = dir.path().join("nodeprep.prom");
     let root = node.root.to_str().unwrap();
@@ -121,6 +122,10 @@ fn memory_does_not_grow_over_hundreds_of_checks() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(child.wait().unwrap().success());
+    assert_eq!(
+        (node.snapshot(), node.outside_snapshot()),
+        (before, outside)
+    );
     assert!(samples.len() >= 20, "too few samples: {samples:?}");
     // the largest of the first fifth of the run against the largest of the last fifth
     let fifth = samples.len() / 5;
