@@ -102,6 +102,14 @@ pub fn metrics(a: &Assessment, now: u64) -> String {
     prometheus::render(a, now)
 }
 
+/// A verdict's reasons as the text report shows them: IPVS's deprecation is said once, as
+/// its finding, not under every verdict and in the modes table (JSON keeps them all).
+fn shown_reasons(reasons: &[String]) -> impl Iterator<Item = &String> {
+    reasons
+        .iter()
+        .filter(|r| *r != crate::plan::ipvs::IPVS_DEPRECATED)
+}
+
 pub fn render(cfg: &Options, facts: &Facts, a: &Assessment, x: &Extras) -> String {
     match cfg.output {
         Output::Json => json(cfg, facts, a, x),
@@ -468,11 +476,7 @@ fn kube_proxy_section(o: &mut String, a: &Assessment, x: &Extras) {
                     outcome.sentence(&kp.mode)
                 ),
             );
-            // the deprecation is one finding, not a line of every verdict
-            for r in reasons
-                .iter()
-                .filter(|r| *r != crate::plan::ipvs::IPVS_DEPRECATED)
-            {
+            for r in shown_reasons(reasons) {
                 wrap_into(o, "       ", "         ", &clean(r));
             }
         };

@@ -1,6 +1,6 @@
 //! The migration table in the text report: what each proxy mode would do on this node.
 
-use super::{clean, wrap_into};
+use super::{clean, shown_reasons, wrap_into};
 use crate::plan::KubeProxyVerdict;
 use crate::plan::modes::display_name;
 
@@ -25,12 +25,7 @@ pub fn render(o: &mut String, kp: &KubeProxyVerdict) {
             "            ",
             &row.outcome.sentence(mode),
         );
-        // the deprecation is one finding, not a line of the table
-        for r in row
-            .reasons
-            .iter()
-            .filter(|r| *r != crate::plan::ipvs::IPVS_DEPRECATED)
-        {
+        for r in shown_reasons(&row.reasons) {
             wrap_into(o, "            ", "              ", &clean(r));
         }
     }
