@@ -43,12 +43,6 @@ pub fn run(cfg: &Config) -> Result<Exit> {
     loop {
         let survey = Survey::take(cfg)?;
         let a = survey.assess(cfg);
-        if let Some(path) = textfile {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            write_atomically(path, crate::report::metrics(&a, now).as_bytes())?;
-        }
         let errors: Vec<String> = a
             .findings
             .iter()
@@ -59,6 +53,14 @@ pub fn run(cfg: &Config) -> Result<Exit> {
         if last.as_ref() != Some(&state) {
             log(&state);
             last = Some(state);
+        }
+        // the log line before the metrics file: whoever sees the file's new state (a test, an
+        // operator's SIGTERM) finds the line already written
+        if let Some(path) = textfile {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            write_atomically(path, crate::report::metrics(&a, now).as_bytes())?;
         }
         done += 1;
         if count.is_some_and(|n| done >= n) {
