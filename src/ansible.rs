@@ -317,7 +317,11 @@ pub fn answer(params: &Map<String, Value>) -> Answer {
         Ok(c) => c,
         Err(e) => return fail(format!("{}: {}", args[1..].join(" "), clap_line(&e))),
     };
-    let cfg = match Config::from_cli(cli, Surroundings::default()) {
+    let env = Surroundings {
+        fake_proc: Surroundings::from_env().fake_proc,
+        ..Surroundings::default()
+    };
+    let cfg = match Config::from_cli(cli, env) {
         Ok(c) => c,
         Err(e) => return fail(e.0),
     };

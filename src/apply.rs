@@ -147,7 +147,12 @@ fn start_batch(root: &Root, prog: &str, modules: &[&str]) -> Batch {
     Batch {
         modules: modules.iter().map(|m| m.to_string()).collect(),
         // kmod is single-threaded: placed, beside the reading apply does meanwhile
-        running: system::start(root, &[(prog.to_string(), args)], MODPROBE_TIMEOUT),
+        running: system::start(
+            root,
+            &[(prog.to_string(), args)],
+            system::Privilege::LoadModules,
+            MODPROBE_TIMEOUT,
+        ),
     }
 }
 
@@ -203,7 +208,13 @@ fn load_modules(
                 attempted.push(m.clone());
                 Ok(format!("modprobe -a (with the others): {m} loaded"))
             }
-            (None, Some(prog)) => match run(root, prog, &[m.as_str()], MODPROBE_TIMEOUT) {
+            (None, Some(prog)) => match run(
+                root,
+                prog,
+                &[m.as_str()],
+                system::Privilege::LoadModules,
+                MODPROBE_TIMEOUT,
+            ) {
                 Ok(out) if out.success => {
                     attempted.push(m.clone());
                     Ok(format!("modprobe {m}"))

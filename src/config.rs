@@ -72,11 +72,30 @@ pub enum Mode {
 /// binary), passed in rather than read here, so tests can set it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Surroundings {
+    /// [`FAKE_PROC_ENV`] is set.
+    pub fake_proc: bool,
     pub no_color_env: bool,
     /// TERM=dumb: a terminal that takes no escape sequences.
     pub term_dumb: bool,
     pub stdout_tty: bool,
     pub stderr_tty: bool,
+}
+
+/// Set (to anything) by the caller, never by a root: the root's `/proc` is taken as the
+/// running kernel's even when it is not a procfs (tests' fixture roots, whose `/proc` is a
+/// plain directory). Their helpers still run as any other root's do: sandboxed.
+pub const FAKE_PROC_ENV: &str = "NODEPREP_FAKE_PROC";
+
+impl Surroundings {
+    /// What the caller's environment says, the terminals aside.
+    pub fn from_env() -> Surroundings {
+        Surroundings {
+            fake_proc: std::env::var_os(FAKE_PROC_ENV).is_some(),
+            no_color_env: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            term_dumb: std::env::var_os("TERM").is_some_and(|t| t == "dumb"),
+            ..Surroundings::default()
+        }
+    }
 }
 
 impl Config {
@@ -128,7 +147,7 @@ impl Config {
                 f.display()
             )));
         }
-        let root = Root::new(g.root);
+        let root = Root::new(g.root).with_fake_proc(env.fake_proc);
         if let (Mode::Check { probe: true }, false) = (&mode, root.is_host()) {
             return Err(UsageError(
                 "--probe talks to the running kernel and works only with --root /".into(),
@@ -334,10 +353,9 @@ mod tests {
     #[test]
     fn defaults_and_tty_rules() {
         let tty = Surroundings {
-            no_color_env: false,
-            term_dumb: false,
             stdout_tty: true,
             stderr_tty: true,
+            ..Surroundings::default()
         };
         let c = parse(&["nodeprep", "check"], tty).unwrap();
         assert_eq!(c.root, Root::new("/"));

@@ -10,21 +10,14 @@ use clap::error::ErrorKind;
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Surroundings};
 use crate::exit::{self, Exit};
-use crate::system::TRAMPOLINE;
+use crate::system::is_trampoline;
 
 pub fn main(args: Vec<OsString>) -> Exit {
     // nodeprep started again to run a helper of another root (see `system`)
-    if args.get(1).is_some_and(|a| a == TRAMPOLINE) {
-        return match crate::system::trampoline(&args[2..]) {
-            Ok(answers) => {
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(answers.as_bytes()).and_then(|_| out.flush());
-                Exit::Ready
-            }
-            Err(why) => {
-                let _ = writeln!(std::io::stderr(), "{why}");
-                Exit::Exec
-            }
+    if args.get(1).is_some_and(|a| is_trampoline(a)) {
+        return match crate::system::trampoline(&args) {
+            0 => Exit::Ready,
+            _ => Exit::Exec,
         };
     }
     // without /proc (a bare chroot), the trampoline is this binary by the path it was run as
@@ -65,10 +58,9 @@ pub fn main(args: Vec<OsString>) -> Exit {
         return Exit::Ready;
     }
     let env = Surroundings {
-        no_color_env: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
-        term_dumb: std::env::var_os("TERM").is_some_and(|t| t == "dumb"),
         stdout_tty: std::io::stdout().is_terminal(),
         stderr_tty: std::io::stderr().is_terminal(),
+        ..Surroundings::from_env()
     };
     let mut cfg = match Config::from_cli(cli, env) {
         Ok(cfg) => cfg,

@@ -19,6 +19,7 @@ pub mod probe;
 pub mod report;
 pub mod root;
 pub mod run;
+pub mod sandbox;
 pub mod signals;
 pub mod system;
 pub mod text;

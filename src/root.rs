@@ -40,6 +40,11 @@ pub struct Root {
     /// libpathrs even where `openat2` works (tests compare the two resolvers).
     libpathrs: bool,
     tree: Arc<OnceLock<std::result::Result<Tree, String>>>,
+    /// Whether the root shows the running kernel (decided once, see [`Root::is_image`]).
+    live: Arc<OnceLock<bool>>,
+    /// The caller's word (never the root's) that its `/proc` is the running kernel's even
+    /// where it is not a procfs: tests' fixture roots (see `config::FAKE_PROC_ENV`).
+    fake_proc: bool,
 }
 
 /// How paths under a root other than `/` are resolved (chosen once, when the root is opened).
@@ -216,6 +221,17 @@ impl Root {
             dir,
             libpathrs: false,
             tree: Arc::new(OnceLock::new()),
+            live: Arc::new(OnceLock::new()),
+            fake_proc: false,
+        }
+    }
+
+    /// The same root, whose `/proc` the caller vouches for (see [`Root::is_image`]).
+    pub fn with_fake_proc(self, fake_proc: bool) -> Root {
+        Root {
+            fake_proc,
+            live: Arc::new(OnceLock::new()),
+            ..self
         }
     }
 
@@ -225,6 +241,8 @@ impl Root {
             dir: self.dir.clone(),
             libpathrs: true,
             tree: Arc::new(OnceLock::new()),
+            live: self.live.clone(),
+            fake_proc: self.fake_proc,
         }
     }
 
@@ -795,9 +813,41 @@ impl Root {
             .with_context(|| format!("cannot write {}", self.show(node)))
     }
 
-    /// A root other than `/` with no live /proc: an image being built.
+    /// A root other than `/` that is not the running node's: an image. The kernel decides,
+    /// not the root's files: a live root's `/proc` is a mounted procfs that shows the running
+    /// kernel's release, and the root holds that kernel's module tree (or the kernel has no
+    /// module support). Anything else, a build chroot with the host's `/proc` but another
+    /// kernel's modules included, is an image.
     pub fn is_image(&self) -> bool {
-        !self.is_host() && !self.exists("/proc/sys/kernel/osrelease")
+        !self.is_host() && !*self.live.get_or_init(|| self.shows_running_kernel())
+    }
+
+    fn shows_running_kernel(&self) -> bool {
+        let osrelease = "/proc/sys/kernel/osrelease";
+        if self.fake_proc {
+            return self.exists(osrelease);
+        }
+        let procfs = self.path_fd(Path::new("/proc"), true).is_ok_and(|fd| {
+            fd.is_some_and(|fd| {
+                nix::sys::statfs::fstatfs(&fd)
+                    .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC)
+            })
+        });
+        if !procfs {
+            return false;
+        }
+        let running = nix::sys::utsname::uname().map(|u| u.release().to_owned());
+        let shown = self.read_text(osrelease, 256).ok().flatten();
+        let release = match (running, shown) {
+            (Ok(running), Some(shown)) if running.to_str() == Some(shown.trim()) => {
+                shown.trim().to_string()
+            }
+            _ => return false,
+        };
+        ["/lib/modules", "/usr/lib/modules"]
+            .iter()
+            .any(|base| self.exists(format!("{base}/{release}")))
+            || !self.exists("/proc/modules")
     }
 
     /// An exclusive, non-blocking `flock` on the root directory itself (creates nothing).

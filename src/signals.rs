@@ -241,6 +241,7 @@ mod tests {
                         &host,
                         &sh,
                         &["-c", "echo cleaned"],
+                        crate::system::Privilege::Nothing,
                         std::time::Duration::from_secs(10),
                     );
                     say(&format!("<{}>", out.map(|o| o.text).unwrap_or_default()));

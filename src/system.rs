@@ -29,6 +29,7 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use crate::root::{Root, TRUSTED_DIRS};
+pub use crate::sandbox::Privilege;
 use crate::signals;
 
 /// A helper's stdout and stderr together: a version banner or an error needs a few KB.
@@ -37,9 +38,17 @@ pub const OUTPUT_LIMIT: usize = 64 * 1024;
 const GRACE: Duration = Duration::from_millis(200);
 
 /// nodeprep's first argument when it runs as the trampoline: `nodeprep TRAMPOLINE ROOT
-/// TIMEOUT_MS JOBS` chroots into ROOT, runs JOBS (JSON: `[[program, [args…]], …]`) and
-/// prints their answers (JSON). Internal: not a subcommand.
+/// TIMEOUT_MS PRIVILEGE JOBS` makes the sandbox's namespaces, chroots into ROOT, gives up
+/// what PRIVILEGE does not allow (see `sandbox`), runs JOBS (JSON: `[[program, [args…]],
+/// …]`) and prints their answers (JSON). Internal: not a subcommand.
 pub const TRAMPOLINE: &str = "--internal-run-chrooted";
+/// The same run by the trampoline's child, PID 1 of the new PID namespace.
+const TRAMPOLINE_PID1: &str = "--internal-run-chrooted-pid1";
+
+/// Whether nodeprep's first argument makes it the trampoline (or its PID 1).
+pub fn is_trampoline(first: &std::ffi::OsStr) -> bool {
+    first == TRAMPOLINE || first == TRAMPOLINE_PID1
+}
 /// How the trampoline says that it could not run the batch at all (then it exits 127).
 const TRAMPOLINE_FAILED: &str = "nodeprep-trampoline: ";
 /// The nodeprep binary that runs as the trampoline: this one (`/proc/self/exe`), unless
@@ -92,28 +101,88 @@ impl Answer {
     }
 }
 
-/// The trampoline's whole run (`main` calls it when its first argument is [`TRAMPOLINE`]):
-/// chroot into the root, `chdir("/")`, run the jobs there as [`start`] runs the host's (in
-/// this process's group, which nodeprep kills whole when it exits), and the answers to
-/// print. Err: what to print, and exit 127 with.
-pub fn trampoline(args: &[OsString]) -> Result<String, String> {
-    let fail = |why: String| format!("{TRAMPOLINE_FAILED}{why}");
-    let [root, timeout, jobs] = args else {
-        return Err(fail(format!(
-            "usage: nodeprep {TRAMPOLINE} ROOT TIMEOUT_MS JOBS"
+/// The trampoline's whole run (`main` calls it when its first argument is [`TRAMPOLINE`],
+/// with all its arguments): the sandbox's namespaces, then, in the new PID namespace's PID 1
+/// where there is one, chroot into the root, `chdir("/")`, [`sandbox::confine`], and the
+/// jobs run there as [`start`] runs the host's (in this process's group, which nodeprep
+/// kills whole when it exits). The answers are printed on stdout; what stopped the batch
+/// on stderr, with exit 127.
+pub fn trampoline(args: &[OsString]) -> u8 {
+    let code = match args.get(1) {
+        Some(first) if first == TRAMPOLINE_PID1 => batch_answers(&args[2..]),
+        _ => trampoline_answers(args),
+    };
+    match code {
+        Ok(answers) => {
+            use std::io::Write;
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(answers.as_bytes()).and_then(|_| out.flush());
+            0
+        }
+        Err(None) => 127,
+        Err(Some(why)) => {
+            eprintln!("{TRAMPOLINE_FAILED}{why}");
+            127
+        }
+    }
+}
+
+/// Err(None): the child said why already.
+fn trampoline_answers(args: &[OsString]) -> Result<String, Option<String>> {
+    let (_, _, privilege, _) = batch(&args[2..])?;
+    if !crate::sandbox::enter_namespaces(privilege) {
+        return batch_answers(&args[2..]);
+    }
+    // this process's first child is PID 1 there: when it ends, so does all it started
+    let exe = std::env::current_exe()
+        .ok()
+        .or_else(|| args.first().map(std::path::PathBuf::from))
+        .ok_or_else(|| Some("cannot find nodeprep's own binary".to_string()))?;
+    let mut pid1 = Command::new(exe);
+    pid1.arg(TRAMPOLINE_PID1).args(&args[2..]);
+    let status = pid1
+        .status()
+        .map_err(|e| Some(format!("cannot start the sandbox's first process: {e}")))?;
+    match status.code() {
+        Some(0) => Ok(String::new()),
+        Some(_) => Err(None),
+        None => Err(Some(format!("the sandbox's first process ended: {status}"))),
+    }
+}
+
+/// The trampoline's arguments after the first: the root, the timeout, the privilege and the
+/// jobs.
+type Batch4 = (OsString, Duration, Privilege, Vec<(String, Vec<String>)>);
+
+fn batch(args: &[OsString]) -> Result<Batch4, Option<String>> {
+    let [root, timeout, privilege, jobs] = args else {
+        return Err(Some(format!(
+            "usage: nodeprep {TRAMPOLINE} ROOT TIMEOUT_MS PRIVILEGE JOBS"
         )));
     };
     let timeout = timeout
         .to_str()
         .and_then(|t| t.parse().ok())
         .map(Duration::from_millis)
-        .ok_or_else(|| fail("TIMEOUT_MS is not a number".into()))?;
+        .ok_or_else(|| Some("TIMEOUT_MS is not a number".to_string()))?;
+    let privilege = privilege
+        .to_str()
+        .and_then(Privilege::from_word)
+        .ok_or_else(|| Some("PRIVILEGE is not nothing or load-modules".to_string()))?;
     let jobs: Vec<(String, Vec<String>)> = jobs
         .to_str()
         .and_then(|j| serde_json::from_str(j).ok())
-        .ok_or_else(|| fail("JOBS is not [[program, [args...]], ...]".into()))?;
+        .ok_or_else(|| Some("JOBS is not [[program, [args...]], ...]".to_string()))?;
+    Ok((root.clone(), timeout, privilege, jobs))
+}
+
+/// Chrooted and confined, the batch's answers (JSON).
+fn batch_answers(args: &[OsString]) -> Result<String, Option<String>> {
+    let (root, timeout, privilege, jobs) = batch(args)?;
+    let fail = |why: String| Some(why);
     nix::unistd::chroot(root.as_os_str()).map_err(|e| fail(io::Error::from(e).to_string()))?;
     std::env::set_current_dir("/").map_err(|e| fail(e.to_string()))?;
+    crate::sandbox::confine(privilege).map_err(fail)?;
     let jobs: Vec<(String, Vec<&str>)> = jobs
         .iter()
         .map(|(p, a)| (p.clone(), a.iter().map(String::as_str).collect()))
@@ -378,8 +447,14 @@ impl Batch {
 }
 
 /// Starts every helper in `jobs` (a node path and its arguments) now, in the order given:
-/// the host's each on its own, another root's all in one trampoline chrooted there.
-pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Running {
+/// the host's each on its own, another root's all in one trampoline chrooted there and
+/// sandboxed with `privilege`.
+pub fn start(
+    root: &Root,
+    jobs: &[(String, Vec<&str>)],
+    privilege: Privilege,
+    timeout: Duration,
+) -> Running {
     if root.is_host() {
         return start_here(jobs, timeout, true);
     }
@@ -412,6 +487,7 @@ pub fn start(root: &Root, jobs: &[(String, Vec<&str>)], timeout: Duration) -> Ru
         c.arg(TRAMPOLINE)
             .arg(root.dir())
             .arg(timeout.as_millis().to_string())
+            .arg(privilege.word())
             .arg(serde_json::to_string(&sent).unwrap_or_default());
         clean(&mut c);
         // each answer is at most a helper's output, escaped
@@ -612,9 +688,15 @@ impl Drop for Running {
 }
 
 /// Runs the helper at `program` (a node path found by [`Root::find_program`]) alone.
-pub fn run(root: &Root, program: &str, args: &[&str], timeout: Duration) -> Result<Output> {
+pub fn run(
+    root: &Root,
+    program: &str,
+    args: &[&str],
+    privilege: Privilege,
+    timeout: Duration,
+) -> Result<Output> {
     let jobs = [(program.to_string(), args.to_vec())];
-    start(root, &jobs, timeout)
+    start(root, &jobs, privilege, timeout)
         .finish()
         .pop()
         .unwrap_or_else(|| Err(anyhow!("{program} did not run")))
@@ -643,6 +725,15 @@ pub fn first_version(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The host's helpers, which no sandbox confines.
+    fn run(root: &Root, program: &str, args: &[&str], t: Duration) -> Result<Output> {
+        super::run(root, program, args, Privilege::Nothing, t)
+    }
+
+    fn start(root: &Root, jobs: &[(String, Vec<&str>)], t: Duration) -> Running {
+        super::start(root, jobs, Privilege::Nothing, t)
+    }
 
     #[test]
     fn versions_are_read_like_kube_proxy_reads_them() {

@@ -428,6 +428,7 @@ fn written_files_are_0644_whatever_the_umask() {
         .arg(&node.root)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
+        .env(nodeprep::config::FAKE_PROC_ENV, "1")
         .output()
         .unwrap()
         .status;
@@ -445,7 +446,7 @@ fn sigint_during_a_helper_exits_130_at_once_with_files_untouched() {
     // script names paths as the node sees them
     let (sleep, sleeping) = crate::boundary::own_sleep(31);
     node.wrap_modprobe(&format!(
-        ": > /started\n{sleep}\nexec /usr/sbin/modprobe.real \"$@\""
+        ": > /tmp/started\n{sleep}\nexec /usr/sbin/modprobe.real \"$@\""
     ));
     let mut child = command(&["--root", node.root.to_str().unwrap(), "apply"])
         .stdout(std::process::Stdio::null())
@@ -546,6 +547,7 @@ fn rewritten_files_keep_what_is_not_nodeprep_s_and_new_directories_are_0755() {
         .args(["--root", node.root.to_str().unwrap(), "apply"])
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
+        .env(nodeprep::config::FAKE_PROC_ENV, "1")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -600,6 +602,7 @@ fn apply_as_an_ordinary_user_is_refused_before_writing() {
         .args(["--root", node.root.to_str().unwrap(), "apply"])
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
+        .env(nodeprep::config::FAKE_PROC_ENV, "1")
         .output()
         .expect("setpriv (util-linux) runs");
     assert_eq!(out.status.code(), Some(3), "{out:?}");

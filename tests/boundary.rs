@@ -219,6 +219,8 @@ fn a_helper_runs_chrooted_and_sees_the_root_as_slash() {
          if [ -e /etc/sysctl.d/k8s.conf ] && [ ! -e /work ]; then echo 'ipset v7.99, protocol version: 7'; else echo 'ipset v1.0'; fi",
     );
     node.write("/outside/.keep", "");
+    // writable by the helper, which runs as nobody
+    fs::set_permissions(node.path("/outside"), fs::Permissions::from_mode(0o777)).unwrap();
     let (code, v) = node.json(&["check"]);
     assert_eq!(code, 0);
     let ipset = binary(&v, "ipset");
@@ -254,6 +256,7 @@ fn a_descriptor_nodeprep_inherits_never_reaches_a_helper() {
         .arg(&node.root)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
+        .env(nodeprep::config::FAKE_PROC_ENV, "1")
         .output()
         .unwrap();
     let r = Run::from_output(out);
@@ -623,6 +626,7 @@ fn apply_with_mount(node: &Node, mount_cmd: &str) -> Run {
             ])
             .env_clear()
             .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
+            .env(nodeprep::config::FAKE_PROC_ENV, "1")
             .output()
             .unwrap(),
     )
@@ -682,6 +686,7 @@ fn a_panic_still_kills_the_helpers_running() {
     let running = nodeprep::system::start(
         &host,
         &[(sh, vec!["-c", cmd.as_str()])],
+        nodeprep::system::Privilege::Nothing,
         Duration::from_secs(60),
     );
     let started = Instant::now();
@@ -720,6 +725,7 @@ fn helpers_dropped_before_their_exec_do_not_survive() {
     drop(nodeprep::system::start(
         &host,
         &jobs,
+        nodeprep::system::Privilege::Nothing,
         Duration::from_secs(60),
     ));
     assert!(gone(&pattern), "{cmd} outlived its dropped batch");
@@ -735,7 +741,7 @@ fn sigterm_ends_check_at_once_with_130_and_its_helpers() {
     let (sleep, sleeping) = own_sleep(32);
     node.script(
         "/usr/sbin/ipset",
-        &format!(": > /started\n{sleep}\necho 'ipset v7.17'"),
+        &format!(": > /tmp/started\n{sleep}\necho 'ipset v7.17'"),
     );
     let child = command(&["--root", node.root.to_str().unwrap(), "check"])
         .stdout(Stdio::null())
@@ -784,7 +790,7 @@ fn closed_standard_descriptors_never_become_a_file_of_the_root() {
     let (sleep, sleeping) = own_sleep(33);
     closed.script(
         "/usr/sbin/ipset",
-        &format!(": > /started\n{sleep}\necho 'ipset v7.17'"),
+        &format!(": > /tmp/started\n{sleep}\necho 'ipset v7.17'"),
     );
     let mut child = closed_command(&["check"]).spawn().unwrap();
     closed.wait_for_started("the helper");

@@ -376,6 +376,7 @@ fn check_runs_unprivileged() {
                 .args(args)
                 .env_clear()
                 .env("PATH", "/usr/bin:/bin")
+                .env(nodeprep::config::FAKE_PROC_ENV, "1")
                 .output()
                 .expect("setpriv (util-linux) runs")
         } else {

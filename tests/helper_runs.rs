@@ -6,8 +6,8 @@ use std::os::unix::fs::PermissionsExt;
 
 use crate::support::{Node, binary};
 
-/// Replaces `node_path` by a helper that logs `NAME ARGS` to /var/log/helpers.log under the
-/// root, then prints `banner`.
+/// Replaces `node_path` by a helper that logs `NAME ARGS` to /tmp/helpers.log under the
+/// root (the one place it may write: it runs as nobody), then prints `banner`.
 fn logging_helper(node: &Node, node_path: &str, banner: &str) {
     let name = node_path.rsplit('/').next().unwrap();
     let depth = node_path.trim_start_matches('/').matches('/').count();
@@ -15,8 +15,8 @@ fn logging_helper(node: &Node, node_path: &str, banner: &str) {
     node.write(
         node_path,
         &format!(
-            "#!/bin/sh\nroot=$(cd \"$(dirname \"$0\")/{up}\" && pwd -P)\nmkdir -p \"$root/var/log\"\n\
-             echo \"{name} $*\" >> \"$root/var/log/helpers.log\"\necho '{banner}'\n"
+            "#!/bin/sh\nroot=$(cd \"$(dirname \"$0\")/{up}\" && pwd -P)\n\
+             echo \"{name} $*\" >> \"$root/tmp/helpers.log\"\necho '{banner}'\n"
         ),
     );
     fs::set_permissions(node.path(node_path), fs::Permissions::from_mode(0o755)).unwrap();
@@ -32,7 +32,7 @@ fn with_logging_helpers(fixture: &str) -> Node {
 }
 
 fn calls(node: &Node) -> Vec<String> {
-    match fs::read_to_string(node.path("/var/log/helpers.log")) {
+    match fs::read_to_string(node.path("/tmp/helpers.log")) {
         Ok(s) => {
             let mut v: Vec<String> = s.lines().map(str::to_string).collect();
             v.sort();
@@ -106,9 +106,9 @@ fn only_the_first_kubernetes_binary_that_answers_is_asked() {
     node.write(
         "/usr/bin/kubelet",
         "#!/bin/sh\nroot=$(cd \"$(dirname \"$0\")/../..\" && pwd -P)\n\
-         echo \"kubelet $*\" >> \"$root/var/log/helpers.log\"\necho 'flag provided but not defined' >&2\nexit 1\n",
+         echo \"kubelet $*\" >> \"$root/tmp/helpers.log\"\necho 'flag provided but not defined' >&2\nexit 1\n",
     );
-    fs::remove_file(node.path("/var/log/helpers.log")).unwrap();
+    fs::remove_file(node.path("/tmp/helpers.log")).unwrap();
     let (code, v) = node.json(&["check"]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["kube_proxy"]["version"], "1.28", "{}", v["kube_proxy"]);
@@ -165,7 +165,7 @@ fn ipvsadm_is_never_run_its_version_is_read_from_its_file() {
     node.write(
         "/usr/sbin/ipvsadm",
         "#!/bin/sh\nroot=$(cd \"$(dirname \"$0\")/../..\" && pwd -P)\n\
-         echo \"ipvsadm $*\" >> \"$root/var/log/helpers.log\"\nexec /opt/ipvs/bin/tool \"$@\"\n",
+         echo \"ipvsadm $*\" >> \"$root/tmp/helpers.log\"\nexec /opt/ipvs/bin/tool \"$@\"\n",
     );
     let (code, v) = node.json(&["check"]);
     assert_eq!(code, 0, "{v}");
@@ -367,7 +367,7 @@ fn a_root_s_helpers_share_one_trampoline() {
         };
         node.script(
             name,
-            &format!("mkdir -p /var/log\necho $PPID >> /var/log/parents.log\necho '{banner}'"),
+            &format!("echo $PPID >> /tmp/parents.log\necho '{banner}'"),
         );
     }
     let before = node.outside_snapshot();
@@ -378,7 +378,7 @@ fn a_root_s_helpers_share_one_trampoline() {
     let nodeprep = child.id().to_string();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let parents = fs::read_to_string(node.path("/var/log/parents.log")).unwrap_or_default();
+    let parents = fs::read_to_string(node.path("/tmp/parents.log")).unwrap_or_default();
     let parents: Vec<&str> = parents.lines().collect();
     assert_eq!(parents.len(), 3, "{parents:?}");
     assert!(parents.iter().all(|p| *p == parents[0]), "{parents:?}");

@@ -179,7 +179,8 @@ fn bounded(args: &[&str], stdin: Option<Vec<u8>>) -> Run {
     c.args(["--cpu=10", "--as=1073741824", "--", BIN])
         .args(args)
         .env_clear()
-        .env("PATH", "/usr/bin:/bin");
+        .env("PATH", "/usr/bin:/bin")
+        .env(nodeprep::config::FAKE_PROC_ENV, "1");
     Run::from_output(output_with_input(&mut c, &stdin.unwrap_or_default()))
 }
 

@@ -190,6 +190,7 @@ fn in_pty(node: &Node, term: &str, args: &str, stdout_to_file: bool) -> String {
         .env("PATH", "/usr/bin:/bin")
         .env("SHELL", "/bin/sh")
         .env("TERM", term)
+        .env(nodeprep::config::FAKE_PROC_ENV, "1")
         .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("cannot run script (util-linux) for a pseudo-terminal: {e}"));

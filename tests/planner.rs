@@ -11,9 +11,9 @@ use clap::Parser;
 use tempfile::TempDir;
 
 use crate::support::DEFAULT_MODULES;
+use crate::support::fixture_surroundings;
 use crate::toolbox;
 use nodeprep::cli::Cli;
-use nodeprep::config::Surroundings;
 use nodeprep::config::{Config, Version};
 use nodeprep::plan::files::{self, changes, diff};
 use nodeprep::plan::*;
@@ -104,7 +104,7 @@ fn config(root: &Path, extra: &[&str]) -> Config {
     args.extend(extra.iter().map(|s| s.to_string()));
     args.push("check".into());
     let cli = Cli::try_parse_from(&args).expect("arguments parse");
-    Config::from_cli(cli, Surroundings::default()).expect("config resolves")
+    Config::from_cli(cli, fixture_surroundings()).expect("config resolves")
 }
 
 /// Surveys a copy of `root` with the test toolbox in it (its helpers run chrooted).

@@ -35,6 +35,9 @@ impl Node {
         let root = dir.path().join(fixture_name);
         copy_tree(&fixture(fixture_name), &root);
         crate::toolbox::install(&root);
+        // as on a node: the one place a helper, which runs as nobody, may write
+        fs::create_dir_all(root.join("tmp")).unwrap();
+        fs::set_permissions(root.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
         let outside = dir.path().join("outside");
         fs::create_dir_all(outside.join("sysctl.d")).unwrap();
         fs::write(outside.join("secret"), "password = hunter2\n").unwrap();
@@ -123,10 +126,10 @@ impl Node {
     }
 
     /// Waits (at most 20 s, then fails the test) until a helper script has created
-    /// `/started` in the root: `what` names it in the failure.
+    /// `/tmp/started` in the root: `what` names it in the failure.
     pub fn wait_for_started(&self, what: &str) {
         let since = std::time::Instant::now();
-        while !self.path("/started").exists() {
+        while !self.path("/tmp/started").exists() {
             assert!(
                 since.elapsed() < std::time::Duration::from_secs(20),
                 "{what} never started"
@@ -187,7 +190,9 @@ pub fn command(args: &[&str]) -> Command {
     c.args(args)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
-        .env("LC_ALL", "C");
+        .env("LC_ALL", "C")
+        // fixture roots' /proc is a directory, not the running kernel's
+        .env(nodeprep::config::FAKE_PROC_ENV, "1");
     c
 }
 
@@ -384,4 +389,12 @@ pub fn binary<'a>(v: &'a Value, name: &str) -> &'a Value {
         .iter()
         .find(|b| b["name"] == name)
         .unwrap_or_else(|| panic!("{name} not in the report: {}", v["binaries"]))
+}
+
+/// The surroundings of a run on a fixture root: its `/proc` is taken as the running kernel's.
+pub fn fixture_surroundings() -> nodeprep::config::Surroundings {
+    nodeprep::config::Surroundings {
+        fake_proc: true,
+        ..Default::default()
+    }
 }

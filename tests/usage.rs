@@ -83,7 +83,7 @@ fn a_root_that_is_not_a_node_exits_3_naming_it() {
     assert_eq!(r.code, 3);
     assert!(
         r.stderr
-            .contains("no live /proc and no kernel under /lib/modules"),
+            .contains("is not the running node's (its /proc is not the running kernel's) and has no kernel under /lib/modules"),
         "{}",
         r.stderr
     );

@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
+use crate::support::fixture_surroundings;
 use clap::Parser;
 use nodeprep::cli::Cli;
-use nodeprep::config::{Config, Surroundings};
+use nodeprep::config::Config;
 use nodeprep::plan;
 use nodeprep::run::Survey;
 
@@ -247,7 +248,7 @@ fn config(node: &Node, r: &Row) -> Config {
     args.extend(row_args(node, r));
     args.push("check".into());
     let cli = Cli::try_parse_from(&args).expect("arguments parse");
-    Config::from_cli(cli, Surroundings::default()).expect("config resolves")
+    Config::from_cli(cli, fixture_surroundings()).expect("config resolves")
 }
 
 /// Every row, judged in-process: each prepared root is surveyed once, then the planner's

@@ -105,7 +105,7 @@ pub fn start(root: &Root, kube_version: bool) -> Asked {
         root: root.clone(),
         found,
         kube,
-        running: system::start(root, &jobs, TIMEOUT),
+        running: system::start(root, &jobs, system::Privilege::Nothing, TIMEOUT),
     }
 }
 
@@ -241,7 +241,10 @@ impl Asked {
             if kube_version.is_some() {
                 break;
             }
-            kube_version = kube_answer(system::run(&self.root, path, args, TIMEOUT), path);
+            kube_version = kube_answer(
+                system::run(&self.root, path, args, system::Privilege::Nothing, TIMEOUT),
+                path,
+            );
         }
         (binaries, kube_version)
     }

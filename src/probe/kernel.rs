@@ -206,7 +206,7 @@ fn image_release(root: &Root, asked: Option<&str>) -> Result<String> {
     match found.len() {
         1 => Ok(found.into_iter().next().unwrap_or_default()),
         0 => bail!(
-            "{} has no live /proc and no kernel under /lib/modules: is it the root of a node or an image? (an image needs its kernel's modules.dep; run depmod)",
+            "{} is not the running node's (its /proc is not the running kernel's) and has no kernel under /lib/modules: is it the root of a node or an image? (an image needs its kernel's modules.dep; run depmod)",
             root
         ),
         _ => bail!(
@@ -388,14 +388,16 @@ fn read_config(
     Ok(None)
 }
 
-/// Reads the running kernel under the root. A root other than `/` without a live /proc is an
-/// image: its kernel is `release` (`--kernel-release`) or the only one under /lib/modules.
+/// Reads the running kernel under the root. A root other than `/` that does not show the
+/// running kernel (`Root::is_image`) is an image: its kernel is `release`
+/// (`--kernel-release`) or the only one under /lib/modules, and its /proc is not read.
 pub fn probe(root: &Root, release: Option<&str>) -> Result<Kernel> {
     let osrelease = "/proc/sys/kernel/osrelease";
-    let (release, image) = match root.read_text(osrelease, FILE_LIMIT)? {
-        Some(r) => (r.trim().to_string(), false),
-        None if root.is_host() => bail!("cannot read {osrelease}: is /proc mounted?"),
-        None => (image_release(root, release)?, true),
+    let image = root.is_image();
+    let release = match root.read_text(osrelease, FILE_LIMIT)? {
+        _ if image => image_release(root, release)?,
+        Some(r) => r.trim().to_string(),
+        None => bail!("cannot read {}: is /proc mounted?", root.show(osrelease)),
     };
     if !is_release(&release) {
         bail!(

@@ -12,6 +12,8 @@ use crate::system::run;
 
 const VS: &str = "198.51.100.0:20000";
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// `--probe` runs the host's ipvsadm only (a root other than `/` is refused).
+const HOST: crate::system::Privilege = crate::system::Privilege::Nothing;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LiveProbe {
@@ -35,7 +37,7 @@ pub fn probe(root: &Root, scheduler: &str) -> Result<LiveProbe> {
             detail,
         })
     };
-    let list = run(root, &ipvsadm, &["-Ln"], TIMEOUT)?;
+    let list = run(root, &ipvsadm, &["-Ln"], HOST, TIMEOUT)?;
     if !list.success {
         return done(
             false,
@@ -63,11 +65,17 @@ pub fn probe(root: &Root, scheduler: &str) -> Result<LiveProbe> {
     // whatever happened, nothing may stay behind: added, then deleted again before a signal
     // may end the run
     let (add, listed, deleted) = crate::signals::critical(|| {
-        let add = run(root, &ipvsadm, &["-A", "-t", VS, "-s", scheduler], TIMEOUT);
-        let listed = run(root, &ipvsadm, &["-Ln", "-t", VS], TIMEOUT)
+        let add = run(
+            root,
+            &ipvsadm,
+            &["-A", "-t", VS, "-s", scheduler],
+            HOST,
+            TIMEOUT,
+        );
+        let listed = run(root, &ipvsadm, &["-Ln", "-t", VS], HOST, TIMEOUT)
             .map(|o| o.success && o.text.contains(VS));
         let deleted = if matches!(listed, Ok(true)) {
-            Some(run(root, &ipvsadm, &["-D", "-t", VS], TIMEOUT))
+            Some(run(root, &ipvsadm, &["-D", "-t", VS], HOST, TIMEOUT))
         } else {
             None
         };

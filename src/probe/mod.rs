@@ -148,7 +148,7 @@ fn read_files(
         os: os::probe(root)?,
         kube_version: None,
         kube_config,
-        ipv6: root.exists("/proc/net/if_inet6"),
+        ipv6: !root.is_image() && root.exists("/proc/net/if_inet6"),
         modules_file: changeable.modules_file,
         sysctl_file: changeable.sysctl_file,
         masked: changeable.masked,

@@ -126,9 +126,10 @@ pub fn probe(root: &Root, keys: &[String]) -> Result<Sysctls> {
         .map(|c| parse("/etc/sysctl.conf", &c));
     let mut live = BTreeMap::new();
     for key in keys {
+        // an image's /proc is not the running kernel's: nothing in it is read
         let value = match live_path(key) {
-            Some(path) => root.read_text(path, FILE_LIMIT)?,
-            None => None,
+            Some(path) if !root.is_image() => root.read_text(path, FILE_LIMIT)?,
+            _ => None,
         };
         live.insert(key.clone(), value.map(|v| v.trim().to_string()));
     }
