@@ -18,7 +18,7 @@ pub(super) fn node_findings(ask: &Ask, facts: &Facts, wanted: &Wanted, f: &mut F
             Severity::Info,
             "ImageRoot",
             format!(
-                "{} has no live /proc: judged as the node will be at boot with kernel {release} (modules from modules-load.d, sysctls from sysctl.d); apply writes only the persistent files",
+                "{} is an image, not the running node (its /proc is not the running kernel's procfs with that kernel's modules): judged as the node will be at boot with kernel {release} (modules from modules-load.d, sysctls from sysctl.d, versions from the package database); none of its programs is run, and apply writes only the persistent files",
                 ask.root
             ),
         );

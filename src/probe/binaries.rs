@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
 use crate::domain::Version;
+use crate::probe::packages::{self, DPKG_STATUS, package_of};
 use crate::root::Root;
 use crate::system::{self, Running, first_version};
 
@@ -82,7 +85,10 @@ pub struct Asked {
     /// kube-proxy, kubelet, kubeadm as found, in that order, with their arguments; the
     /// first is asked with the others, each next one only if the one before gave no version.
     kube: Vec<(String, &'static [&'static str])>,
-    running: Running,
+    /// None for an image, which runs nothing: its versions come from [`Asked::packages`].
+    running: Option<Running>,
+    /// An image's installed packages and their versions (see `packages`), or why unread.
+    packages: Result<BTreeMap<String, String>, String>,
 }
 
 /// Starts `ipset --help`, `iptables --version`, `nft --version` and, when `kube_version`,
@@ -100,12 +106,32 @@ pub fn start(root: &Root, kube_version: bool) -> Asked {
         .zip(kube_found)
         .filter_map(|((_, args), path)| Some((path?, *args)))
         .collect();
+    if root.is_image() {
+        let names: Vec<&str> = BINARIES
+            .iter()
+            .chain(KUBE_ASKS.iter().map(|(n, _)| n))
+            .filter_map(|n| package_of(n))
+            .collect();
+        return Asked {
+            root: root.clone(),
+            found,
+            kube,
+            running: None,
+            packages: packages::installed(root, &names).map_err(|e| format!("{e:#}")),
+        };
+    }
     let jobs = jobs(&found, &kube);
     Asked {
         root: root.clone(),
         found,
         kube,
-        running: system::start(root, &jobs, system::Privilege::Nothing, TIMEOUT),
+        running: Some(system::start(
+            root,
+            &jobs,
+            system::Privilege::Nothing,
+            TIMEOUT,
+        )),
+        packages: Ok(BTreeMap::new()),
     }
 }
 
@@ -185,7 +211,7 @@ impl Asked {
     /// ipset, ipvsadm, iptables and nft as found and asked, and the version of the first of
     /// kube-proxy, kubelet, kubeadm that answers (a Go binary's start is tens of
     /// milliseconds of CPU: the next is asked only when the one before gave no version).
-    pub fn finish(self) -> (Vec<Binary>, Option<FoundVersion>) {
+    pub fn finish(mut self) -> (Vec<Binary>, Option<FoundVersion>) {
         // read while the others run
         let scanned: Vec<Option<(Option<Version>, String)>> = BINARIES
             .iter()
@@ -196,7 +222,13 @@ impl Asked {
             })
             .collect();
         let mut scanned = scanned.into_iter();
-        let mut results = self.running.finish().into_iter();
+        let image = self.running.is_none();
+        let mut results = self
+            .running
+            .take()
+            .map(Running::finish)
+            .unwrap_or_default()
+            .into_iter();
         let binaries = BINARIES
             .iter()
             .zip(&self.found)
@@ -212,6 +244,10 @@ impl Asked {
                 };
                 let (version, banner) = match from_file {
                     Some((version, banner)) => (version, Some(banner)),
+                    None if image => {
+                        let (version, banner) = self.packaged(name);
+                        (version, Some(banner))
+                    }
                     None => match results.next() {
                         Some(Ok(out)) => {
                             let text = banner_of(name, out.text);
@@ -232,6 +268,17 @@ impl Asked {
                 }
             })
             .collect();
+        if image {
+            // the first Kubernetes binary found whose package says its version
+            let kube_version = self.kube.iter().find_map(|(path, _)| {
+                let name = path.rsplit('/').next().unwrap_or(path);
+                Some(FoundVersion {
+                    version: self.packaged(name).0?,
+                    path: path.clone(),
+                })
+            });
+            return (binaries, kube_version);
+        }
         let mut kube = self.kube.iter();
         let mut kube_version = match (kube.next(), results.next()) {
             (Some((path, _)), Some(out)) => kube_answer(out, path),
@@ -247,6 +294,28 @@ impl Asked {
             );
         }
         (binaries, kube_version)
+    }
+
+    /// An image's `name` by its package: the version, and where it came from or why none.
+    fn packaged(&self, name: &str) -> (Option<Version>, String) {
+        let not_run = format!("not run: {} is an image", self.root);
+        let package = package_of(name).unwrap_or(name);
+        match &self.packages {
+            Err(e) => (None, format!("{not_run}, and {e}")),
+            Ok(p) => match p.get(package) {
+                Some(v) => (
+                    Version::parse(v),
+                    format!("{v} (package {package} in {DPKG_STATUS}; {not_run})"),
+                ),
+                None => (
+                    None,
+                    format!(
+                        "unknown ({not_run}, and {} lists no installed package {package})",
+                        self.root.show(DPKG_STATUS)
+                    ),
+                ),
+            },
+        }
     }
 }
 

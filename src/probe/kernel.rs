@@ -59,7 +59,7 @@ pub struct Kernel {
     /// `/proc/sys/kernel/modprobe`, and whether that program exists under the root.
     pub modprobe_helper: Option<String>,
     pub modprobe_helper_exists: bool,
-    /// The root has no live /proc (an image being built): nothing is loaded, and the node is
+    /// The root is not the running node's (an image being built): nothing is loaded, and the node is
     /// judged as it will be at boot.
     pub image: bool,
 }

@@ -9,6 +9,7 @@ pub mod kernel;
 pub mod kubeconfig;
 pub mod live;
 pub mod os;
+pub mod packages;
 pub mod persist;
 pub mod sysctl;
 pub mod yaml_screen;
