@@ -361,5 +361,5 @@ fn the_version_comes_from_the_flag_then_the_binaries_then_the_newest() {
     );
     let fresh = Node::new(FRESH);
     let (_, v) = fresh.json(&["check"]);
-    assert_eq!(v["kube_proxy"]["version"], "1.35");
+    assert_eq!(v["kube_proxy"]["version"], "1.37");
 }

@@ -273,6 +273,14 @@ fn nft_gate_on(n: &mut N) {
 fn nft_gate_off(n: &mut N) {
     gate(n, "NFTablesProxyMode", false);
 }
+fn kube_proxy_ipvs_on(n: &mut N) {
+    ready(n);
+    gate(n, "KubeProxyIPVS", true);
+}
+fn kube_proxy_ipvs_off(n: &mut N) {
+    ready(n);
+    gate(n, "KubeProxyIPVS", false);
+}
 fn ipvs_gate_on(n: &mut N) {
     ready(n);
     gate(n, "SupportIPVSProxyMode", true);
@@ -365,7 +373,9 @@ const ROWS: &[Row] = &[
     r(asis, "nftables", "1.28", "rr", C, Fail, "Invalid value: \"nftables\": must be iptables,ipvs or blank"),
     r(asis, "nftables", "1.29", "rr", C, Fail, "Invalid value: \"nftables\": must be iptables, ipvs or blank"),
     r(asis, "nftables", "1.28", "rr", C, Fail, "nftables mode exists from kube-proxy 1.29"),
-    r(nft_gate_on, "nftables", "1.28", "rr", C, Fail, "nftables mode exists from kube-proxy 1.29"),
+    // a gate the version does not know stops kube-proxy in Complete(), before validation
+    r(nft_gate_on, "nftables", "1.28", "rr", C, Fail, "failed complete: unrecognized feature gate: NFTablesProxyMode"),
+    r(nft_gate_on, "iptables", "1.28", "rr", C, Fail, "failed complete: unrecognized feature gate: NFTablesProxyMode"),
     r(asis, "nftables", "1.29", "rr", C, Fail, NFT_INVALID),
     r(asis, "nftables", "1.29", "rr", C, Fail, "needs featureGates: {NFTablesProxyMode: true}"),
     r(asis, "nftables", "1.30", "rr", C, Fail, NFT_INVALID),
@@ -376,7 +386,8 @@ const ROWS: &[Row] = &[
     r(nft_gate_off, "nftables", "1.31", "rr", C, Fail, NFT_INVALID),
     r(nft_gate_off, "nftables", "1.32", "rr", C, Fail, NFT_INVALID),
     // … GA in 1.33: the gate is locked on, turning it off is itself an error, in any mode
-    r(nft_gate_off, "nftables", "1.33", "rr", C, Fail, "cannot set feature gate NFTablesProxyMode to false, feature is locked to true"),
+    r(nft_gate_off, "nftables", "1.33", "rr", C, Fail, "failed complete: cannot set feature gate NFTablesProxyMode to false, feature is locked to true"),
+    r(nft_gate_off, "nftables", "1.37", "rr", C, Fail, "failed complete: cannot set feature gate NFTablesProxyMode to false"),
     r(nft_gate_off, "iptables", "1.33", "rr", C, Fail, "feature is locked to true"),
     r(nft_gate_off, "iptables", "1.32", "rr", C, Iptables, ""),
     r(asis, "nftables", "1.33", "rr", C, Nftables, ""),
@@ -468,7 +479,7 @@ const ROWS: &[Row] = &[
     r(ipvs_gate_off, "ipvs", "1.11", "rr", C, Iptables, "[nf_conntrack_ipv4]"),
     // the gate was removed after 1.20 (GA in 1.11): setting it at all stops kube-proxy 1.21
     r(ipvs_gate_on, "ipvs", "1.20", "rr", C, Ipvs, ""),
-    r(ipvs_gate_on, "ipvs", "1.21", "rr", C, Fail, "unrecognized feature gate: SupportIPVSProxyMode"),
+    r(ipvs_gate_on, "ipvs", "1.21", "rr", C, Fail, "failed complete: unrecognized feature gate: SupportIPVSProxyMode"),
     r(ipvs_gate_on, "nftables", "1.31", "rr", C, Fail, "unrecognized feature gate: SupportIPVSProxyMode"),
     // 1.9–1.12 want nf_conntrack_ipv4; late 1.11.x/1.12.x take either name (PRs #75241/#75242)
     r(ct_new_name_only, "ipvs", "1.10", "rr", C, Iptables, "[nf_conntrack_ipv4]"),
@@ -556,6 +567,15 @@ const ROWS: &[Row] = &[
     r(ready, "ipvs", "1.34", "rr", C, Ipvs, ""),
     r(ready, "ipvs", "1.35", "rr", C, Ipvs, "The ipvs proxier is now deprecated and may be removed in a future release. Please use 'nftables' instead."),
     r(no_ipset, "ipvs", "1.35", "rr", H, Fail, "can't use the IPVS proxier: error getting ipset version"),
+    // 1.36 as 1.35; 1.37 adds the KubeProxyIPVS gate (KEP-5495: GA, on by default)
+    r(ready, "ipvs", "1.36", "rr", C, Ipvs, "The ipvs proxier is now deprecated"),
+    r(ready, "ipvs", "1.37", "rr", C, Ipvs, "The ipvs proxier is now deprecated"),
+    r(kube_proxy_ipvs_on, "ipvs", "1.37", "rr", C, Ipvs, "The ipvs proxier is now deprecated"),
+    r(kube_proxy_ipvs_off, "ipvs", "1.37", "rr", C, Fail, "Invalid value: \"ipvs\": must be iptables, nftables or blank"),
+    r(kube_proxy_ipvs_off, "ipvs", "1.37", "rr", C, Fail, "unverified"),
+    r(kube_proxy_ipvs_off, "nftables", "1.37", "rr", C, Nftables, ""),
+    r(kube_proxy_ipvs_off, "ipvs", "1.36", "rr", C, Fail, "failed complete: unrecognized feature gate: KubeProxyIPVS"),
+    r(kube_proxy_ipvs_on, "iptables", "1.35", "rr", C, Fail, "failed complete: unrecognized feature gate: KubeProxyIPVS"),
 ];
 
 fn situation<'a>(

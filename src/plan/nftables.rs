@@ -28,7 +28,7 @@ pub const RULE_FEATURES_IPV6: [(&str, &str); 2] = [
     ),
 ];
 
-/// `nftables v1.0.6 (Lester Gooch #5)`: knftables (kube-proxy ≥ 1.31) refuses a banner
+/// `nftables v1.0.6 (Lester Gooch #5)`: knftables v0.0.15 (kube-proxy ≥ 1.31) refuses a banner
 /// starting `nftables v0.` or `nftables v1.0.0 `; any other banner passes.
 pub fn nft_version_ok(banner: &str) -> bool {
     !(banner.starts_with("nftables v0.") || banner.starts_with("nftables v1.0.0 "))
@@ -57,7 +57,7 @@ pub fn judge(s: &Situation) -> Judgement {
                 format!(
                     "unable to create proxier: nft version must be v1.0.1 or later (got {banner})"
                 ),
-                "(knftables v0.0.16 and later, in kube-proxy 1.31 and later, refuse older nft)"
+                "(knftables v0.0.15 and later, first vendored by kube-proxy 1.31, refuse older nft)"
                     .into(),
             );
         }
