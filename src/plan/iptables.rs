@@ -2,6 +2,7 @@
 
 use crate::domain::Runtime;
 
+use super::nftables::nat_chain_available;
 use super::verdict::available;
 use super::verdict::{Judgement, Outcome, Situation, done, v};
 
@@ -10,7 +11,7 @@ use super::verdict::{Judgement, Outcome, Situation, done, v};
 pub fn iptables_kernel_support(s: &Situation) -> bool {
     let have = |m: &str| available(s, m);
     (have("ip_tables") && have("iptable_nat"))
-        || (have("nf_tables") && have("nft_compat") && have("nft_chain_nat"))
+        || (have("nf_tables") && have("nft_compat") && nat_chain_available(s, "ipv4"))
 }
 
 /// iptables mode's startup check: `iptables -w 5 -S POSTROUTING -t nat` for each family. Until

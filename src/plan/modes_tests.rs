@@ -150,6 +150,21 @@ fn k4_18(n: &mut N) {
     ready(n);
     release(n, "4.18.20");
 }
+/// Linux 4.19: nat chains per family (`nft_chain_nat_ipv4`/`_ipv6`), merged in 5.2.
+fn k4_19_old_nat(n: &mut N) {
+    release(n, "4.19.0-27-amd64");
+    remove(n, "nft_chain_nat");
+    n.kernel.dep.insert("nft_chain_nat_ipv4".into());
+    n.kernel.dep.insert("nft_chain_nat_ipv6".into());
+}
+fn k4_19_no_nat6(n: &mut N) {
+    k4_19_old_nat(n);
+    remove(n, "nft_chain_nat_ipv6");
+}
+fn k4_19_no_nat(n: &mut N) {
+    k4_19_no_nat6(n);
+    remove(n, "nft_chain_nat_ipv4");
+}
 fn no_ipv6(n: &mut N) {
     n.ipv6 = false;
 }
@@ -413,10 +428,12 @@ const ROWS: &[Row] = &[
     r(k5_12, "nftables", "1.33", "rr", C, Fail, KERNEL_5_13),
     r(k5_12, "nftables", "1.35", "rr", C, Fail, "KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION_CHECK"),
     r(k5_13, "nftables", "1.33", "rr", C, Nftables, ""),
-    // both IP families in 1.29–1.33; from 1.34 /proc/net/if_inet6 decides (PR #131265)
-    r(no_ipv6, "nftables", "1.33", "rr", C, Fail, "unable to create proxier: could not run nftables command"),
-    r(no_ipv6, "nftables", "1.33", "rr", C, Fail, "no /proc/net/if_inet6"),
-    r(|n| { no_ipv6(n); nft_gate_on(n) }, "nftables", "1.29", "rr", C, Fail, "always starts an IPv6 proxier"),
+    // both IP families in 1.29–1.33; from 1.34 /proc/net/if_inet6 decides (PR #131265). IPv6
+    // disabled at boot does not stop nf_tables' ip6 family (measured): no failure is asserted
+    r(no_ipv6, "nftables", "1.33", "rr", C, Nftables, "no /proc/net/if_inet6"),
+    r(no_ipv6, "nftables", "1.33", "rr", C, Nftables, "unverified"),
+    r(|n| { no_ipv6(n); nft_gate_on(n) }, "nftables", "1.29", "rr", C, Nftables, "starts an IPv6 proxier beside the IPv4 one"),
+    r(no_fib6_no_ipv6, "nftables", "1.33", "rr", C, Broken, "nft_fib_ipv6"),
     r(no_ipv6, "nftables", "1.34", "rr", C, Nftables, ""),
     r(no_ipv6, "nftables", "1.35", "rr", C, Nftables, ""),
     // nf_tables itself: `nft --check` of a table fails at start
@@ -426,6 +443,15 @@ const ROWS: &[Row] = &[
     r(no_modules, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available"),
     r(all_builtin, "nftables", "1.31", "rr", C, Nftables, ""),
     r(nft_loaded_no_helper, "nftables", "1.31", "rr", C, Nftables, ""),
+    // before Linux 5.2 the nat chain type is one module per family
+    r(k4_19_old_nat, "nftables", "1.31", "rr", C, Nftables, ""),
+    r(k4_19_no_nat6, "nftables", "1.31", "rr", C, Broken, "nft_chain_nat_ipv6 (IPv6 nat chains)"),
+    r(k4_19_no_nat, "nftables", "1.31", "rr", C, Broken, "nft_chain_nat_ipv4 (nat chains)"),
+    r(|n| { k4_19_no_nat6(n); no_ipv6(n) }, "nftables", "1.32", "rr", C, Broken, "nft_chain_nat_ipv6"),
+    r(|n| { k4_19_old_nat(n); remove(n, "ip_tables") }, "iptables", "1.31", "rr", C, Iptables, ""),
+    r(|n| { k4_19_no_nat(n); remove(n, "ip_tables") }, "iptables", "1.31", "rr", C, Fail, "nft_chain_nat"),
+    // a 5.2+ kernel has only the merged module
+    r(|n| { k5_2(n); remove(n, "nft_chain_nat") }, "nftables", "1.31", "rr", C, Broken, "nft_chain_nat (nat chains)"),
     // without a module index nodeprep cannot tell, and does not claim a failure
     r(no_index, "nftables", "1.31", "rr", C, Nftables, ""),
 
@@ -720,12 +746,7 @@ fn nftables_checks_by_version() {
         ("kernel 5.12", k5_12, C, |m| {
             if m >= 33 { Fail } else { Nftables }
         }),
-        (
-            "no IPv6",
-            no_ipv6,
-            C,
-            |m| if m <= 33 { Fail } else { Nftables },
-        ),
+        ("no IPv6", no_ipv6, C, |_| Nftables),
         ("no nft_numgen", no_numgen, C, |_| Broken),
         (
             "kernel 5.2",
