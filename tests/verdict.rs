@@ -160,7 +160,8 @@ const ROWS: &[Row] = &[
     row(READY, OldIpset, "1.22", "rr", H, "iptables", "ipset version: v4.5 is less than min required version: 6.0"),
     row(READY, OldIpset, "1.22", "rr", C, "ipvs", ""),
     // modules_disabled stops every load, whoever asks
-    row(FRESH, ModulesDisabled, "1.22", "rr", C, "iptables", "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
+    // the fallback is tryIPTablesProxy, and nothing of iptables is loaded: its rules do not load
+    row(FRESH, ModulesDisabled, "1.22", "rr", C, "broken", "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
     row(FRESH, ModulesDisabled, "1.27", "rr", C, "fail", "can't use the IPVS proxier: Ipvs not supported"),
     // from 1.28 iptables is asked first (platformCheckSupported): nothing of it is loaded here
     row(FRESH, ModulesDisabled, "1.28", "rr", C, "fail", "iptables is not available on this host"),

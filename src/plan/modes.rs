@@ -118,6 +118,9 @@ fn gate_problem(s: &Situation) -> Option<Judgement> {
 
 /// What kube-proxy `s.version` does with mode `s.mode` on this node.
 pub fn judge(s: &Situation) -> Judgement {
+    if s.version < v(1, 2) {
+        return judge_1_0_1_1(s);
+    }
     if let Some(j) = gate_problem(s) {
         return j;
     }
@@ -178,6 +181,32 @@ pub fn judge(s: &Situation) -> Judgement {
             );
             j
         }
+    }
+}
+
+/// 1.0 has only the userspace proxier. 1.1 (`mayTryIptablesProxy`) tries iptables for
+/// `iptables`, and for a blank mode only when the node's proxy-mode annotation says so;
+/// anything else is userspace.
+fn judge_1_0_1_1(s: &Situation) -> Judgement {
+    if s.version < v(1, 1) {
+        return done(
+            Outcome::Userspace,
+            vec![format!(
+                "(kube-proxy {} has only the userspace proxier)",
+                s.version
+            )],
+        );
+    }
+    match s.mode {
+        "iptables" => judge_iptables(s),
+        "" => done(
+            Outcome::Userspace,
+            vec!["(mode is blank: kube-proxy 1.1 runs the userspace proxier unless the node's annotation net.beta.kubernetes.io/proxy-mode or net.experimental.kubernetes.io/proxy-mode says iptables, which nodeprep cannot see)".into()],
+        ),
+        other => done(
+            Outcome::Userspace,
+            vec![format!("Flag proxy-mode={other:?} forbids iptables proxy")],
+        ),
     }
 }
 

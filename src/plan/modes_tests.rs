@@ -207,6 +207,24 @@ fn no_iptables_kernel(n: &mut N) {
 fn modules_disabled(n: &mut N) {
     n.kernel.modules_disabled = true;
 }
+/// No more loads, but iptables' and conntrack's modules were loaded before (IPVS's were not).
+fn modules_disabled_nf_loaded(n: &mut N) {
+    n.kernel.modules_disabled = true;
+    n.kernel.loaded = NETFILTER
+        .iter()
+        .chain(&["nf_conntrack"])
+        .map(|s| s.to_string())
+        .collect();
+}
+fn iptables_1_4_7(n: &mut N) {
+    n.iptables = binary("iptables", Some("1.4"), "iptables v1.4.7");
+}
+fn iptables_1_4_11(n: &mut N) {
+    n.iptables = binary("iptables", Some("1.4"), "iptables v1.4.11");
+}
+fn k3_2(n: &mut N) {
+    release(n, "3.2.0-4-amd64");
+}
 fn ready_modules_disabled(n: &mut N) {
     ready(n);
     n.kernel.modules_disabled = true;
@@ -368,7 +386,15 @@ const SYNC_FAILED: &str = "\"nftables sync failed\"";
 #[rustfmt::skip]
 const ROWS: &[Row] = &[
     // ---- which modes config validation accepts ----
-    // blank means iptables, always
+    // blank means iptables from 1.2; 1.0 had only the userspace proxier, and 1.1 used it unless
+    // the node's proxy-mode annotation said iptables (mayTryIptablesProxy)
+    r(asis, "", "1.0", "rr", C, Userspace, "kube-proxy 1.0 has only the userspace proxier"),
+    r(asis, "iptables", "1.0", "rr", C, Userspace, "only the userspace proxier"),
+    r(asis, "", "1.1", "rr", C, Userspace, "unless the node's annotation net.beta.kubernetes.io/proxy-mode"),
+    r(asis, "iptables", "1.1", "rr", C, Iptables, ""),
+    r(no_iptables_binary, "iptables", "1.1", "rr", H, Userspace, "using userspace proxier"),
+    r(asis, "ipvs", "1.1", "rr", C, Userspace, "Flag proxy-mode=\"ipvs\" forbids iptables proxy"),
+    r(asis, "", "1.2", "rr", C, Iptables, "mode is blank: kube-proxy uses iptables on Linux"),
     r(asis, "", "1.8", "rr", C, Iptables, "mode is blank: kube-proxy uses iptables on Linux"),
     r(asis, "", "1.35", "rr", C, Iptables, "mode is blank"),
     // userspace until 1.25, removed in 1.26
@@ -473,14 +499,36 @@ const ROWS: &[Row] = &[
     // ---- iptables mode ----
     r(asis, "iptables", "1.30", "rr", C, Iptables, ""),
     r(no_iptables_binary, "iptables", "1.30", "rr", C, Iptables, ""),
+    // the startup check by version: 1.28+ asks iptables (both families) and exits …
     r(no_iptables_binary, "iptables", "1.30", "rr", H, Fail, "iptables is not available on this host"),
-    r(no_iptables_binary, "iptables", "1.26", "rr", H, Fail, "iptables is not available on this host"),
-    r(no_iptables_binary, "iptables", "1.25", "rr", H, Userspace, "Can't use iptables proxy, using userspace proxier"),
+    r(no_iptables_binary, "iptables", "1.28", "rr", H, Fail, "iptables is not available on this host"),
+    // … 1.26–1.27 check nothing (PR #111806): kube-proxy runs and its rules fail …
+    r(no_iptables_binary, "iptables", "1.27", "rr", H, Broken, "iptables is not installed on the host"),
+    r(no_iptables_binary, "iptables", "1.26", "rr", H, Broken, "without asking iptables whether it works"),
+    // … 1.16–1.25 only test route_localnet, which every kernel ≥ 3.6 has: no fallback …
+    r(no_iptables_binary, "iptables", "1.25", "rr", H, Broken, "iptables is not installed on the host"),
+    r(no_iptables_binary, "iptables", "1.16", "rr", H, Broken, "iptables is not installed on the host"),
+    // … up to 1.15 `iptables --version` (the host's, for a kube-proxy on the host) ≥ 1.4.11
+    r(no_iptables_binary, "iptables", "1.15", "rr", H, Userspace, "can't determine whether to use iptables proxy, using userspace proxier: exec: \"iptables\": executable file not found in $PATH"),
+    r(no_iptables_binary, "iptables", "1.15", "rr", C, Iptables, ""),
+    r(no_iptables_binary, "iptables", "1.2", "rr", H, Userspace, "using userspace proxier"),
+    r(iptables_1_4_7, "iptables", "1.15", "rr", H, Userspace, "Can't use iptables proxy, using userspace proxier"),
+    r(iptables_1_4_7, "iptables", "1.15", "rr", H, Userspace, "iptables 1.4.7 is older than 1.4.11"),
+    r(iptables_1_4_7, "iptables", "1.16", "rr", H, Iptables, ""),
+    r(iptables_1_4_11, "iptables", "1.15", "rr", H, Iptables, ""),
+    // route_localnet (Linux 3.6) up to 1.25
+    r(k3_2, "iptables", "1.25", "rr", C, Userspace, "open /proc/sys/net/ipv4/conf/all/route_localnet: no such file or directory"),
+    r(k3_2, "iptables", "1.26", "rr", C, Iptables, ""),
+    r(k3_2, "", "1.10", "rr", C, Userspace, "older than 3.6"),
     // either backend will do: legacy (ip_tables) or nft (nf_tables + nft_compat)
     r(no_ip_tables, "iptables", "1.30", "rr", C, Iptables, ""),
     r(no_nf_tables, "iptables", "1.30", "rr", C, Iptables, ""),
     r(no_iptables_kernel, "iptables", "1.30", "rr", C, Fail, "neither iptables backend"),
-    r(no_iptables_kernel, "iptables", "1.25", "rr", C, Userspace, "using userspace proxier"),
+    r(no_iptables_kernel, "iptables", "1.27", "rr", C, Broken, "neither iptables backend"),
+    r(no_iptables_kernel, "iptables", "1.25", "rr", C, Broken, "neither iptables backend"),
+    r(no_iptables_kernel, "iptables", "1.15", "rr", C, Broken, "neither iptables backend"),
+    // kube-proxy never looks at modules for iptables mode: only the rules find out
+    r(modules_disabled, "iptables", "1.24", "rr", C, Broken, "neither iptables backend"),
     r(no_modules, "", "1.30", "rr", C, Fail, "iptables is not available on this host"),
     r(all_builtin, "iptables", "1.30", "rr", C, Iptables, ""),
 
@@ -542,8 +590,13 @@ const ROWS: &[Row] = &[
     r(install_true_sh, "ipvs", "1.27", "rr", H, Ipvs, ""),
     // modules_disabled: 1.17–1.26 modprobe fails for what is not loaded
     r(ready_modules_disabled, "ipvs", "1.17", "rr", C, Ipvs, ""),
-    r(modules_disabled, "ipvs", "1.17", "rr", C, Iptables, "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
-    r(modules_disabled, "ipvs", "1.16", "rr", C, Iptables, "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
+    r(modules_disabled_nf_loaded, "ipvs", "1.17", "rr", C, Iptables, "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
+    r(modules_disabled_nf_loaded, "ipvs", "1.16", "rr", C, Iptables, "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
+    // the fallback is tryIPTablesProxy: it ends where iptables mode would (PR #111806 removed it)
+    r(modules_disabled, "ipvs", "1.24", "rr", C, Broken, "neither iptables backend"),
+    r(modules_disabled, "ipvs", "1.24", "rr", C, Broken, "Can't use the IPVS proxier"),
+    r(|n| { modules_disabled_nf_loaded(n); no_iptables_binary(n) }, "ipvs", "1.15", "rr", H, Userspace, "Can't use ipvs proxier, trying iptables proxier"),
+    r(|n| { modules_disabled_nf_loaded(n); no_iptables_binary(n) }, "ipvs", "1.15", "rr", H, Userspace, "using userspace proxier: exec: \"iptables\""),
     // 1.20–1.26 also require ip_vs_<scheduler>, which must be *loaded*
     r(ready, "ipvs", "1.19", "lc", C, Ipvs, ""),
     r(ready, "ipvs", "1.20", "lc", C, Iptables, "Can't use the IPVS proxier: IPVS proxier will not be used because the following required kernel modules are not loaded: [ip_vs_lc]"),
@@ -553,13 +606,13 @@ const ROWS: &[Row] = &[
     r(lc_builtin, "ipvs", "1.27", "lc", C, Ipvs, ""),
     // the fallback's log lines by version
     r(ready, "ipvs", "1.18", "lc", C, Ipvs, ""),
-    r(modules_disabled, "ipvs", "1.18", "rr", C, Iptables, "Can't use ipvs proxier, trying iptables proxier"),
-    r(modules_disabled, "ipvs", "1.19", "rr", C, Iptables, "Can't use the IPVS proxier: IPVS proxier will not be used"),
-    r(modules_disabled, "ipvs", "1.20", "rr", C, Iptables, "Using iptables Proxier."),
-    r(modules_disabled, "ipvs", "1.21", "rr", C, Iptables, "\"Can't use the IPVS proxier\" err=\"IPVS proxier will not be used"),
-    r(modules_disabled, "ipvs", "1.25", "rr", C, Iptables, "\"Can't use the IPVS proxier\" err="),
+    r(modules_disabled_nf_loaded, "ipvs", "1.18", "rr", C, Iptables, "Can't use ipvs proxier, trying iptables proxier"),
+    r(modules_disabled_nf_loaded, "ipvs", "1.19", "rr", C, Iptables, "Can't use the IPVS proxier: IPVS proxier will not be used"),
+    r(modules_disabled_nf_loaded, "ipvs", "1.20", "rr", C, Iptables, "Using iptables Proxier."),
+    r(modules_disabled_nf_loaded, "ipvs", "1.21", "rr", C, Iptables, "\"Can't use the IPVS proxier\" err=\"IPVS proxier will not be used"),
+    r(modules_disabled_nf_loaded, "ipvs", "1.25", "rr", C, Iptables, "\"Can't use the IPVS proxier\" err="),
     // 1.26: no fallback any more (PR #111806)
-    r(modules_disabled, "ipvs", "1.26", "rr", C, Fail, "can't use the IPVS proxier: IPVS proxier will not be used"),
+    r(modules_disabled_nf_loaded, "ipvs", "1.26", "rr", C, Fail, "can't use the IPVS proxier: IPVS proxier will not be used"),
     // a blank scheduler means rr (resolved before the verdict; rr is what is judged)
     r(ready, "ipvs", "1.22", "rr", C, Ipvs, ""),
     // scheduler validation 1.9–1.26 …
@@ -697,7 +750,11 @@ fn every_version_and_mode_on_a_prepared_node() {
             "nft",
         ] {
             let want = match mode {
-                "iptables" | "" => Iptables,
+                // 1.0: only userspace; 1.1: iptables only when asked for (or annotated)
+                _ if minor == 0 => Userspace,
+                "iptables" => Iptables,
+                _ if minor == 1 => Userspace,
+                "" => Iptables,
                 "userspace" if minor <= 25 => Userspace,
                 "userspace" => Fail,
                 // no validation before 1.9: an unknown mode is iptables
