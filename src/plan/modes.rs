@@ -165,6 +165,11 @@ pub fn judge(s: &Situation) -> Judgement {
         reasons.extend(hint);
         return done(Outcome::Fail, reasons);
     }
+    super::conntrack::with_conntrack(s, judge_mode)
+}
+
+/// The mode's own startup checks, once the configuration is valid.
+fn judge_mode(s: &Situation) -> Judgement {
     match s.mode {
         // from 1.28 platformCheckSupported asks iptables first for both iptables-based modes
         "ipvs" if s.version >= v(1, 28) && iptables_problem(s).is_some() => judge_iptables(s),

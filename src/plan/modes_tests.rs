@@ -80,7 +80,8 @@ const NETFILTER: [&str; 17] = [
     "nft_reject_ipv6",
 ];
 
-/// Debian 12: Linux 6.1, every module loadable, nothing loaded, IPv6, host tools installed.
+/// Debian 12: Linux 6.1, every module loadable, only nf_conntrack loaded (by kubelet's rules),
+/// IPv6, host tools installed.
 fn debian() -> N {
     let dep: Vec<&str> = IPVS.iter().chain(&NETFILTER).copied().collect();
     N {
@@ -92,6 +93,7 @@ fn debian() -> N {
             modules_dir: Some("/lib/modules/6.1.0-13-amd64".into()),
             modprobe_helper: Some("/sbin/modprobe".into()),
             modprobe_helper_exists: true,
+            loaded: names(&["nf_conntrack"]),
             ..Kernel::default()
         },
         persist: Persistence::default(),
@@ -243,8 +245,27 @@ fn nft_loaded_no_helper(n: &mut N) {
 /// No loadable-module support, nothing built in.
 fn no_modules(n: &mut N) {
     n.kernel.modules_supported = false;
+    n.kernel.loaded.clear();
     n.kernel.dep.clear();
     n.kernel.modules_dir = None;
+}
+fn no_modules_ct_builtin(n: &mut N) {
+    no_modules(n);
+    n.kernel.builtin_listed.insert("nf_conntrack".into());
+}
+fn modules_disabled_no_ct(n: &mut N) {
+    modules_disabled(n);
+    ct_unloaded(n);
+}
+fn ct_unloaded(n: &mut N) {
+    n.kernel.loaded.remove("nf_conntrack");
+}
+fn ready_ct_unloaded(n: &mut N) {
+    ready(n);
+    ct_unloaded(n);
+}
+fn no_ct(n: &mut N) {
+    remove(n, "nf_conntrack");
 }
 /// Everything built in (modules.builtin); nothing loadable.
 fn all_builtin(n: &mut N) {
@@ -466,7 +487,8 @@ const ROWS: &[Row] = &[
     r(no_nf_tables, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available on kernel 6.1.0-13-amd64"),
     r(modules_disabled, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available"),
     r(no_helper, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available"),
-    r(no_modules, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available"),
+    r(no_modules, "nftables", "1.31", "rr", C, Fail, "nf_conntrack_max"),
+    r(no_modules_ct_builtin, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available"),
     r(all_builtin, "nftables", "1.31", "rr", C, Nftables, ""),
     r(nft_loaded_no_helper, "nftables", "1.31", "rr", C, Nftables, ""),
     // before Linux 5.2 the nat chain type is one module per family
@@ -529,8 +551,35 @@ const ROWS: &[Row] = &[
     r(no_iptables_kernel, "iptables", "1.15", "rr", C, Broken, "neither iptables backend"),
     // kube-proxy never looks at modules for iptables mode: only the rules find out
     r(modules_disabled, "iptables", "1.24", "rr", C, Broken, "neither iptables backend"),
-    r(no_modules, "", "1.30", "rr", C, Fail, "iptables is not available on this host"),
+    r(no_modules_ct_builtin, "", "1.30", "rr", C, Fail, "iptables is not available on this host"),
     r(all_builtin, "iptables", "1.30", "rr", C, Iptables, ""),
+
+    // ---- nf_conntrack, every mode: kube-proxy writes nf_conntrack_max at start and exits
+    // without it (from 1.28 before any mode logic, 1.2–1.27 after the proxier is created)
+    r(modules_disabled_no_ct, "iptables", "1.24", "rr", C, Fail, "open /proc/sys/net/netfilter/nf_conntrack_max: no such file or directory"),
+    r(modules_disabled_no_ct, "iptables", "1.24", "rr", C, Fail, "modules_disabled is 1"),
+    r(modules_disabled_no_ct, "ipvs", "1.24", "rr", C, Fail, "nf_conntrack_max"),
+    r(modules_disabled_no_ct, "ipvs", "1.24", "rr", C, Fail, "Can't use the IPVS proxier"),
+    r(modules_disabled_no_ct, "ipvs", "1.30", "rr", C, Fail, "nf_conntrack_max"),
+    r(modules_disabled_no_ct, "nftables", "1.31", "rr", C, Fail, "nf_conntrack_max"),
+    r(modules_disabled_no_ct, "", "1.10", "rr", C, Fail, "nf_conntrack_max"),
+    r(modules_disabled_no_ct, "userspace", "1.20", "rr", C, Fail, "nf_conntrack_max"),
+    r(modules_disabled_no_ct, "", "1.1", "rr", C, Userspace, "net.beta.kubernetes.io/proxy-mode"),
+    r(no_ct, "iptables", "1.30", "rr", C, Fail, "nf_conntrack does not exist for kernel 6.1.0-13-amd64"),
+    r(no_ct, "nftables", "1.35", "rr", C, Fail, "nf_conntrack_max"),
+    r(el7, "iptables", "1.15", "rr", C, Iptables, ""),
+    // on kernels before 4.19 a loaded nf_conntrack_ipv4 has nf_conntrack loaded beside it
+    r(|n| { modules_disabled_nf_loaded(n); release(n, "3.10.0-1160.el7.x86_64"); n.kernel.loaded.remove("nf_conntrack"); n.kernel.loaded.insert("nf_conntrack_ipv4".into()); }, "iptables", "1.15", "rr", C, Iptables, ""),
+    // loadable but not loaded: a condition, not a verdict either way
+    r(ct_unloaded, "iptables", "1.30", "rr", C, Iptables, "only if something loads nf_conntrack first"),
+    r(ct_unloaded, "nftables", "1.33", "rr", C, Nftables, "only if something loads nf_conntrack"),
+    r(ready_ct_unloaded, "ipvs", "1.30", "rr", C, Ipvs, "only if something loads nf_conntrack"),
+    r(ready_ct_unloaded, "ipvs", "1.27", "rr", C, Ipvs, "only if something loads nf_conntrack"),
+    // IPVS mode 1.9–1.26 modprobes it itself first
+    r(ready_ct_unloaded, "ipvs", "1.26", "rr", C, Ipvs, ""),
+    r(ready_ct_unloaded, "ipvs", "1.13", "rr", C, Ipvs, ""),
+    r(ready_ct_unloaded, "ipvs", "1.8", "rr", C, Iptables, "only if something loads nf_conntrack"),
+    r(ct_unloaded, "nftables", "1.28", "rr", C, Fail, "Invalid value"),
 
     // ---- IPVS mode ----
     // from 1.28 platformCheckSupported asks iptables first for IPVS mode too
