@@ -29,7 +29,7 @@ fn fresh_debian_node_is_not_ready_and_everything_is_loadable() {
     assert_eq!(ipset["path"], "/usr/sbin/ipset");
     assert_eq!(ipset["version"], "7.17");
     // no kube-proxy, kubelet or kubeadm in the root: the newest behaviour is judged
-    assert_eq!(v["kube_proxy"]["version"], "1.35");
+    assert_eq!(v["kube_proxy"]["version"], "1.37");
     assert_eq!(v["kube_proxy"]["outcome"], "ipvs");
     let errors = error_ids(&v);
     // one finding per problem: not loaded and not persisted is one error saying both, for

@@ -220,7 +220,7 @@ fn ipvs_deprecation_says_whether_nftables_would_work_here() {
     // without a version given or found, the newest behaviour is judged, and nothing is said
     // of a deprecation the node may never meet
     let (_, v) = Node::new("debian12-fresh").json(&["check"]);
-    assert_eq!(v["kube_proxy"]["version"], "1.35");
+    assert_eq!(v["kube_proxy"]["version"], "1.37");
     assert!(
         finding(&v, "KubeProxyDeprecated").is_none(),
         "{}",
@@ -364,9 +364,9 @@ fn versions_that_do_not_exist_are_usage_errors_and_future_ones_are_judged_as_the
     let node = Node::new("debian12-ready");
     let (code, v) = node.json(&["--kube-proxy-version", "1.40.2", "check"]);
     assert_eq!(code, 0, "a warning, not an error");
-    assert_eq!(v["kube_proxy"]["version"], "1.35");
+    assert_eq!(v["kube_proxy"]["version"], "1.37");
     let msg = finding_message(&v, "KubeProxyVersion", "warning");
-    assert!(msg.contains("1.40 (--kube-proxy-version) is newer than the newest version nodeprep knows; judging as 1.35"), "{msg}");
+    assert!(msg.contains("1.40 (--kube-proxy-version) is newer than the newest version nodeprep knows; judging as 1.37"), "{msg}");
     // the patch level is kept
     let (_, v) = node.json(&["--kube-proxy-version", "1.12.7", "check"]);
     assert_eq!(v["kube_proxy"]["patch"], 7);

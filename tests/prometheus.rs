@@ -69,8 +69,8 @@ fn the_metrics_say_what_the_report_says() {
         "nodeprep_module_state{module=\"ip_vs\",state=\"missing\"} 1",
         "nodeprep_module_state{module=\"ip_vs\",state=\"loaded\"} 0",
         "nodeprep_sysctl_ok{key=\"net.ipv4.ip_forward\",when=\"boot\"} 0",
-        "nodeprep_kube_proxy_outcome{mode=\"ipvs\",outcome=\"fail\",version=\"1.35\"} 1",
-        "nodeprep_kube_proxy_outcome{mode=\"iptables\",outcome=\"iptables\",version=\"1.35\"} 1",
+        "nodeprep_kube_proxy_outcome{mode=\"ipvs\",outcome=\"fail\",version=\"1.37\"} 1",
+        "nodeprep_kube_proxy_outcome{mode=\"iptables\",outcome=\"iptables\",version=\"1.37\"} 1",
     ] {
         assert!(
             r.stdout.lines().any(|l| l == line),

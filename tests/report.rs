@@ -177,7 +177,7 @@ fn dry_run_prints_actions_diffs_and_the_predicted_result() {
         "{out}"
     );
     assert!(
-        out.contains("  after apply: kube-proxy 1.35 will run in IPVS mode\n"),
+        out.contains("  after apply: kube-proxy 1.37 will run in IPVS mode\n"),
         "{out}"
     );
     assert!(

@@ -131,7 +131,7 @@ const ROWS: &[Row] = &[
     row(FRESH, AsIs, "1.26", "rr", C, "ipvs", ""),
     // 1.27 (boundary): a functional probe (PR #114669); the kernel autoloads ip_vs_lc
     row(READY, AsIs, "1.27", "lc", C, "ipvs", ""),
-    row(FRESH, AsIs, "1.30", "lc", C, "ipvs", ""),
+    row(FRESH, AsIs, "1.30", "lc", C, "ipvs", "only if something loads nf_conntrack first"),
     row("ipvs-builtin", AsIs, "1.27", "lc", C, "ipvs", ""),
     // validation rejects mh, fo, ovf, twos up to 1.26 …
     row(READY, AsIs, "1.10", "mh", C, "fail", "KubeProxyConfiguration.IPVS.Scheduler: Invalid value: \"mh\": must be in [rr wrr lc wlc lblc lblcr sh dh sed nq ]"),
@@ -154,17 +154,20 @@ const ROWS: &[Row] = &[
     row("modprobe-d", AsIs, "1.22", "rr", H, "iptables", "[ip_vs_wrr]"),
     // ≥ 1.27 loads the scheduler by kernel autoload, which always runs the host's modprobe
     row("modprobe-d", AsIs, "1.30", "wrr", C, "fail", "no such file or directory"),
-    row("modprobe-d", AsIs, "1.30", "rr", C, "ipvs", ""),
+    row("modprobe-d", AsIs, "1.30", "rr", C, "ipvs", "only if something loads nf_conntrack"),
     // whose ipset counts: the host's only for a kube-proxy on the host
     row(READY, NoIpset, "1.30", "rr", H, "fail", "can't use the IPVS proxier: error getting ipset version, error: exec: \"ipset\": executable file not found in $PATH"),
     row(READY, NoIpset, "1.30", "rr", C, "ipvs", ""),
     row(READY, OldIpset, "1.22", "rr", H, "iptables", "ipset version: v4.5 is less than min required version: 6.0"),
     row(READY, OldIpset, "1.22", "rr", C, "ipvs", ""),
     // modules_disabled stops every load, whoever asks
-    row(FRESH, ModulesDisabled, "1.22", "rr", C, "iptables", "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
+    // the fallback is tryIPTablesProxy, and nothing of iptables or conntrack is loaded: after
+    // the proxier is created, setting nf_conntrack_max fails and kube-proxy exits
+    row(FRESH, ModulesDisabled, "1.22", "rr", C, "fail", "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
+    row(FRESH, ModulesDisabled, "1.22", "rr", C, "fail", "open /proc/sys/net/netfilter/nf_conntrack_max: no such file or directory"),
     row(FRESH, ModulesDisabled, "1.27", "rr", C, "fail", "can't use the IPVS proxier: Ipvs not supported"),
-    // from 1.28 iptables is asked first (platformCheckSupported): nothing of it is loaded here
-    row(FRESH, ModulesDisabled, "1.28", "rr", C, "fail", "iptables is not available on this host"),
+    // from 1.28 nf_conntrack_max is set before any mode logic (platformSetup)
+    row(FRESH, ModulesDisabled, "1.28", "rr", C, "fail", "nf_conntrack_max"),
     row(READY, ModulesDisabled, "1.30", "rr", C, "ipvs", ""),
     // 1.34 / 1.35: same probe; 1.35 deprecates IPVS mode (see the test below)
     row(READY, AsIs, "1.34", "rr", C, "ipvs", ""),
@@ -362,5 +365,5 @@ fn the_version_comes_from_the_flag_then_the_binaries_then_the_newest() {
     );
     let fresh = Node::new(FRESH);
     let (_, v) = fresh.json(&["check"]);
-    assert_eq!(v["kube_proxy"]["version"], "1.35");
+    assert_eq!(v["kube_proxy"]["version"], "1.37");
 }

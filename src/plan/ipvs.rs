@@ -81,8 +81,8 @@ pub(super) fn ipvs_gate_off(s: &Situation) -> Option<Judgement> {
     } else {
         "the feature gate SupportIPVSProxyMode is not enabled; set featureGates: SupportIPVSProxyMode=true".into()
     };
-    Some(done(
-        Outcome::Iptables,
+    Some(then_iptables(
+        s,
         vec![
             format!(
                 "Flag proxy-mode=\"{}\" unknown, assuming iptables proxy",
@@ -90,7 +90,22 @@ pub(super) fn ipvs_gate_off(s: &Situation) -> Option<Judgement> {
             ),
             format!("({why})"),
         ],
+        None,
     ))
+}
+
+/// IPVS mode's way to iptables up to 1.25 goes through `tryIPTablesProxy`, so it ends where
+/// iptables mode would: iptables, the userspace proxier, or rules that do not load.
+fn then_iptables(s: &Situation, mut reasons: Vec<String>, ok_line: Option<&str>) -> Judgement {
+    let j = super::iptables::judge_iptables(&Situation {
+        mode: "iptables",
+        ..*s
+    });
+    if j.outcome == Outcome::Iptables {
+        reasons.extend(ok_line.map(String::from));
+    }
+    reasons.extend(j.reasons);
+    done(j.outcome, reasons)
 }
 
 /// kube-proxy 1.8 (alpha, feature gate SupportIPVSProxyMode=true): no modprobe, no ipset
@@ -122,28 +137,27 @@ pub(super) fn judge_ipvs_1_8(s: &Situation) -> Judgement {
 /// What kube-proxy does when the IPVS proxier cannot be used: fall back to iptables (up to
 /// 1.25, each version with its own words) or fail (1.26 on).
 pub(super) fn ipvs_fallback(s: &Situation, problem: String) -> Judgement {
-    let fallback = "Using iptables Proxier.".to_string();
+    let fallback = Some("Using iptables Proxier.");
     if s.version <= v(1, 18) {
-        done(
-            Outcome::Iptables,
+        then_iptables(
+            s,
             vec![
                 format!("can't determine whether to use ipvs proxy, error: {problem}"),
                 "Can't use ipvs proxier, trying iptables proxier".into(),
-                fallback,
             ],
+            fallback,
         )
     } else if s.version <= v(1, 20) {
-        done(
-            Outcome::Iptables,
-            vec![format!("Can't use the IPVS proxier: {problem}"), fallback],
+        then_iptables(
+            s,
+            vec![format!("Can't use the IPVS proxier: {problem}")],
+            fallback,
         )
     } else if s.version <= v(1, 25) {
-        done(
-            Outcome::Iptables,
-            vec![
-                format!("\"Can't use the IPVS proxier\" err=\"{problem}\""),
-                fallback,
-            ],
+        then_iptables(
+            s,
+            vec![format!("\"Can't use the IPVS proxier\" err=\"{problem}\"")],
+            fallback,
         )
     } else {
         done(

@@ -3,6 +3,7 @@
 //! everything it knows comes in `Facts`.
 
 pub mod actions;
+mod conntrack;
 pub mod files;
 mod findings;
 pub mod iptables;

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::nftables;
 use super::verdict::{Judgement, Outcome, Situation, done, v};
 pub use super::verdict::{available, display_name, effective_mode};
+use crate::domain::Version;
 
 use super::iptables::{iptables_problem, judge_iptables};
 use super::ipvs;
@@ -29,7 +30,7 @@ pub fn expected_outcome(mode: &str) -> Option<Outcome> {
 /// The modes kube-proxy's config validation accepts on Linux for this version and gates.
 pub fn valid_modes(s: &Situation) -> Vec<&'static str> {
     let mut modes = vec!["iptables"];
-    if s.version >= v(1, 9) {
+    if s.version >= v(1, 9) && kube_proxy_ipvs_gate(s) {
         modes.push("ipvs");
     }
     if nftables_gate(s) == Some(true) {
@@ -57,29 +58,71 @@ fn nftables_gate(s: &Situation) -> Option<bool> {
     )
 }
 
+/// KubeProxyIPVS (KEP-5495): from 1.37, GA and on by default; off, ipvs is not a valid mode.
+fn kube_proxy_ipvs_gate(s: &Situation) -> bool {
+    s.version < v(1, 37) || s.feature_gates.get("KubeProxyIPVS") != Some(&false)
+}
+
+/// The feature gates the verdict depends on, and the kube-proxy versions that know each
+/// (first, last). A gate a version does not know stops it in `Complete()`.
+const GATES: [(&str, Version, Option<Version>); 3] = [
+    // alpha 1.8, beta 1.9, on by default 1.10 (PR #60540), GA 1.11, gone after 1.20
+    (
+        "SupportIPVSProxyMode",
+        Version::new(1, 8),
+        Some(Version::new(1, 20)),
+    ),
+    // alpha 1.29, beta 1.31, GA (locked on) 1.33
+    ("NFTablesProxyMode", Version::new(1, 29), None),
+    // KEP-5495 stage 2 (1.37): GA, on by default
+    ("KubeProxyIPVS", Version::new(1, 37), None),
+];
+
+/// `Options.Complete()` applies `featureGates` (`SetFromMap`) before anything is validated;
+/// its error stops kube-proxy as `failed complete: …`.
+fn gate_problem(s: &Situation) -> Option<Judgement> {
+    if s.version < v(1, 8) {
+        return None;
+    }
+    for (name, on) in s.feature_gates {
+        let Some((_, first, last)) = GATES.iter().find(|g| g.0 == name) else {
+            continue;
+        };
+        if s.version < *first || last.is_some_and(|l| s.version > l) {
+            let known = match last {
+                Some(l) => format!("kube-proxy {first}–{l} know it"),
+                None => format!("kube-proxy {first} and later know it"),
+            };
+            return Some(done(
+                Outcome::Fail,
+                vec![
+                    format!("failed complete: unrecognized feature gate: {name}"),
+                    format!(
+                        "(kube-proxy {} does not know the gate, {known}: delete it from featureGates)",
+                        s.version
+                    ),
+                ],
+            ));
+        }
+        if name == "NFTablesProxyMode" && s.version >= v(1, 33) && !on {
+            return Some(done(
+                Outcome::Fail,
+                vec![format!(
+                    "failed complete: cannot set feature gate {name} to false, feature is locked to true"
+                )],
+            ));
+        }
+    }
+    None
+}
+
 /// What kube-proxy `s.version` does with mode `s.mode` on this node.
 pub fn judge(s: &Situation) -> Judgement {
-    if s.version >= v(1, 33) && s.feature_gates.get("NFTablesProxyMode") == Some(&false) {
-        return done(
-            Outcome::Fail,
-            vec![format!(
-                "KubeProxyConfiguration.featureGates: Invalid value: map[string]bool{{\"NFTablesProxyMode\":false}}: cannot set feature gate NFTablesProxyMode to false, feature is locked to true"
-            )],
-        );
+    if s.version < v(1, 2) {
+        return judge_1_0_1_1(s);
     }
-    // SupportIPVSProxyMode went GA in 1.11 and was removed after 1.20: a config that still
-    // sets it (as the 1.8–1.9 recipes do) no longer starts
-    if s.version >= v(1, 21) && s.feature_gates.contains_key("SupportIPVSProxyMode") {
-        return done(
-            Outcome::Fail,
-            vec![
-                "unrecognized feature gate: SupportIPVSProxyMode".into(),
-                format!(
-                    "(the gate was removed after kube-proxy 1.20; delete it from featureGates for {})",
-                    s.version
-                ),
-            ],
-        );
+    if let Some(j) = gate_problem(s) {
+        return j;
     }
     // 1.9–1.10 validated the IPVS section whatever the mode; later only in ipvs mode
     if s.version <= v(1, 10)
@@ -113,9 +156,20 @@ pub fn judge(s: &Situation) -> Judgement {
             )),
             _ => None,
         };
+        if s.mode == "ipvs" {
+            reasons.push(format!(
+                "(featureGates has KubeProxyIPVS: false, which turns IPVS mode off in kube-proxy {}; unverified against the source: this follows KEP-5495)",
+                s.version
+            ));
+        }
         reasons.extend(hint);
         return done(Outcome::Fail, reasons);
     }
+    super::conntrack::with_conntrack(s, judge_mode)
+}
+
+/// The mode's own startup checks, once the configuration is valid.
+fn judge_mode(s: &Situation) -> Judgement {
     match s.mode {
         // from 1.28 platformCheckSupported asks iptables first for both iptables-based modes
         "ipvs" if s.version >= v(1, 28) && iptables_problem(s).is_some() => judge_iptables(s),
@@ -132,6 +186,32 @@ pub fn judge(s: &Situation) -> Judgement {
             );
             j
         }
+    }
+}
+
+/// 1.0 has only the userspace proxier. 1.1 (`mayTryIptablesProxy`) tries iptables for
+/// `iptables`, and for a blank mode only when the node's proxy-mode annotation says so;
+/// anything else is userspace.
+fn judge_1_0_1_1(s: &Situation) -> Judgement {
+    if s.version < v(1, 1) {
+        return done(
+            Outcome::Userspace,
+            vec![format!(
+                "(kube-proxy {} has only the userspace proxier)",
+                s.version
+            )],
+        );
+    }
+    match s.mode {
+        "iptables" => judge_iptables(s),
+        "" => done(
+            Outcome::Userspace,
+            vec!["(mode is blank: kube-proxy 1.1 runs the userspace proxier unless the node's annotation net.beta.kubernetes.io/proxy-mode or net.experimental.kubernetes.io/proxy-mode says iptables, which nodeprep cannot see)".into()],
+        ),
+        other => done(
+            Outcome::Userspace,
+            vec![format!("Flag proxy-mode={other:?} forbids iptables proxy")],
+        ),
     }
 }
 

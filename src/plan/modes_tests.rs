@@ -80,7 +80,8 @@ const NETFILTER: [&str; 17] = [
     "nft_reject_ipv6",
 ];
 
-/// Debian 12: Linux 6.1, every module loadable, nothing loaded, IPv6, host tools installed.
+/// Debian 12: Linux 6.1, every module loadable, only nf_conntrack loaded (by kubelet's rules),
+/// IPv6, host tools installed.
 fn debian() -> N {
     let dep: Vec<&str> = IPVS.iter().chain(&NETFILTER).copied().collect();
     N {
@@ -92,6 +93,7 @@ fn debian() -> N {
             modules_dir: Some("/lib/modules/6.1.0-13-amd64".into()),
             modprobe_helper: Some("/sbin/modprobe".into()),
             modprobe_helper_exists: true,
+            loaded: names(&["nf_conntrack"]),
             ..Kernel::default()
         },
         persist: Persistence::default(),
@@ -150,6 +152,21 @@ fn k4_18(n: &mut N) {
     ready(n);
     release(n, "4.18.20");
 }
+/// Linux 4.19: nat chains per family (`nft_chain_nat_ipv4`/`_ipv6`), merged in 5.2.
+fn k4_19_old_nat(n: &mut N) {
+    release(n, "4.19.0-27-amd64");
+    remove(n, "nft_chain_nat");
+    n.kernel.dep.insert("nft_chain_nat_ipv4".into());
+    n.kernel.dep.insert("nft_chain_nat_ipv6".into());
+}
+fn k4_19_no_nat6(n: &mut N) {
+    k4_19_old_nat(n);
+    remove(n, "nft_chain_nat_ipv6");
+}
+fn k4_19_no_nat(n: &mut N) {
+    k4_19_no_nat6(n);
+    remove(n, "nft_chain_nat_ipv4");
+}
 fn no_ipv6(n: &mut N) {
     n.ipv6 = false;
 }
@@ -192,6 +209,24 @@ fn no_iptables_kernel(n: &mut N) {
 fn modules_disabled(n: &mut N) {
     n.kernel.modules_disabled = true;
 }
+/// No more loads, but iptables' and conntrack's modules were loaded before (IPVS's were not).
+fn modules_disabled_nf_loaded(n: &mut N) {
+    n.kernel.modules_disabled = true;
+    n.kernel.loaded = NETFILTER
+        .iter()
+        .chain(&["nf_conntrack"])
+        .map(|s| s.to_string())
+        .collect();
+}
+fn iptables_1_4_7(n: &mut N) {
+    n.iptables = binary("iptables", Some("1.4"), "iptables v1.4.7");
+}
+fn iptables_1_4_11(n: &mut N) {
+    n.iptables = binary("iptables", Some("1.4"), "iptables v1.4.11");
+}
+fn k3_2(n: &mut N) {
+    release(n, "3.2.0-4-amd64");
+}
 fn ready_modules_disabled(n: &mut N) {
     ready(n);
     n.kernel.modules_disabled = true;
@@ -210,8 +245,27 @@ fn nft_loaded_no_helper(n: &mut N) {
 /// No loadable-module support, nothing built in.
 fn no_modules(n: &mut N) {
     n.kernel.modules_supported = false;
+    n.kernel.loaded.clear();
     n.kernel.dep.clear();
     n.kernel.modules_dir = None;
+}
+fn no_modules_ct_builtin(n: &mut N) {
+    no_modules(n);
+    n.kernel.builtin_listed.insert("nf_conntrack".into());
+}
+fn modules_disabled_no_ct(n: &mut N) {
+    modules_disabled(n);
+    ct_unloaded(n);
+}
+fn ct_unloaded(n: &mut N) {
+    n.kernel.loaded.remove("nf_conntrack");
+}
+fn ready_ct_unloaded(n: &mut N) {
+    ready(n);
+    ct_unloaded(n);
+}
+fn no_ct(n: &mut N) {
+    remove(n, "nf_conntrack");
 }
 /// Everything built in (modules.builtin); nothing loadable.
 fn all_builtin(n: &mut N) {
@@ -272,6 +326,14 @@ fn nft_gate_on(n: &mut N) {
 }
 fn nft_gate_off(n: &mut N) {
     gate(n, "NFTablesProxyMode", false);
+}
+fn kube_proxy_ipvs_on(n: &mut N) {
+    ready(n);
+    gate(n, "KubeProxyIPVS", true);
+}
+fn kube_proxy_ipvs_off(n: &mut N) {
+    ready(n);
+    gate(n, "KubeProxyIPVS", false);
 }
 fn ipvs_gate_on(n: &mut N) {
     ready(n);
@@ -345,7 +407,15 @@ const SYNC_FAILED: &str = "\"nftables sync failed\"";
 #[rustfmt::skip]
 const ROWS: &[Row] = &[
     // ---- which modes config validation accepts ----
-    // blank means iptables, always
+    // blank means iptables from 1.2; 1.0 had only the userspace proxier, and 1.1 used it unless
+    // the node's proxy-mode annotation said iptables (mayTryIptablesProxy)
+    r(asis, "", "1.0", "rr", C, Userspace, "kube-proxy 1.0 has only the userspace proxier"),
+    r(asis, "iptables", "1.0", "rr", C, Userspace, "only the userspace proxier"),
+    r(asis, "", "1.1", "rr", C, Userspace, "unless the node's annotation net.beta.kubernetes.io/proxy-mode"),
+    r(asis, "iptables", "1.1", "rr", C, Iptables, ""),
+    r(no_iptables_binary, "iptables", "1.1", "rr", H, Userspace, "using userspace proxier"),
+    r(asis, "ipvs", "1.1", "rr", C, Userspace, "Flag proxy-mode=\"ipvs\" forbids iptables proxy"),
+    r(asis, "", "1.2", "rr", C, Iptables, "mode is blank: kube-proxy uses iptables on Linux"),
     r(asis, "", "1.8", "rr", C, Iptables, "mode is blank: kube-proxy uses iptables on Linux"),
     r(asis, "", "1.35", "rr", C, Iptables, "mode is blank"),
     // userspace until 1.25, removed in 1.26
@@ -365,7 +435,9 @@ const ROWS: &[Row] = &[
     r(asis, "nftables", "1.28", "rr", C, Fail, "Invalid value: \"nftables\": must be iptables,ipvs or blank"),
     r(asis, "nftables", "1.29", "rr", C, Fail, "Invalid value: \"nftables\": must be iptables, ipvs or blank"),
     r(asis, "nftables", "1.28", "rr", C, Fail, "nftables mode exists from kube-proxy 1.29"),
-    r(nft_gate_on, "nftables", "1.28", "rr", C, Fail, "nftables mode exists from kube-proxy 1.29"),
+    // a gate the version does not know stops kube-proxy in Complete(), before validation
+    r(nft_gate_on, "nftables", "1.28", "rr", C, Fail, "failed complete: unrecognized feature gate: NFTablesProxyMode"),
+    r(nft_gate_on, "iptables", "1.28", "rr", C, Fail, "failed complete: unrecognized feature gate: NFTablesProxyMode"),
     r(asis, "nftables", "1.29", "rr", C, Fail, NFT_INVALID),
     r(asis, "nftables", "1.29", "rr", C, Fail, "needs featureGates: {NFTablesProxyMode: true}"),
     r(asis, "nftables", "1.30", "rr", C, Fail, NFT_INVALID),
@@ -376,7 +448,8 @@ const ROWS: &[Row] = &[
     r(nft_gate_off, "nftables", "1.31", "rr", C, Fail, NFT_INVALID),
     r(nft_gate_off, "nftables", "1.32", "rr", C, Fail, NFT_INVALID),
     // … GA in 1.33: the gate is locked on, turning it off is itself an error, in any mode
-    r(nft_gate_off, "nftables", "1.33", "rr", C, Fail, "cannot set feature gate NFTablesProxyMode to false, feature is locked to true"),
+    r(nft_gate_off, "nftables", "1.33", "rr", C, Fail, "failed complete: cannot set feature gate NFTablesProxyMode to false, feature is locked to true"),
+    r(nft_gate_off, "nftables", "1.37", "rr", C, Fail, "failed complete: cannot set feature gate NFTablesProxyMode to false"),
     r(nft_gate_off, "iptables", "1.33", "rr", C, Fail, "feature is locked to true"),
     r(nft_gate_off, "iptables", "1.32", "rr", C, Iptables, ""),
     r(asis, "nftables", "1.33", "rr", C, Nftables, ""),
@@ -402,19 +475,31 @@ const ROWS: &[Row] = &[
     r(k5_12, "nftables", "1.33", "rr", C, Fail, KERNEL_5_13),
     r(k5_12, "nftables", "1.35", "rr", C, Fail, "KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION_CHECK"),
     r(k5_13, "nftables", "1.33", "rr", C, Nftables, ""),
-    // both IP families in 1.29–1.33; from 1.34 /proc/net/if_inet6 decides (PR #131265)
-    r(no_ipv6, "nftables", "1.33", "rr", C, Fail, "unable to create proxier: could not run nftables command"),
-    r(no_ipv6, "nftables", "1.33", "rr", C, Fail, "no /proc/net/if_inet6"),
-    r(|n| { no_ipv6(n); nft_gate_on(n) }, "nftables", "1.29", "rr", C, Fail, "always starts an IPv6 proxier"),
+    // both IP families in 1.29–1.33; from 1.34 /proc/net/if_inet6 decides (PR #131265). IPv6
+    // disabled at boot does not stop nf_tables' ip6 family (measured): no failure is asserted
+    r(no_ipv6, "nftables", "1.33", "rr", C, Nftables, "no /proc/net/if_inet6"),
+    r(no_ipv6, "nftables", "1.33", "rr", C, Nftables, "unverified"),
+    r(|n| { no_ipv6(n); nft_gate_on(n) }, "nftables", "1.29", "rr", C, Nftables, "starts an IPv6 proxier beside the IPv4 one"),
+    r(no_fib6_no_ipv6, "nftables", "1.33", "rr", C, Broken, "nft_fib_ipv6"),
     r(no_ipv6, "nftables", "1.34", "rr", C, Nftables, ""),
     r(no_ipv6, "nftables", "1.35", "rr", C, Nftables, ""),
     // nf_tables itself: `nft --check` of a table fails at start
     r(no_nf_tables, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available on kernel 6.1.0-13-amd64"),
     r(modules_disabled, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available"),
     r(no_helper, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available"),
-    r(no_modules, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available"),
+    r(no_modules, "nftables", "1.31", "rr", C, Fail, "nf_conntrack_max"),
+    r(no_modules_ct_builtin, "nftables", "1.31", "rr", C, Fail, "nf_tables is not available"),
     r(all_builtin, "nftables", "1.31", "rr", C, Nftables, ""),
     r(nft_loaded_no_helper, "nftables", "1.31", "rr", C, Nftables, ""),
+    // before Linux 5.2 the nat chain type is one module per family
+    r(k4_19_old_nat, "nftables", "1.31", "rr", C, Nftables, ""),
+    r(k4_19_no_nat6, "nftables", "1.31", "rr", C, Broken, "nft_chain_nat_ipv6 (IPv6 nat chains)"),
+    r(k4_19_no_nat, "nftables", "1.31", "rr", C, Broken, "nft_chain_nat_ipv4 (nat chains)"),
+    r(|n| { k4_19_no_nat6(n); no_ipv6(n) }, "nftables", "1.32", "rr", C, Broken, "nft_chain_nat_ipv6"),
+    r(|n| { k4_19_old_nat(n); remove(n, "ip_tables") }, "iptables", "1.31", "rr", C, Iptables, ""),
+    r(|n| { k4_19_no_nat(n); remove(n, "ip_tables") }, "iptables", "1.31", "rr", C, Fail, "nft_chain_nat"),
+    // a 5.2+ kernel has only the merged module
+    r(|n| { k5_2(n); remove(n, "nft_chain_nat") }, "nftables", "1.31", "rr", C, Broken, "nft_chain_nat (nat chains)"),
     // without a module index nodeprep cannot tell, and does not claim a failure
     r(no_index, "nftables", "1.31", "rr", C, Nftables, ""),
 
@@ -436,16 +521,65 @@ const ROWS: &[Row] = &[
     // ---- iptables mode ----
     r(asis, "iptables", "1.30", "rr", C, Iptables, ""),
     r(no_iptables_binary, "iptables", "1.30", "rr", C, Iptables, ""),
+    // the startup check by version: 1.28+ asks iptables (both families) and exits …
     r(no_iptables_binary, "iptables", "1.30", "rr", H, Fail, "iptables is not available on this host"),
-    r(no_iptables_binary, "iptables", "1.26", "rr", H, Fail, "iptables is not available on this host"),
-    r(no_iptables_binary, "iptables", "1.25", "rr", H, Userspace, "Can't use iptables proxy, using userspace proxier"),
+    r(no_iptables_binary, "iptables", "1.28", "rr", H, Fail, "iptables is not available on this host"),
+    // … 1.26–1.27 check nothing (PR #111806): kube-proxy runs and its rules fail …
+    r(no_iptables_binary, "iptables", "1.27", "rr", H, Broken, "iptables is not installed on the host"),
+    r(no_iptables_binary, "iptables", "1.26", "rr", H, Broken, "without asking iptables whether it works"),
+    // … 1.16–1.25 only test route_localnet, which every kernel ≥ 3.6 has: no fallback …
+    r(no_iptables_binary, "iptables", "1.25", "rr", H, Broken, "iptables is not installed on the host"),
+    r(no_iptables_binary, "iptables", "1.16", "rr", H, Broken, "iptables is not installed on the host"),
+    // … up to 1.15 `iptables --version` (the host's, for a kube-proxy on the host) ≥ 1.4.11
+    r(no_iptables_binary, "iptables", "1.15", "rr", H, Userspace, "can't determine whether to use iptables proxy, using userspace proxier: exec: \"iptables\": executable file not found in $PATH"),
+    r(no_iptables_binary, "iptables", "1.15", "rr", C, Iptables, ""),
+    r(no_iptables_binary, "iptables", "1.2", "rr", H, Userspace, "using userspace proxier"),
+    r(iptables_1_4_7, "iptables", "1.15", "rr", H, Userspace, "Can't use iptables proxy, using userspace proxier"),
+    r(iptables_1_4_7, "iptables", "1.15", "rr", H, Userspace, "iptables 1.4.7 is older than 1.4.11"),
+    r(iptables_1_4_7, "iptables", "1.16", "rr", H, Iptables, ""),
+    r(iptables_1_4_11, "iptables", "1.15", "rr", H, Iptables, ""),
+    // route_localnet (Linux 3.6) up to 1.25
+    r(k3_2, "iptables", "1.25", "rr", C, Userspace, "open /proc/sys/net/ipv4/conf/all/route_localnet: no such file or directory"),
+    r(k3_2, "iptables", "1.26", "rr", C, Iptables, ""),
+    r(k3_2, "", "1.10", "rr", C, Userspace, "older than 3.6"),
     // either backend will do: legacy (ip_tables) or nft (nf_tables + nft_compat)
     r(no_ip_tables, "iptables", "1.30", "rr", C, Iptables, ""),
     r(no_nf_tables, "iptables", "1.30", "rr", C, Iptables, ""),
     r(no_iptables_kernel, "iptables", "1.30", "rr", C, Fail, "neither iptables backend"),
-    r(no_iptables_kernel, "iptables", "1.25", "rr", C, Userspace, "using userspace proxier"),
-    r(no_modules, "", "1.30", "rr", C, Fail, "iptables is not available on this host"),
+    r(no_iptables_kernel, "iptables", "1.27", "rr", C, Broken, "neither iptables backend"),
+    r(no_iptables_kernel, "iptables", "1.25", "rr", C, Broken, "neither iptables backend"),
+    r(no_iptables_kernel, "iptables", "1.15", "rr", C, Broken, "neither iptables backend"),
+    // kube-proxy never looks at modules for iptables mode: only the rules find out
+    r(modules_disabled, "iptables", "1.24", "rr", C, Broken, "neither iptables backend"),
+    r(no_modules_ct_builtin, "", "1.30", "rr", C, Fail, "iptables is not available on this host"),
     r(all_builtin, "iptables", "1.30", "rr", C, Iptables, ""),
+
+    // ---- nf_conntrack, every mode: kube-proxy writes nf_conntrack_max at start and exits
+    // without it (from 1.28 before any mode logic, 1.2–1.27 after the proxier is created)
+    r(modules_disabled_no_ct, "iptables", "1.24", "rr", C, Fail, "open /proc/sys/net/netfilter/nf_conntrack_max: no such file or directory"),
+    r(modules_disabled_no_ct, "iptables", "1.24", "rr", C, Fail, "modules_disabled is 1"),
+    r(modules_disabled_no_ct, "ipvs", "1.24", "rr", C, Fail, "nf_conntrack_max"),
+    r(modules_disabled_no_ct, "ipvs", "1.24", "rr", C, Fail, "Can't use the IPVS proxier"),
+    r(modules_disabled_no_ct, "ipvs", "1.30", "rr", C, Fail, "nf_conntrack_max"),
+    r(modules_disabled_no_ct, "nftables", "1.31", "rr", C, Fail, "nf_conntrack_max"),
+    r(modules_disabled_no_ct, "", "1.10", "rr", C, Fail, "nf_conntrack_max"),
+    r(modules_disabled_no_ct, "userspace", "1.20", "rr", C, Fail, "nf_conntrack_max"),
+    r(modules_disabled_no_ct, "", "1.1", "rr", C, Userspace, "net.beta.kubernetes.io/proxy-mode"),
+    r(no_ct, "iptables", "1.30", "rr", C, Fail, "nf_conntrack does not exist for kernel 6.1.0-13-amd64"),
+    r(no_ct, "nftables", "1.35", "rr", C, Fail, "nf_conntrack_max"),
+    r(el7, "iptables", "1.15", "rr", C, Iptables, ""),
+    // on kernels before 4.19 a loaded nf_conntrack_ipv4 has nf_conntrack loaded beside it
+    r(|n| { modules_disabled_nf_loaded(n); release(n, "3.10.0-1160.el7.x86_64"); n.kernel.loaded.remove("nf_conntrack"); n.kernel.loaded.insert("nf_conntrack_ipv4".into()); }, "iptables", "1.15", "rr", C, Iptables, ""),
+    // loadable but not loaded: a condition, not a verdict either way
+    r(ct_unloaded, "iptables", "1.30", "rr", C, Iptables, "only if something loads nf_conntrack first"),
+    r(ct_unloaded, "nftables", "1.33", "rr", C, Nftables, "only if something loads nf_conntrack"),
+    r(ready_ct_unloaded, "ipvs", "1.30", "rr", C, Ipvs, "only if something loads nf_conntrack"),
+    r(ready_ct_unloaded, "ipvs", "1.27", "rr", C, Ipvs, "only if something loads nf_conntrack"),
+    // IPVS mode 1.9–1.26 modprobes it itself first
+    r(ready_ct_unloaded, "ipvs", "1.26", "rr", C, Ipvs, ""),
+    r(ready_ct_unloaded, "ipvs", "1.13", "rr", C, Ipvs, ""),
+    r(ready_ct_unloaded, "ipvs", "1.8", "rr", C, Iptables, "only if something loads nf_conntrack"),
+    r(ct_unloaded, "nftables", "1.28", "rr", C, Fail, "Invalid value"),
 
     // ---- IPVS mode ----
     // from 1.28 platformCheckSupported asks iptables first for IPVS mode too
@@ -468,7 +602,7 @@ const ROWS: &[Row] = &[
     r(ipvs_gate_off, "ipvs", "1.11", "rr", C, Iptables, "[nf_conntrack_ipv4]"),
     // the gate was removed after 1.20 (GA in 1.11): setting it at all stops kube-proxy 1.21
     r(ipvs_gate_on, "ipvs", "1.20", "rr", C, Ipvs, ""),
-    r(ipvs_gate_on, "ipvs", "1.21", "rr", C, Fail, "unrecognized feature gate: SupportIPVSProxyMode"),
+    r(ipvs_gate_on, "ipvs", "1.21", "rr", C, Fail, "failed complete: unrecognized feature gate: SupportIPVSProxyMode"),
     r(ipvs_gate_on, "nftables", "1.31", "rr", C, Fail, "unrecognized feature gate: SupportIPVSProxyMode"),
     // 1.9–1.12 want nf_conntrack_ipv4; late 1.11.x/1.12.x take either name (PRs #75241/#75242)
     r(ct_new_name_only, "ipvs", "1.10", "rr", C, Iptables, "[nf_conntrack_ipv4]"),
@@ -505,8 +639,13 @@ const ROWS: &[Row] = &[
     r(install_true_sh, "ipvs", "1.27", "rr", H, Ipvs, ""),
     // modules_disabled: 1.17–1.26 modprobe fails for what is not loaded
     r(ready_modules_disabled, "ipvs", "1.17", "rr", C, Ipvs, ""),
-    r(modules_disabled, "ipvs", "1.17", "rr", C, Iptables, "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
-    r(modules_disabled, "ipvs", "1.16", "rr", C, Iptables, "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
+    r(modules_disabled_nf_loaded, "ipvs", "1.17", "rr", C, Iptables, "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
+    r(modules_disabled_nf_loaded, "ipvs", "1.16", "rr", C, Iptables, "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
+    // the fallback is tryIPTablesProxy: it ends where iptables mode would (PR #111806 removed it)
+    r(modules_disabled, "ipvs", "1.24", "rr", C, Broken, "neither iptables backend"),
+    r(modules_disabled, "ipvs", "1.24", "rr", C, Broken, "Can't use the IPVS proxier"),
+    r(|n| { modules_disabled_nf_loaded(n); no_iptables_binary(n) }, "ipvs", "1.15", "rr", H, Userspace, "Can't use ipvs proxier, trying iptables proxier"),
+    r(|n| { modules_disabled_nf_loaded(n); no_iptables_binary(n) }, "ipvs", "1.15", "rr", H, Userspace, "using userspace proxier: exec: \"iptables\""),
     // 1.20–1.26 also require ip_vs_<scheduler>, which must be *loaded*
     r(ready, "ipvs", "1.19", "lc", C, Ipvs, ""),
     r(ready, "ipvs", "1.20", "lc", C, Iptables, "Can't use the IPVS proxier: IPVS proxier will not be used because the following required kernel modules are not loaded: [ip_vs_lc]"),
@@ -516,13 +655,13 @@ const ROWS: &[Row] = &[
     r(lc_builtin, "ipvs", "1.27", "lc", C, Ipvs, ""),
     // the fallback's log lines by version
     r(ready, "ipvs", "1.18", "lc", C, Ipvs, ""),
-    r(modules_disabled, "ipvs", "1.18", "rr", C, Iptables, "Can't use ipvs proxier, trying iptables proxier"),
-    r(modules_disabled, "ipvs", "1.19", "rr", C, Iptables, "Can't use the IPVS proxier: IPVS proxier will not be used"),
-    r(modules_disabled, "ipvs", "1.20", "rr", C, Iptables, "Using iptables Proxier."),
-    r(modules_disabled, "ipvs", "1.21", "rr", C, Iptables, "\"Can't use the IPVS proxier\" err=\"IPVS proxier will not be used"),
-    r(modules_disabled, "ipvs", "1.25", "rr", C, Iptables, "\"Can't use the IPVS proxier\" err="),
+    r(modules_disabled_nf_loaded, "ipvs", "1.18", "rr", C, Iptables, "Can't use ipvs proxier, trying iptables proxier"),
+    r(modules_disabled_nf_loaded, "ipvs", "1.19", "rr", C, Iptables, "Can't use the IPVS proxier: IPVS proxier will not be used"),
+    r(modules_disabled_nf_loaded, "ipvs", "1.20", "rr", C, Iptables, "Using iptables Proxier."),
+    r(modules_disabled_nf_loaded, "ipvs", "1.21", "rr", C, Iptables, "\"Can't use the IPVS proxier\" err=\"IPVS proxier will not be used"),
+    r(modules_disabled_nf_loaded, "ipvs", "1.25", "rr", C, Iptables, "\"Can't use the IPVS proxier\" err="),
     // 1.26: no fallback any more (PR #111806)
-    r(modules_disabled, "ipvs", "1.26", "rr", C, Fail, "can't use the IPVS proxier: IPVS proxier will not be used"),
+    r(modules_disabled_nf_loaded, "ipvs", "1.26", "rr", C, Fail, "can't use the IPVS proxier: IPVS proxier will not be used"),
     // a blank scheduler means rr (resolved before the verdict; rr is what is judged)
     r(ready, "ipvs", "1.22", "rr", C, Ipvs, ""),
     // scheduler validation 1.9–1.26 …
@@ -556,6 +695,15 @@ const ROWS: &[Row] = &[
     r(ready, "ipvs", "1.34", "rr", C, Ipvs, ""),
     r(ready, "ipvs", "1.35", "rr", C, Ipvs, "The ipvs proxier is now deprecated and may be removed in a future release. Please use 'nftables' instead."),
     r(no_ipset, "ipvs", "1.35", "rr", H, Fail, "can't use the IPVS proxier: error getting ipset version"),
+    // 1.36 as 1.35; 1.37 adds the KubeProxyIPVS gate (KEP-5495: GA, on by default)
+    r(ready, "ipvs", "1.36", "rr", C, Ipvs, "The ipvs proxier is now deprecated"),
+    r(ready, "ipvs", "1.37", "rr", C, Ipvs, "The ipvs proxier is now deprecated"),
+    r(kube_proxy_ipvs_on, "ipvs", "1.37", "rr", C, Ipvs, "The ipvs proxier is now deprecated"),
+    r(kube_proxy_ipvs_off, "ipvs", "1.37", "rr", C, Fail, "Invalid value: \"ipvs\": must be iptables, nftables or blank"),
+    r(kube_proxy_ipvs_off, "ipvs", "1.37", "rr", C, Fail, "unverified"),
+    r(kube_proxy_ipvs_off, "nftables", "1.37", "rr", C, Nftables, ""),
+    r(kube_proxy_ipvs_off, "ipvs", "1.36", "rr", C, Fail, "failed complete: unrecognized feature gate: KubeProxyIPVS"),
+    r(kube_proxy_ipvs_on, "iptables", "1.35", "rr", C, Fail, "failed complete: unrecognized feature gate: KubeProxyIPVS"),
 ];
 
 fn situation<'a>(
@@ -651,7 +799,11 @@ fn every_version_and_mode_on_a_prepared_node() {
             "nft",
         ] {
             let want = match mode {
-                "iptables" | "" => Iptables,
+                // 1.0: only userspace; 1.1: iptables only when asked for (or annotated)
+                _ if minor == 0 => Userspace,
+                "iptables" => Iptables,
+                _ if minor == 1 => Userspace,
+                "" => Iptables,
                 "userspace" if minor <= 25 => Userspace,
                 "userspace" => Fail,
                 // no validation before 1.9: an unknown mode is iptables
@@ -700,12 +852,7 @@ fn nftables_checks_by_version() {
         ("kernel 5.12", k5_12, C, |m| {
             if m >= 33 { Fail } else { Nftables }
         }),
-        (
-            "no IPv6",
-            no_ipv6,
-            C,
-            |m| if m <= 33 { Fail } else { Nftables },
-        ),
+        ("no IPv6", no_ipv6, C, |_| Nftables),
         ("no nft_numgen", no_numgen, C, |_| Broken),
         (
             "kernel 5.2",

@@ -7,12 +7,12 @@ use crate::domain::Runtime;
 
 use super::verdict::{Judgement, Outcome, Situation, available, done, v};
 
-/// Expressions kube-proxy's nftables rules use, by the module that implements them (Linux ≥ 5.2
-/// names), for each IP family it writes rules for.
-pub const RULE_FEATURES_IPV4: [(&str, &str); 9] = [
+/// Expressions kube-proxy's nftables rules use, by the module that implements them, for each IP
+/// family it writes rules for. The nat chain type is apart (`nat_chain_module`): its module's
+/// name changed in Linux 5.2.
+pub const RULE_FEATURES_IPV4: [(&str, &str); 8] = [
     ("nf_conntrack", "conntrack"),
     ("nf_nat", "NAT"),
-    ("nft_chain_nat", "nat chains"),
     ("nft_nat", "dnat"),
     ("nft_masq", "masquerade"),
     ("nft_ct", "ct state / ct original"),
@@ -28,7 +28,27 @@ pub const RULE_FEATURES_IPV6: [(&str, &str); 2] = [
     ),
 ];
 
-/// `nftables v1.0.6 (Lester Gooch #5)`: knftables (kube-proxy ≥ 1.31) refuses a banner
+/// The nat chain type's module from Linux 5.2; before, one per family
+/// (`nft_chain_nat_ipv4`, `nft_chain_nat_ipv6`: "netfilter: nf_tables: merge ipv4 and ipv6 nat
+/// chain types", Linux 5.2).
+pub const NFT_CHAIN_NAT: &str = "nft_chain_nat";
+
+/// The module that gives this kernel the nat chain type for `family` (`ipv4`, `ipv6`).
+pub fn nat_chain_module(s: &Situation, family: &str) -> String {
+    if s.kernel.version.is_some_and(|kv| kv < (5, 2)) {
+        format!("{NFT_CHAIN_NAT}_{family}")
+    } else {
+        NFT_CHAIN_NAT.to_string()
+    }
+}
+
+/// The nat chain type for `family`: the per-family module on kernels before 5.2, or the merged
+/// one (a distribution kernel may carry the merge backported).
+pub fn nat_chain_available(s: &Situation, family: &str) -> bool {
+    available(s, NFT_CHAIN_NAT) || available(s, &nat_chain_module(s, family))
+}
+
+/// `nftables v1.0.6 (Lester Gooch #5)`: knftables v0.0.15 (kube-proxy ≥ 1.31) refuses a banner
 /// starting `nftables v0.` or `nftables v1.0.0 `; any other banner passes.
 pub fn nft_version_ok(banner: &str) -> bool {
     !(banner.starts_with("nftables v0.") || banner.starts_with("nftables v1.0.0 "))
@@ -57,7 +77,7 @@ pub fn judge(s: &Situation) -> Judgement {
                 format!(
                     "unable to create proxier: nft version must be v1.0.1 or later (got {banner})"
                 ),
-                "(knftables v0.0.16 and later, in kube-proxy 1.31 and later, refuse older nft)"
+                "(knftables v0.0.15 and later, first vendored by kube-proxy 1.31, refuse older nft)"
                     .into(),
             );
         }
@@ -66,12 +86,6 @@ pub fn judge(s: &Situation) -> Judgement {
         return fail(
             "unable to create proxier: could not run nftables command: Error: Could not process rule: Operation not supported".into(),
             format!("(nf_tables is not available on kernel {}: not built in, and not loadable by the kernel)", k.release),
-        );
-    }
-    if s.version <= v(1, 33) && !s.ipv6 {
-        return fail(
-            "unable to create proxier: could not run nftables command: Error: Could not process rule: Address family not supported by protocol".into(),
-            format!("(no /proc/net/if_inet6: IPv6 is disabled, and kube-proxy {} always starts an IPv6 proxier beside the IPv4 one; 1.34 and later run single-stack)", s.version),
         );
     }
     // 1.33 (PR #130401): kernel ≥ 5.13; PR #124152's check in 1.31–1.32 had its condition
@@ -100,17 +114,30 @@ pub fn judge(s: &Situation) -> Judgement {
             missing.push(format!("{m} ({what})"));
         }
     }
-    if missing.is_empty() {
-        return done(Outcome::Nftables, vec![]);
+    if !nat_chain_available(s, "ipv4") {
+        missing.push(format!("{} (nat chains)", nat_chain_module(s, "ipv4")));
     }
-    done(
-        Outcome::Broken,
-        vec![
-            "\"nftables sync failed\" err=\"Error: Could not process rule: No such file or directory\"".into(),
-            format!(
-                "(the kernel cannot load what kube-proxy's rules use: {})",
-                missing.join(", ")
-            ),
-        ],
-    )
+    if ipv6_rules(s) && !nat_chain_available(s, "ipv6") {
+        missing.push(format!("{} (IPv6 nat chains)", nat_chain_module(s, "ipv6")));
+    }
+    let mut notes = vec![];
+    if ipv6_rules(s) && !s.ipv6 {
+        notes.push(format!(
+            "(no /proc/net/if_inet6, yet kube-proxy {} starts an IPv6 proxier beside the IPv4 one: with IPv6 disabled at boot (ipv6.disable=1) nf_tables' ip6 family still works (measured on Linux 6.1), on a kernel built without IPv6 it fails with \"Address family not supported by protocol\"; which of the two this is, is unverified)",
+            s.version
+        ));
+    }
+    if missing.is_empty() {
+        return done(Outcome::Nftables, notes);
+    }
+    let mut reasons = vec![
+        "\"nftables sync failed\" err=\"Error: Could not process rule: No such file or directory\""
+            .into(),
+        format!(
+            "(the kernel cannot load what kube-proxy's rules use: {})",
+            missing.join(", ")
+        ),
+    ];
+    reasons.extend(notes);
+    done(Outcome::Broken, reasons)
 }

@@ -13,7 +13,7 @@ use crate::probe::kernel::{Kernel, ModState};
 use crate::probe::persist::{InstallEffect, Persistence, install_effect};
 
 /// The newest behaviour nodeprep models; used when no version is given or found.
-pub const NEWEST: Version = Version::new(1, 35);
+pub const NEWEST: Version = Version::new(1, 37);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

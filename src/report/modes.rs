@@ -5,7 +5,7 @@ use crate::plan::KubeProxyVerdict;
 use crate::plan::modes::display_name;
 
 /// ```text
-/// Proxy modes, kube-proxy 1.35 on this node now:
+/// Proxy modes, kube-proxy 1.37 on this node now:
 ///   ipvs      will run in IPVS mode
 ///   nftables  will run in nftables mode
 ///   iptables  will run in iptables mode
