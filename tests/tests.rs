@@ -24,6 +24,7 @@ mod report;
 mod resolvers;
 mod support;
 mod toolbox;
+mod trust;
 mod usage;
 mod verdict;
 mod watch;
