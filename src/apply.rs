@@ -16,6 +16,7 @@ use crate::probe::{self, FILE_LIMIT, Facts, kernel, sysctl};
 use crate::root::Root;
 use crate::system::{self, Running, run};
 
+/// How long all of apply's module loads may take together, the batch and each retry alike.
 const MODPROBE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Checks that apply may run here and takes the lock, before anything is read: the files
@@ -115,6 +116,8 @@ pub fn apply(
 pub struct Batch {
     modules: Vec<String>,
     running: Running,
+    /// When the loads' one deadline runs out.
+    deadline: std::time::Instant,
 }
 
 /// The modules [`load_modules`] gives one `modprobe -a`: the loads nothing blocks.
@@ -146,7 +149,7 @@ fn start_batch(root: &Root, prog: &str, modules: &[&str]) -> Batch {
         .collect();
     Batch {
         modules: modules.iter().map(|m| m.to_string()).collect(),
-        // kmod is single-threaded: placed, beside the reading apply does meanwhile
+        deadline: std::time::Instant::now() + MODPROBE_TIMEOUT,
         running: system::start(
             root,
             &[(prog.to_string(), args)],
@@ -188,9 +191,12 @@ fn load_modules(
         let _ = b.running.finish();
         None
     });
+    // one deadline for every load, from the first modprobe's start
+    let mut deadline = std::time::Instant::now() + MODPROBE_TIMEOUT;
     if let (Some(prog), true) = (&facts.modprobe, runnable.len() > 1) {
         bar.set_message("loading the modules");
         let b = early.unwrap_or_else(|| start_batch(root, prog, &runnable));
+        deadline = b.deadline;
         // judged per module below, whatever its exit status
         let _ = b.running.finish();
         batch = kernel::loaded(root)?.unwrap_or_default();
@@ -208,12 +214,16 @@ fn load_modules(
                 attempted.push(m.clone());
                 Ok(format!("modprobe -a (with the others): {m} loaded"))
             }
+            (None, Some(_)) if deadline <= std::time::Instant::now() => Err(format!(
+                "not asked: apply's module loads took their {} s",
+                MODPROBE_TIMEOUT.as_secs()
+            )),
             (None, Some(prog)) => match run(
                 root,
                 prog,
                 &[m.as_str()],
                 system::Privilege::LoadModules,
-                MODPROBE_TIMEOUT,
+                deadline.saturating_duration_since(std::time::Instant::now()),
             ) {
                 Ok(out) if out.success => {
                     attempted.push(m.clone());

@@ -30,6 +30,9 @@ pub enum Privilege {
     Nothing,
     /// Load kernel modules: root with `CAP_SYS_MODULE` alone.
     LoadModules,
+    /// The host's own helper, trusted: as nodeprep itself, in a new PID namespace only (so
+    /// that nothing it starts outlives it) with a parent-death signal.
+    Host,
 }
 
 impl Privilege {
@@ -38,11 +41,12 @@ impl Privilege {
         match self {
             Privilege::Nothing => "nothing",
             Privilege::LoadModules => "load-modules",
+            Privilege::Host => "host",
         }
     }
 
     pub fn from_word(word: &str) -> Option<Privilege> {
-        [Privilege::Nothing, Privilege::LoadModules]
+        [Privilege::Nothing, Privilege::LoadModules, Privilege::Host]
             .into_iter()
             .find(|p| p.word() == word)
     }
@@ -53,6 +57,10 @@ impl Privilege {
 /// runs the helpers from a child, the namespace's PID 1.
 pub fn enter_namespaces(privilege: Privilege) -> bool {
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    if privilege == Privilege::Host {
+        // the host's helpers act on the host's mounts and network (`ipvsadm`)
+        return nix::sched::unshare(CloneFlags::CLONE_NEWPID).is_ok();
+    }
     let mut wanted = vec![
         CloneFlags::CLONE_NEWNS,
         CloneFlags::CLONE_NEWIPC,
@@ -84,11 +92,15 @@ pub fn enter_namespaces(privilege: Privilege) -> bool {
     made.contains(CloneFlags::CLONE_NEWPID)
 }
 
-/// Gives up what the helpers must not have (see the module's text). Called chrooted, before
+/// Gives up what the helpers must not have (see the module's text; the host's keep all but
+/// get the parent-death signal). Called chrooted, before
 /// the first helper starts; every helper inherits it. Err: what failed.
 pub fn confine(privilege: Privilege) -> Result<(), String> {
     let failed = |what: &str, e: Errno| format!("cannot {what}: {}", std::io::Error::from(e));
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(|e| failed("set pdeathsig", e))?;
+    if privilege == Privilege::Host {
+        return Ok(());
+    }
     // not the caller's: a umask of 0777 must not leave a helper's own directories unusable
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     let limits: [(Resource, u64); 4] = [
@@ -121,6 +133,7 @@ pub fn confine(privilege: Privilege) -> Result<(), String> {
             }
         }
         Privilege::LoadModules => keep_only(&[caps::Capability::CAP_SYS_MODULE])?,
+        Privilege::Host => {}
     }
     nix::sys::prctl::set_no_new_privs().map_err(|e| failed("set no_new_privs", e))
 }

@@ -237,11 +237,9 @@ mod tests {
                     // the cleanup a critical section exists for still runs its helpers
                     let host = crate::root::Root::new("/");
                     let sh = host.find_program("sh").expect("a shell");
-                    let out = crate::system::run(
-                        &host,
+                    let out = crate::system::run_here(
                         &sh,
                         &["-c", "echo cleaned"],
-                        crate::system::Privilege::Nothing,
                         std::time::Duration::from_secs(10),
                     );
                     say(&format!("<{}>", out.map(|o| o.text).unwrap_or_default()));

@@ -2,12 +2,12 @@
 //!
 //! Each helper runs through `std::process::Command` with a clean environment (`PATH` = the
 //! trusted directories, `LC_ALL=C`) and an input at its end, and is killed when it overruns
-//! its time or prints more than [`OUTPUT_LIMIT`] bytes. On the host each runs in its own
-//! process group, killed whole when the helper exits (so a child it left behind cannot hold
-//! the output pipe open). Under a root other than `/`, nodeprep starts itself again as a
-//! trampoline ([`trampoline`]): one process per batch that chroots into the root and runs
-//! the batch's helpers there, in its own process group, which is killed whole when it exits,
-//! and answers in JSON.
+//! its time or prints more than [`OUTPUT_LIMIT`] bytes. nodeprep starts itself again as a
+//! trampoline ([`trampoline`]): one process per batch, with a parent-death signal, in its
+//! own process group (killed whole when it exits) and, where the kernel allows, a new PID
+//! namespace whose PID 1 runs the batch's helpers (so nothing they start outlives them,
+//! even when nodeprep is SIGKILLed), and answers in JSON. For a root other than `/` that
+//! PID 1 also chroots into the root and confines the helpers (see `sandbox`).
 //!
 //! [`start`] starts every helper at once and the caller goes on with its own work;
 //! [`Running::finish`] waits in one `poll(2)` on all the output pipes and a SIGCHLD
@@ -180,7 +180,9 @@ fn batch(args: &[OsString]) -> Result<Batch4, Option<String>> {
 fn batch_answers(args: &[OsString]) -> Result<String, Option<String>> {
     let (root, timeout, privilege, jobs) = batch(args)?;
     let fail = |why: String| Some(why);
-    nix::unistd::chroot(root.as_os_str()).map_err(|e| fail(io::Error::from(e).to_string()))?;
+    if privilege != Privilege::Host {
+        nix::unistd::chroot(root.as_os_str()).map_err(|e| fail(io::Error::from(e).to_string()))?;
+    }
     std::env::set_current_dir("/").map_err(|e| fail(e.to_string()))?;
     crate::sandbox::confine(privilege).map_err(fail)?;
     let jobs: Vec<(String, Vec<&str>)> = jobs
@@ -455,15 +457,17 @@ pub fn start(
     privilege: Privilege,
     timeout: Duration,
 ) -> Running {
-    if root.is_host() {
-        return start_here(jobs, timeout, true);
-    }
+    let privilege = if root.is_host() {
+        Privilege::Host
+    } else {
+        privilege
+    };
     let mut running = start_here(&[], timeout, true);
     let checked: Vec<Result<String, anyhow::Error>> = jobs
         .iter()
         .map(|(program, args)| {
             check_line(&root.show(program), args)?;
-            if !nix::unistd::geteuid().is_root() {
+            if !root.is_host() && !nix::unistd::geteuid().is_root() {
                 bail!(
                     "cannot run {program} of {root}: a helper of another root runs chrooted into it, which needs root"
                 );
@@ -702,6 +706,16 @@ pub fn run(
         .unwrap_or_else(|| Err(anyhow!("{program} did not run")))
 }
 
+/// One helper run by this process itself, not through the trampoline (unit tests: their
+/// binary is not nodeprep's).
+#[cfg(test)]
+pub(crate) fn run_here(program: &str, args: &[&str], timeout: Duration) -> Result<Output> {
+    start_here(&[(program.to_string(), args.to_vec())], timeout, true)
+        .finish()
+        .pop()
+        .unwrap_or_else(|| Err(anyhow!("{program} did not run")))
+}
+
 /// The first `v<digits>.<digits>` in a version banner, as kube-proxy's ipset check reads it.
 pub fn first_version(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
@@ -726,13 +740,14 @@ pub fn first_version(text: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    /// The host's helpers, which no sandbox confines.
-    fn run(root: &Root, program: &str, args: &[&str], t: Duration) -> Result<Output> {
-        super::run(root, program, args, Privilege::Nothing, t)
+    /// The runner itself, without the trampoline (which is nodeprep's binary, not this
+    /// test's: tests/ run the helpers through it).
+    fn run(_: &Root, program: &str, args: &[&str], t: Duration) -> Result<Output> {
+        run_here(program, args, t)
     }
 
-    fn start(root: &Root, jobs: &[(String, Vec<&str>)], t: Duration) -> Running {
-        super::start(root, jobs, Privilege::Nothing, t)
+    fn start(_: &Root, jobs: &[(String, Vec<&str>)], t: Duration) -> Running {
+        start_here(jobs, t, true)
     }
 
     #[test]

@@ -681,6 +681,7 @@ fn a_read_only_or_full_filesystem_is_exit_3_with_nothing_half_written() {
 fn a_panic_still_kills_the_helpers_running() {
     let (cmd, pattern) = own_sleep(40);
     nodeprep::signals::install_panic_hook();
+    nodeprep::system::set_trampoline(BIN);
     let host = nodeprep::root::Root::new("/");
     let sh = host.find_program("sh").expect("a shell");
     let running = nodeprep::system::start(
@@ -716,6 +717,7 @@ fn a_panic_still_kills_the_helpers_running() {
 #[test]
 fn helpers_dropped_before_their_exec_do_not_survive() {
     let (cmd, pattern) = own_sleep(41);
+    nodeprep::system::set_trampoline(BIN);
     let host = nodeprep::root::Root::new("/");
     let sh = host.find_program("sh").expect("a shell");
     let script = format!("exec {cmd}");

@@ -318,3 +318,67 @@ fn a_tree_with_the_host_s_procfs_is_live_only_with_the_running_kernel_s_modules(
         assert_eq!(node.outside_snapshot(), outside);
     }
 }
+
+/// nodeprep SIGKILLed mid-apply (no chance to kill anything): its modprobe dies with it, by
+/// the parent-death signal and the PID namespace, and a second apply finds none running.
+#[test]
+fn a_sigkilled_apply_leaves_no_modprobe_running() {
+    let node = Node::new("debian12-fresh");
+    let (sleep, sleeping) = crate::boundary::own_sleep(91);
+    node.wrap_modprobe(&format!(
+        ": > /tmp/started\n{sleep}\nexec /usr/sbin/modprobe.real \"$@\""
+    ));
+    let outside = node.outside_snapshot();
+    let mut child = command(&["--root", node.root.to_str().unwrap(), "apply"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    node.wait_for_started("the fake modprobe");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        crate::boundary::gone(&sleeping),
+        "modprobe outlived a SIGKILLed apply"
+    );
+    assert_eq!(node.modprobe_calls(), Vec::<String>::new());
+    assert_eq!(node.outside_snapshot(), outside);
+}
+
+/// A modprobe that hangs: the batch is killed at apply's one deadline (60 s), and no module
+/// is asked again on its own after it (before: 60 s more per module).
+#[test]
+fn a_hung_modprobe_costs_one_deadline_for_all_loads() {
+    let node = Node::new("debian12-fresh");
+    let (sleep, sleeping) = crate::boundary::own_sleep(900);
+    node.wrap_modprobe(&format!("echo \"$*\" >> /tmp/hung-modprobe.log\n{sleep}"));
+    let outside = node.outside_snapshot();
+    let (code, v) = node.json(&["apply"]);
+    assert_eq!(code, 1, "{v}");
+    let calls = node.read("/tmp/hung-modprobe.log");
+    assert_eq!(
+        calls.lines().count(),
+        1,
+        "asked again after the deadline: {calls}"
+    );
+    assert!(calls.starts_with("-a "), "{calls}");
+    let loads: Vec<&Value> = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "load_module")
+        .collect();
+    assert!(loads.len() > 1, "{v}");
+    for a in loads {
+        assert_eq!(a["ok"], false, "{a}");
+        assert!(
+            a["detail"]
+                .as_str()
+                .unwrap()
+                .contains("not asked: apply's module loads took their 60 s"),
+            "{a}"
+        );
+    }
+    assert!(crate::boundary::gone(&sleeping));
+    assert_eq!(node.outside_snapshot(), outside);
+}
