@@ -29,8 +29,8 @@ pub fn begin(root: &Root) -> Result<Flock<File>> {
     }
     root.open()?;
     if root.is_image() {
-        // an image gets nothing but its persistent files, not even a lock file
-        return root.lock_dir();
+        // a file in the image's /run, which a booted node mounts a tmpfs over
+        return root.lock(crate::probe::LOCK_FILE);
     }
     if !nix::unistd::geteuid().is_root() {
         // refused before anything is written: the loads would all fail

@@ -850,28 +850,8 @@ impl Root {
             || !self.exists("/proc/modules")
     }
 
-    /// An exclusive, non-blocking `flock` on the root directory itself (creates nothing).
-    pub fn lock_dir(&self) -> Result<Flock<File>> {
-        let dir = match self.tree()? {
-            Tree::Kernel(root) => nix::fcntl::openat(
-                root,
-                ".",
-                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-                Mode::empty(),
-            )
-            .map(File::from)
-            .map_err(|e| anyhow!("cannot open {}: {e}", self.dir.display()))?,
-            Tree::Pathrs(tree) => tree
-                .resolve(".")
-                .and_then(|h| h.reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY))
-                .map_err(|e| anyhow!("cannot open {}: {}", self.dir.display(), io_error(e)))?,
-        };
-        Flock::lock(dir, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
-            anyhow!("cannot take the lock on {}: {e}; another nodeprep apply is running, wait for it and try again", self.dir.display())
-        })
-    }
-
-    /// An exclusive, non-blocking `flock` on `node` (created 0600 when missing).
+    /// An exclusive, non-blocking `flock` on `node` (created 0600 when missing), a regular
+    /// file of nodeprep's own user.
     pub fn lock(&self, node: impl AsRef<Path>) -> Result<Flock<File>> {
         let node = node.as_ref();
         let shown = self.show(node);
@@ -896,6 +876,14 @@ impl Root {
             .with_context(|| format!("cannot stat {shown}"))?;
         if !is_kind(&st, SFlag::S_IFREG) {
             bail!("the lock file {shown} is not a regular file; remove it");
+        }
+        // one somebody else made could be held by them for ever
+        let me = nix::unistd::geteuid().as_raw();
+        if st.st_uid != me {
+            bail!(
+                "the lock file {shown} belongs to uid {}, not to nodeprep's user (uid {me}); remove it",
+                st.st_uid
+            );
         }
         Flock::lock(File::from(fd), FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
             anyhow!("cannot take the lock {shown}: {e}; another nodeprep apply is running, wait for it and try again")

@@ -543,9 +543,13 @@ fn an_image_without_proc_is_judged_at_boot_and_gets_only_its_files() {
         !node.path("/proc").exists(),
         "apply created something under /proc"
     );
-    assert!(
-        !node.path("/run").exists(),
-        "apply left a lock file in the image"
+    // its lock: a file of nodeprep's user in the image's /run (a tmpfs at boot), not a
+    // lock on the root directory that anybody who can open it could hold
+    let lock = fs::symlink_metadata(node.path("/run/nodeprep.lock")).expect("the lock file");
+    assert!(lock.is_file());
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&lock),
+        nix::unistd::geteuid().as_raw()
     );
     assert!(node.modprobe_calls().is_empty(), "an image's modprobe ran");
     assert!(
@@ -821,4 +825,42 @@ fn closed_standard_descriptors_never_become_a_file_of_the_root() {
         assert_eq!(closed.read(f), open.read(f), "{f}");
     }
     assert_eq!(closed.outside_snapshot(), outside);
+}
+
+/// A lock file somebody else made (who could hold it for ever) or a link in its place is
+/// refused, naming it, before anything is written.
+#[test]
+fn a_lock_file_that_is_not_nodeprep_s_is_refused() {
+    let node = Node::new("debian12-fresh");
+    fs::remove_dir_all(node.path("/proc")).unwrap();
+    fs::create_dir_all(node.path("/run")).unwrap();
+    let before = node.snapshot();
+    let outside = node.outside_snapshot();
+    std::os::unix::fs::symlink("/etc/hostname", node.path("/run/nodeprep.lock")).unwrap();
+    let r = node.run(&["apply"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("is a symlink; remove it"), "{}", r.stderr);
+    fs::remove_file(node.path("/run/nodeprep.lock")).unwrap();
+    if in_user_namespace() {
+        skip("a lock file of another user: no other user in this user namespace");
+    } else {
+        fs::write(node.path("/run/nodeprep.lock"), "").unwrap();
+        std::os::unix::fs::chown(node.path("/run/nodeprep.lock"), Some(65534), Some(65534))
+            .unwrap();
+        let r = node.run(&["apply"]);
+        assert_eq!(r.code, 3, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("belongs to uid 65534, not to nodeprep's user"),
+            "{}",
+            r.stderr
+        );
+        fs::remove_file(node.path("/run/nodeprep.lock")).unwrap();
+    }
+    assert_eq!(
+        node.snapshot(),
+        before,
+        "apply wrote before refusing the lock"
+    );
+    assert_eq!(node.outside_snapshot(), outside);
 }

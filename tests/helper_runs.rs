@@ -266,9 +266,9 @@ fn ipvsadms_version_is_read_through_links_inside_the_root() {
     );
 }
 
-/// An ipset that writes its pid to /ipset.pid in the root, then sleeps for a minute.
+/// An ipset that writes its pid to /tmp/ipset.pid in the root, then sleeps for a minute.
 fn sleeping_ipset(node: &Node) {
-    node.script("/usr/sbin/ipset", "echo $$ > /ipset.pid\nexec sleep 60");
+    node.script("/usr/sbin/ipset", "echo $$ > /tmp/ipset.pid\nexec sleep 60");
 }
 
 /// The state letter of process `pid` (`/proc/PID/stat`), None when there is none.
@@ -306,7 +306,7 @@ fn a_usage_error_after_the_helpers_started_leaves_none_running() {
     // (a helper left running would have written it at once, and sleeps for a minute)
     std::thread::sleep(std::time::Duration::from_millis(300));
     // (killed between creating the file and writing to it, it is empty)
-    let written = fs::read_to_string(node.path("/ipset.pid")).unwrap_or_default();
+    let written = fs::read_to_string(node.path("/tmp/ipset.pid")).unwrap_or_default();
     if let Ok(pid) = written.trim().parse() {
         assert_killed(pid);
     }
@@ -386,5 +386,22 @@ fn a_root_s_helpers_share_one_trampoline() {
         parents[0], nodeprep,
         "the helpers are nodeprep's own children"
     );
+    assert_eq!(node.outside_snapshot(), before);
+}
+
+/// A KubeProxyConfiguration nodeprep refuses (exit 64) is refused before any program of the
+/// root has run.
+#[test]
+fn a_refused_kube_proxy_config_runs_no_helper() {
+    let node = with_logging_helpers("debian12-ready");
+    node.write(
+        "/etc/kube-proxy.yaml",
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: &m ipvs\nipvs: {scheduler: *m}\n",
+    );
+    let before = node.outside_snapshot();
+    let r = node.run(&["--kube-proxy-config", "root:/etc/kube-proxy.yaml", "check"]);
+    assert_eq!(r.code, 64, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("anchor"), "{}", r.stderr);
+    assert_eq!(calls(&node), Vec::<String>::new());
     assert_eq!(node.outside_snapshot(), before);
 }

@@ -116,12 +116,11 @@ impl Pending {
 }
 
 /// Starts the helpers, then reads the files while they run (on an error they are killed
-/// and reaped: see `system::Running`).
+/// and reaped: see `system::Running`). The KubeProxyConfiguration given comes first: a
+/// usage error in it ends the run before any program of the root has run.
 pub fn start(req: &Request, sysctl_keys: &[String]) -> Result<Pending> {
     let root = &req.root;
     root.open()?;
-    let asked = binaries::start(root, req.ask_kube_version);
-    let kernel = kernel::probe(root, req.kernel_release.as_deref())?;
     let kube_config = match &req.kube_proxy_config {
         Some(ConfigSource::Text(text)) => Some(
             kubeconfig::parse("standard input", text)
@@ -131,6 +130,8 @@ pub fn start(req: &Request, sysctl_keys: &[String]) -> Result<Pending> {
         Some(ConfigSource::InRoot(node)) => Some(kubeconfig::load_in_root(root, node)?),
         None => None,
     };
+    let asked = binaries::start(root, req.ask_kube_version);
+    let kernel = kernel::probe(root, req.kernel_release.as_deref())?;
     let facts = read_files(root, sysctl_keys, kernel, kube_config)?;
     Ok(Pending { facts, asked })
 }
