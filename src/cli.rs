@@ -180,7 +180,7 @@ impl CompletionShell {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Also ask the real kernel, as kube-proxy 1.27 and later does: add the dummy virtual server 198.51.100.0:20000/TCP with the scheduler via ipvsadm, list, delete it (root, real / only)
+    /// Also ask the real kernel (root, real / only). IPVS mode, as kube-proxy 1.27 and later does: add the dummy virtual server 198.51.100.0:20000/TCP with the scheduler via ipvsadm, list, delete it. nftables mode: in a throwaway network namespace, load a scratch table per IP family with the statement shapes kube-proxy's rules use, with the node's nft, and delete it; what the kernel refuses decides the verdict
     #[arg(long)]
     pub probe: bool,
 }

@@ -20,6 +20,16 @@ pub fn main(args: Vec<OsString>) -> Exit {
             _ => Exit::Exec,
         };
     }
+    // nodeprep started again for check --probe's scratch nftables table (see `probe::nftprobe`)
+    if args
+        .get(1)
+        .is_some_and(|a| a == crate::probe::nftprobe::INTERNAL)
+    {
+        return match crate::probe::nftprobe::inside(&args) {
+            0 => Exit::Ready,
+            _ => Exit::NotReady,
+        };
+    }
     // without /proc (a bare chroot), the trampoline is this binary by the path it was run as
     if !std::path::Path::new("/proc/self/exe").exists()
         && let Some(me) = args

@@ -59,6 +59,9 @@ struct Json<'a> {
     findings: &'a [crate::plan::Finding],
     #[serde(skip_serializing_if = "Option::is_none")]
     probe: Option<&'a LiveProbe>,
+    /// `check --probe` in nftables mode: the scratch tables' answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nft_probe: Option<&'a crate::probe::nftprobe::NftProbe>,
     #[serde(skip_serializing_if = "Option::is_none")]
     changed: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -157,6 +160,7 @@ fn json(cfg: &Options, facts: &Facts, a: &Assessment, x: &Extras) -> String {
         kube_proxy: &a.kube_proxy,
         findings: &a.findings,
         probe: x.probe,
+        nft_probe: facts.nft_probe.as_ref(),
         changed: changed(x),
         dry_run: x.actions.map(|_| x.dry_run),
         ready_after_apply: x.ready_after_apply,
@@ -233,7 +237,7 @@ fn text(cfg: &Options, facts: &Facts, a: &Assessment, x: &Extras) -> String {
     modules_section(&mut o, a);
     sysctls_section(&mut o, a);
     binaries_section(&mut o, facts);
-    kube_proxy_section(&mut o, a, x);
+    kube_proxy_section(&mut o, facts, a, x);
     findings_section(&mut o, &p, a);
     summary_section(&mut o, &p, a, x);
     o
@@ -444,7 +448,7 @@ pub fn version_text(b: &Binary) -> String {
         .unwrap_or_default()
 }
 
-fn kube_proxy_section(o: &mut String, a: &Assessment, x: &Extras) {
+fn kube_proxy_section(o: &mut String, facts: &Facts, a: &Assessment, x: &Extras) {
     let kp = &a.kube_proxy;
     o.push('\n');
     wrap_into(
@@ -500,6 +504,30 @@ fn kube_proxy_section(o: &mut String, a: &Assessment, x: &Extras) {
             "    ",
             &format!("live probe (as kube-proxy >= 1.27): {}", clean(&pr.detail)),
         );
+    }
+    // a probe that did not run says why in its LiveProbe finding
+    if let Some(pr) = facts.nft_probe.as_ref().filter(|p| p.ran) {
+        wrap_into(
+            o,
+            "  ",
+            "    ",
+            &format!("live probe (nftables): {}", clean(&pr.detail)),
+        );
+        for f in &pr.families {
+            for r in &f.refused {
+                wrap_into(
+                    o,
+                    "    ",
+                    "      ",
+                    &format!(
+                        "{}: {} <- {}",
+                        f.family,
+                        clean(&r.error),
+                        clean(&r.statement)
+                    ),
+                );
+            }
+        }
     }
     modes::render(o, kp);
 }

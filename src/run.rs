@@ -6,6 +6,7 @@ use crate::config::{Config, Mode};
 use crate::exit::Exit;
 use crate::plan::{self, files::sysctl_keys};
 use crate::probe::live as live_probe;
+use crate::probe::nftprobe as nft_probe;
 use crate::report::{self, Extras};
 use crate::{apply, probe};
 
@@ -147,27 +148,49 @@ pub fn run(cfg: &Config) -> Result<(String, Exit)> {
     }
 }
 
-/// `check`: the report, with the live probe when asked for (IPVS mode only).
+/// `check`: the report, with the live probe when asked for: IPVS's dummy virtual server in
+/// IPVS mode, the scratch nftables tables in nftables mode (their answer goes into the
+/// verdict).
 fn check(cfg: &Config, survey: &Survey, probe: bool) -> Result<(String, Exit)> {
+    let mode = survey.wanted.proxy_mode();
+    let ipvs = mode == Some(crate::domain::ProxyMode::Ipvs);
+    let nftables = mode == Some(crate::domain::ProxyMode::Nftables);
+    let probed;
+    let survey = if probe && nftables {
+        let mut facts = survey.facts.clone();
+        facts.nft_probe = Some(nft_probe::probe(&cfg.root)?);
+        probed = Survey::of(cfg, facts);
+        &probed
+    } else {
+        survey
+    };
     let Survey { facts, wanted, .. } = survey;
     let mut a = survey.assess(cfg);
-    // the live probe is IPVS's (a dummy virtual server): other modes do not need it
-    let ipvs = wanted.proxy_mode() == Some(crate::domain::ProxyMode::Ipvs);
     let live = if probe && ipvs {
         Some(live_probe::probe(&cfg.root, &wanted.scheduler)?)
     } else {
         None
     };
-    if probe && !ipvs {
-        a.findings.push(plan::Finding {
-            id: "LiveProbe".into(),
-            severity: plan::Severity::Info,
-            message: format!(
-                "--probe asks the kernel for IPVS; the mode is {:?}, so it was not run",
+    let note = |severity, message| plan::Finding {
+        id: "LiveProbe".into(),
+        severity,
+        message,
+        also: Vec::new(),
+    };
+    if probe && !ipvs && !nftables {
+        a.findings.push(note(
+            plan::Severity::Info,
+            format!(
+                "--probe asks the kernel for IPVS or nftables; the mode is {:?}, so it was not run",
                 wanted.mode
             ),
-            also: Vec::new(),
-        });
+        ));
+    }
+    if let Some(p) = facts.nft_probe.as_ref().filter(|p| !p.ran) {
+        a.findings.push(note(
+            plan::Severity::Warning,
+            format!("--probe (nftables): {}", p.detail),
+        ));
     }
     let mut ready = a.ready();
     if let Some(p) = &live {

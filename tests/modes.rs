@@ -397,14 +397,52 @@ fn a_blank_scheduler_means_rr() {
 }
 
 #[test]
-fn the_ipvs_live_probe_is_not_run_for_another_mode() {
+fn no_live_probe_is_run_for_iptables_mode() {
     // read-only on this machine: --probe needs the real root, and is skipped here
+    let r = nodeprep(&["--mode", "iptables", "--output", "json", "check", "--probe"]);
+    let v: Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", r.stdout, r.stderr));
+    assert!(v.get("probe").is_none(), "{}", v["probe"]);
+    assert!(v.get("nft_probe").is_none(), "{}", v["nft_probe"]);
+    let f = finding(&v, "LiveProbe").expect("a note that the probe was skipped");
+    assert_eq!(f["severity"], "info");
+}
+
+#[test]
+fn the_nftables_probe_answers_on_the_real_root_or_says_why_not() {
+    // the real / as it is: with no nft (this machine) the probe says it cannot run; with
+    // one, its tables live in a namespace of their own and go with it
     let r = nodeprep(&["--mode", "nftables", "--output", "json", "check", "--probe"]);
     let v: Value = serde_json::from_str(&r.stdout)
         .unwrap_or_else(|e| panic!("{e}: {} {}", r.stdout, r.stderr));
     assert!(v.get("probe").is_none(), "{}", v["probe"]);
-    let f = finding(&v, "LiveProbe").expect("a note that the probe was skipped");
-    assert_eq!(f["severity"], "info");
+    let p = &v["nft_probe"];
+    let nft = v["binaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "nft")
+        .unwrap();
+    if p["ran"] == true {
+        let families: Vec<&str> = p["families"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["family"].as_str().unwrap())
+            .collect();
+        assert_eq!(families, ["ip", "ip6"], "{p}");
+    } else {
+        assert_eq!(p["families"], serde_json::json!([]), "{p}");
+        let f = finding(&v, "LiveProbe").expect("why the probe did not run");
+        assert_eq!(f["severity"], "warning");
+        assert!(f["message"].as_str().unwrap().contains("cannot run"), "{f}");
+        if nft["path"].is_null() {
+            assert!(
+                f["message"].as_str().unwrap().contains("no nft under /"),
+                "{f}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -89,5 +89,6 @@ pub(super) fn situation<'a>(
         nft: fx.binary("nft"),
         ipv6: fx.ipv6,
         feature_gates: gates,
+        nft_probe: fx.nft_probe.as_ref(),
     }
 }

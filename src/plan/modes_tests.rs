@@ -728,6 +728,7 @@ fn situation<'a>(
         nft: n.nft.as_ref(),
         ipv6: n.ipv6,
         feature_gates: &n.gates,
+        nft_probe: None,
     }
 }
 
@@ -925,4 +926,205 @@ fn nft_banner_check_is_knftables_prefix_check() {
     // "v1.0.0" without the space after it is not what knftables refuses
     assert!(nft_version_ok("nftables v1.0.0"));
     assert!(nft_version_ok("nftables v1.1.1 (Commodore Bullmoose #2)"));
+}
+
+mod probed {
+    //! `check --probe` in nftables mode: the kernel's answer to the scratch tables decides.
+    use super::*;
+    use crate::probe::nftprobe::{FamilyProbe, NftProbe, Refusal};
+
+    fn family(name: &str, table: bool, refused: Vec<Refusal>) -> FamilyProbe {
+        FamilyProbe {
+            family: name.into(),
+            table,
+            loaded: table && refused.is_empty(),
+            refused,
+            deleted: true,
+        }
+    }
+    fn refusal(statement: &str, error: &str, harmless: bool) -> Refusal {
+        Refusal {
+            statement: statement.into(),
+            error: error.into(),
+            harmless,
+        }
+    }
+    fn probe(families: Vec<FamilyProbe>) -> NftProbe {
+        NftProbe {
+            ran: true,
+            detail: "d".into(),
+            families,
+        }
+    }
+    fn loads() -> NftProbe {
+        probe(vec![
+            family("ip", true, vec![]),
+            family("ip6", true, vec![]),
+        ])
+    }
+    const NO_SUCH: &str = "Error: Could not process rule: No such file or directory";
+    const NO_AF: &str = "Error: Could not process rule: Address family not supported by protocol";
+    fn numgen_refused() -> NftProbe {
+        let r = refusal(
+            "add rule ip nodeprep-probe service-a numgen random mod 2 vmap { 0 : goto endpoint-a , 1 : goto endpoint-b }",
+            NO_SUCH,
+            false,
+        );
+        probe(vec![
+            family("ip", true, vec![r]),
+            family("ip6", true, vec![]),
+        ])
+    }
+    fn ip6_refused() -> NftProbe {
+        let r = refusal("add table ip6 nodeprep-probe", NO_AF, false);
+        probe(vec![
+            family("ip", true, vec![]),
+            family("ip6", false, vec![r]),
+        ])
+    }
+
+    fn judged(n: &N, version: &str, p: &NftProbe) -> crate::plan::verdict::Judgement {
+        let mut s = situation(n, "nftables", version, "rr", H);
+        s.nft_probe = Some(p);
+        judge(&s)
+    }
+    fn has(j: &crate::plan::verdict::Judgement, part: &str) -> bool {
+        j.reasons.iter().any(|r| r.contains(part))
+    }
+
+    #[test]
+    fn the_kernels_yes_stands_for_the_module_index() {
+        let mut n = debian();
+        no_numgen(&mut n);
+        let j = judged(&n, "1.33", &loads());
+        assert_eq!(j.outcome, Nftables, "{:?}", j.reasons);
+        assert!(
+            has(
+                &j,
+                "the kernel loaded kube-proxy's statement shapes for ip and ip6"
+            ),
+            "{:?}",
+            j.reasons
+        );
+    }
+
+    #[test]
+    fn a_refused_statement_is_broken_with_nfts_words() {
+        let j = judged(&debian(), "1.33", &numgen_refused());
+        assert_eq!(j.outcome, Broken, "{:?}", j.reasons);
+        assert!(
+            has(&j, &format!("\"nftables sync failed\" err=\"{NO_SUCH}\"")),
+            "{:?}",
+            j.reasons
+        );
+        assert!(
+            has(
+                &j,
+                "(--probe, ip: the kernel refused `add rule ip nodeprep-probe service-a numgen random"
+            ),
+            "{:?}",
+            j.reasons
+        );
+    }
+
+    #[test]
+    fn a_refused_ip6_table_fails_until_1_34_drops_ipv6_on_a_host_without_it() {
+        let mut n = debian();
+        no_ipv6(&mut n);
+        for version in ["1.31", "1.32", "1.33"] {
+            let j = judged(&n, version, &ip6_refused());
+            assert_eq!(j.outcome, Fail, "{version}: {:?}", j.reasons);
+            assert!(
+                has(&j, &format!("could not run nftables command: {NO_AF}")),
+                "{:?}",
+                j.reasons
+            );
+            assert!(has(&j, "no /proc/net/if_inet6"), "{:?}", j.reasons);
+        }
+        for version in ["1.34", "1.37"] {
+            let j = judged(&n, version, &ip6_refused());
+            assert_eq!(j.outcome, Nftables, "{version}: {:?}", j.reasons);
+            assert!(
+                has(&j, "writes IPv4 rules alone; the ip6 table was refused"),
+                "{:?}",
+                j.reasons
+            );
+        }
+        // with IPv6 present, 1.34 still starts both proxiers
+        let j = judged(&debian(), "1.34", &ip6_refused());
+        assert_eq!(j.outcome, Fail, "{:?}", j.reasons);
+    }
+
+    #[test]
+    fn ipv6_disabled_with_a_working_ip6_family_is_settled() {
+        let mut n = debian();
+        no_ipv6(&mut n);
+        let j = judged(&n, "1.33", &loads());
+        assert_eq!(j.outcome, Nftables, "{:?}", j.reasons);
+        assert!(
+            has(&j, "this kernel took the ip6 table (--probe)"),
+            "{:?}",
+            j.reasons
+        );
+        assert!(!has(&j, "unverified"), "{:?}", j.reasons);
+        let j = judged(&n, "1.34", &loads());
+        assert!(
+            has(&j, "the ip6 table loaded all the same"),
+            "{:?}",
+            j.reasons
+        );
+    }
+
+    #[test]
+    fn a_refused_comment_is_harmless() {
+        let r = refusal(
+            "add table ip nodeprep-probe { comment \"x\" ; }",
+            NO_SUCH,
+            true,
+        );
+        let p = probe(vec![
+            family("ip", true, vec![r]),
+            family("ip6", true, vec![]),
+        ]);
+        let j = judged(&debian(), "1.33", &p);
+        assert_eq!(j.outcome, Nftables, "{:?}", j.reasons);
+        assert!(has(&j, "knftables leaves them out"), "{:?}", j.reasons);
+    }
+
+    #[test]
+    fn what_comes_before_the_kernel_still_decides() {
+        // the kernel-version check (1.33), nf_conntrack (every mode), and the host's nft
+        let mut n = debian();
+        k5_12(&mut n);
+        assert_eq!(judged(&n, "1.33", &loads()).outcome, Fail);
+        let mut n = debian();
+        no_ct(&mut n);
+        assert_eq!(judged(&n, "1.33", &loads()).outcome, Fail);
+        let mut n = debian();
+        no_nft(&mut n);
+        assert_eq!(judged(&n, "1.33", &loads()).outcome, Fail);
+    }
+
+    #[test]
+    fn a_probe_that_did_not_run_leaves_the_module_index_to_judge() {
+        let mut n = debian();
+        no_numgen(&mut n);
+        let p = NftProbe {
+            ran: false,
+            detail: "cannot run".into(),
+            families: vec![],
+        };
+        let j = judged(&n, "1.33", &p);
+        assert_eq!(j.outcome, Broken, "{:?}", j.reasons);
+        assert!(has(&j, "nft_numgen"), "{:?}", j.reasons);
+    }
+
+    #[test]
+    fn the_migration_table_s_nftables_row_hears_the_probe_too() {
+        let p = numgen_refused();
+        let n = debian();
+        let mut s = situation(&n, "ipvs", "1.33", "rr", H);
+        s.nft_probe = Some(&p);
+        assert_eq!(modes::migration(&s).nftables.outcome, Broken);
+    }
 }

@@ -4,6 +4,7 @@
 //! seen when the rules are first written: kube-proxy runs, but Services do not work.
 
 use crate::domain::Runtime;
+use crate::probe::nftprobe::{NftProbe, TABLE};
 
 use super::verdict::{Judgement, Outcome, Situation, available, done, v};
 
@@ -82,7 +83,9 @@ pub fn judge(s: &Situation) -> Judgement {
             );
         }
     }
-    if !available(s, "nf_tables") {
+    // `check --probe`: the kernel's own answer stands for the module index's
+    let probed = s.nft_probe.filter(|p| p.ran);
+    if probed.is_none() && !available(s, "nf_tables") {
         return fail(
             "unable to create proxier: could not run nftables command: Error: Could not process rule: Operation not supported".into(),
             format!("(nf_tables is not available on kernel {}: not built in, and not loadable by the kernel)", k.release),
@@ -99,6 +102,9 @@ pub fn judge(s: &Situation) -> Judgement {
                 k.release
             ),
         );
+    }
+    if let Some(p) = probed {
+        return by_probe(s, p);
     }
     // the rules: only written after start, so a gap leaves kube-proxy running uselessly
     // (`th dport` is nft's spelling of the transport-header match the kernel has had since
@@ -138,6 +144,85 @@ pub fn judge(s: &Situation) -> Judgement {
             missing.join(", ")
         ),
     ];
+    reasons.extend(notes);
+    done(Outcome::Broken, reasons)
+}
+
+/// The verdict from what the kernel said to the scratch tables (`check --probe`), for the
+/// families kube-proxy writes rules for: a table refused is kube-proxy's start-up check
+/// failing; a statement refused is its rules failing to load.
+fn by_probe(s: &Situation, p: &NftProbe) -> Judgement {
+    let families: &[&str] = if ipv6_rules(s) {
+        &["ip", "ip6"]
+    } else {
+        &["ip"]
+    };
+    let probed: Vec<_> = families.iter().filter_map(|f| p.family(f)).collect();
+    if let Some(f) = probed.iter().find(|f| !f.table) {
+        let error = f
+            .refused
+            .first()
+            .map_or("the kernel refused the table", |r| r.error.as_str());
+        let mut reasons = vec![
+            format!("unable to create proxier: could not run nftables command: {error}"),
+            format!(
+                "(--probe: the kernel refused an {} table: `add table {} {TABLE}` in a scratch network namespace)",
+                f.family, f.family
+            ),
+        ];
+        if f.family == "ip6" && !s.ipv6 {
+            reasons.push(format!(
+                "(no /proc/net/if_inet6, and kube-proxy {} starts an IPv6 proxier beside the IPv4 one; from 1.34 it runs IPv4 alone)",
+                s.version
+            ));
+        }
+        return done(Outcome::Fail, reasons);
+    }
+    let refused: Vec<(&str, &crate::probe::nftprobe::Refusal)> = probed
+        .iter()
+        .flat_map(|f| f.refused.iter().map(move |r| (f.family.as_str(), r)))
+        .collect();
+    let mut notes = Vec::new();
+    if refused.iter().any(|(_, r)| r.harmless) {
+        notes.push(
+            "(--probe: the kernel refused object comments; knftables leaves them out: harmless)"
+                .to_string(),
+        );
+    }
+    if !ipv6_rules(s)
+        && let Some(six) = p.family("ip6")
+    {
+        notes.push(format!(
+            "(no /proc/net/if_inet6: kube-proxy {} writes IPv4 rules alone; the ip6 table {})",
+            s.version,
+            if six.loaded {
+                "loaded all the same"
+            } else {
+                "was refused"
+            }
+        ));
+    } else if !s.ipv6 {
+        notes.push(format!(
+            "(no /proc/net/if_inet6, yet kube-proxy {} starts an IPv6 proxier too: this kernel took the ip6 table (--probe))",
+            s.version
+        ));
+    }
+    let bad: Vec<_> = refused.iter().filter(|(_, r)| !r.harmless).collect();
+    let Some((_, first)) = bad.first() else {
+        let mut reasons = vec![format!(
+            "(--probe: the kernel loaded kube-proxy's statement shapes for {} in a scratch table)",
+            families.join(" and ")
+        )];
+        reasons.extend(notes);
+        return done(Outcome::Nftables, reasons);
+    };
+    let mut reasons = vec![format!("\"nftables sync failed\" err=\"{}\"", first.error)];
+    for (family, r) in &bad {
+        reasons.push(format!(
+            "(--probe, {family}: the kernel refused `{}`: {})",
+            r.statement, r.error
+        ));
+    }
     reasons.extend(notes);
     done(Outcome::Broken, reasons)
 }

@@ -10,6 +10,7 @@ use crate::domain::Runtime;
 use crate::domain::Version;
 use crate::probe::binaries::Binary;
 use crate::probe::kernel::{Kernel, ModState};
+use crate::probe::nftprobe::NftProbe;
 use crate::probe::persist::{InstallEffect, Persistence, install_effect};
 
 /// The newest behaviour nodeprep models; used when no version is given or found.
@@ -81,6 +82,8 @@ pub struct Situation<'a> {
     pub ipv6: bool,
     /// `featureGates` of the KubeProxyConfiguration.
     pub feature_gates: &'a BTreeMap<String, bool>,
+    /// What the kernel said to kube-proxy's nftables statement shapes (`check --probe`).
+    pub nft_probe: Option<&'a NftProbe>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

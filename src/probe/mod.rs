@@ -8,6 +8,7 @@ pub mod dropins;
 pub mod kernel;
 pub mod kubeconfig;
 pub mod live;
+pub mod nftprobe;
 pub mod os;
 pub mod packages;
 pub mod persist;
@@ -71,6 +72,9 @@ pub struct Facts {
     /// Modules `apply` tried to load and could not, with why: a fact about the node once
     /// apply has run (empty before).
     pub load_failures: std::collections::BTreeMap<String, String>,
+    /// `check --probe` in nftables mode: what the kernel said to kube-proxy's statement
+    /// shapes (None: not asked).
+    pub nft_probe: Option<nftprobe::NftProbe>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -156,6 +160,7 @@ fn read_files(
         masked: changeable.masked,
         modprobe: root.find_program("modprobe"),
         load_failures: Default::default(),
+        nft_probe: None,
         kernel,
     })
 }
@@ -187,6 +192,7 @@ pub fn reprobe(root: &Root, sysctl_keys: &[String], before: &Facts) -> Result<Fa
         masked: changeable.masked,
         modprobe: before.modprobe.clone(),
         load_failures: before.load_failures.clone(),
+        nft_probe: before.nft_probe.clone(),
     })
 }
 

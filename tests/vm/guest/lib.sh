@@ -67,3 +67,13 @@ finish() {
   fi
   log "$(cat /run/npvm/verdict.$SCEN)"
 }
+
+# measure TEXT: a measured fact for the host's summary (a "vm: BOOT: TEXT" line)
+measure() { log "MEASURE $*"; printf 'MEASURE %s: %s\n' "$SCEN" "$*" | tr -d '\r' > /dev/ttyS1; }
+
+# reset_modules: every module in /proc/modules removed (dependents first), as far as rmmod can
+reset_modules() {
+  for _i in 1 2 3 4 5 6; do
+    for _m in $(cut -d' ' -f1 /proc/modules); do /sbin/rmmod "$_m" 2>/dev/null; done
+  done
+}
