@@ -130,14 +130,16 @@ pub fn trampoline(args: &[OsString]) -> u8 {
 /// Err(None): the child said why already.
 fn trampoline_answers(args: &[OsString]) -> Result<String, Option<String>> {
     let (_, _, privilege, _) = batch(&args[2..])?;
+    // this binary, by the link the kernel follows whatever the mount namespace (a path
+    // read from it names the file as the old namespace sees it), else as it was run
+    let exe = Some(std::path::PathBuf::from("/proc/self/exe"))
+        .filter(|p| p.exists())
+        .or_else(|| args.first().map(std::path::PathBuf::from))
+        .ok_or_else(|| Some("cannot find nodeprep's own binary".to_string()))?;
     if !crate::sandbox::enter_namespaces(privilege) {
         return batch_answers(&args[2..]);
     }
     // this process's first child is PID 1 there: when it ends, so does all it started
-    let exe = std::env::current_exe()
-        .ok()
-        .or_else(|| args.first().map(std::path::PathBuf::from))
-        .ok_or_else(|| Some("cannot find nodeprep's own binary".to_string()))?;
     let mut pid1 = Command::new(exe);
     pid1.arg(TRAMPOLINE_PID1).args(&args[2..]);
     let status = pid1
