@@ -1,7 +1,8 @@
 //! A root that is not `/` is untrusted (issue 26): its programs run sandboxed when it is a
 //! live node's, not at all when it is an image, and "live" is the kernel's word, not the
-//! root's. The hostile helper is a static C program built here: it climbs out of its chroot,
-//! mounts a procfs, signals a process of the test's, and leaves a `setsid` child behind.
+//! root's. The hostile helper is a static C program built here (tests/vm/guest/hostile.c, which
+//! the QEMU suite plants too): it climbs out of its chroot, mounts a procfs, signals a process
+//! of the test's, and leaves a `setsid` child behind.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -16,43 +17,11 @@ use crate::support::*;
 /// The name the hostile helper's left-behind child takes (its `comm`).
 const KID: &str = "np-hostile-kid";
 
-const HOSTILE_C: &str = r#"
-#include <fcntl.h>
-#include <signal.h>
-#include <stdio.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-int main(void) {
-    int ran = open("/tmp/hostile-ran", O_WRONLY | O_CREAT | O_APPEND, 0666);
-    if (ran >= 0) { write(ran, "ran\n", 4); close(ran); }
-    /* the classic chroot escape: a chroot below the cwd, then up past the old root */
-    mkdir("/.esc", 0700);
-    if (chroot("/.esc") == 0) {
-        for (int i = 0; i < 64; i++) chdir("..");
-        chroot(".");
-    }
-    int fd = open(OUTSIDE "/escaped", O_WRONLY | O_CREAT, 0644);
-    if (fd >= 0) { write(fd, "x", 1); close(fd); }
-    mkdir("/hostile-mnt", 0755);
-    mount("proc", "/hostile-mnt", "proc", 0, 0);
-    kill(VICTIM, SIGTERM);
-    if (fork() == 0) {
-        setsid();
-        prctl(PR_SET_NAME, "np-hostile-kid");
-        sleep(120);
-        _exit(0);
-    }
-    puts("ipset v7.17, protocol version: 7");
-    puts("iptables v1.8.9 (nf_tables)");
-    return 0;
-}
-"#;
+const HOSTILE_C: &str = include_str!("vm/guest/hostile.c");
 
-/// The hostile program, static, aimed at `outside` and at `victim`'s pid; None (a skip is
-/// printed) where no C compiler with a static libc is installed (.ci/run installs one).
-fn build_hostile(dir: &Path, outside: &Path, victim: u32) -> Option<std::path::PathBuf> {
+/// The hostile program, static, aimed at `outside`; None (a skip is printed) where no C
+/// compiler with a static libc is installed (.ci/run installs one).
+fn build_hostile(dir: &Path, outside: &Path) -> Option<std::path::PathBuf> {
     let src = dir.join("hostile.c");
     let bin = dir.join("hostile");
     fs::write(&src, HOSTILE_C).unwrap();
@@ -60,7 +29,6 @@ fn build_hostile(dir: &Path, outside: &Path, victim: u32) -> Option<std::path::P
         .args(["-static", "-O1", "-o"])
         .arg(&bin)
         .arg(format!("-DOUTSIDE=\"{}\"", outside.display()))
-        .arg(format!("-DVICTIM={victim}"))
         .arg(&src)
         .output();
     match built {
@@ -96,6 +64,7 @@ impl Watch {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
+        node.write("/tmp/victim.pid", &victim.id().to_string());
         Watch {
             victim,
             mounts: mount_points(),
@@ -165,11 +134,7 @@ fn plant(node: &Node, bin: &Path, program: &str) {
 fn a_live_root_s_hostile_helpers_reach_nothing_outside() {
     let node = Node::new("debian12-ready");
     let watch = Watch::new(&node);
-    let Some(bin) = build_hostile(
-        node.root.parent().unwrap(),
-        &node.outside,
-        watch.victim.id(),
-    ) else {
+    let Some(bin) = build_hostile(node.root.parent().unwrap(), &node.outside) else {
         return;
     };
     for p in ["/usr/sbin/ipset", "/usr/sbin/iptables"] {
@@ -188,11 +153,7 @@ fn a_live_root_s_hostile_helpers_reach_nothing_outside() {
 fn a_hostile_modprobe_gets_no_more_than_loading_modules() {
     let node = Node::new("debian12-fresh");
     let watch = Watch::new(&node);
-    let Some(bin) = build_hostile(
-        node.root.parent().unwrap(),
-        &node.outside,
-        watch.victim.id(),
-    ) else {
+    let Some(bin) = build_hostile(node.root.parent().unwrap(), &node.outside) else {
         return;
     };
     plant(&node, &bin, "/usr/sbin/modprobe");
@@ -213,11 +174,7 @@ fn a_hostile_modprobe_gets_no_more_than_loading_modules() {
 fn a_crafted_proc_does_not_make_an_image_live() {
     let node = Node::new("debian12-fresh");
     let watch = Watch::new(&node);
-    let Some(bin) = build_hostile(
-        node.root.parent().unwrap(),
-        &node.outside,
-        watch.victim.id(),
-    ) else {
+    let Some(bin) = build_hostile(node.root.parent().unwrap(), &node.outside) else {
         return;
     };
     for p in [

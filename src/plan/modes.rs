@@ -173,7 +173,20 @@ fn judge_mode(s: &Situation) -> Judgement {
     match s.mode {
         // from 1.28 platformCheckSupported asks iptables first for both iptables-based modes
         "ipvs" if s.version >= v(1, 28) && iptables_problem(s).is_some() => judge_iptables(s),
-        "ipvs" => ipvs::judge_ipvs(s),
+        "ipvs" => {
+            let mut j = ipvs::judge_ipvs(s);
+            // before 1.28 nothing asks iptables first, yet the IPVS proxier writes iptables
+            // rules (masquerade, KUBE-* chains): without iptables they fail at every sync
+            if j.outcome == Outcome::Ipvs
+                && let Some(problem) = iptables_problem(s)
+            {
+                j.outcome = Outcome::Broken;
+                j.reasons.push(format!(
+                    "the IPVS proxier's iptables rules fail to load: {problem}"
+                ));
+            }
+            j
+        }
         "nftables" if s.version >= v(1, 29) => nftables::judge(s),
         "userspace" => done(Outcome::Userspace, vec![]),
         "" | "iptables" => judge_iptables(s),

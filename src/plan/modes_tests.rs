@@ -583,7 +583,10 @@ const ROWS: &[Row] = &[
 
     // ---- IPVS mode ----
     // from 1.28 platformCheckSupported asks iptables first for IPVS mode too
-    r(|n| { ready(n); no_iptables_kernel(n) }, "ipvs", "1.27", "rr", C, Ipvs, ""),
+    // before 1.28 nothing checks iptables first, but the IPVS proxier's iptables rules fail
+    r(|n| { ready(n); no_iptables_kernel(n) }, "ipvs", "1.27", "rr", C, Broken, "the IPVS proxier's iptables rules fail to load: kernel"),
+    r(|n| { ready(n); no_iptables_kernel(n) }, "ipvs", "1.20", "rr", C, Broken, "the IPVS proxier's iptables rules fail to load"),
+    r(|n| { ready(n); no_iptables_binary(n) }, "ipvs", "1.26", "rr", H, Broken, "iptables is not installed on the host"),
     r(|n| { ready(n); no_iptables_kernel(n) }, "ipvs", "1.28", "rr", C, Fail, "iptables is not available on this host"),
     r(|n| { ready(n); no_iptables_binary(n) }, "ipvs", "1.28", "rr", H, Fail, "iptables is not installed on the host"),
     r(|n| { ready(n); no_iptables_binary(n) }, "ipvs", "1.28", "rr", C, Ipvs, ""),
@@ -638,7 +641,7 @@ const ROWS: &[Row] = &[
     r(install_true_sh, "ipvs", "1.27", "sh", C, Fail, "can't use the IPVS proxier: no such file or directory"),
     r(install_true_sh, "ipvs", "1.27", "rr", H, Ipvs, ""),
     // modules_disabled: 1.17–1.26 modprobe fails for what is not loaded
-    r(ready_modules_disabled, "ipvs", "1.17", "rr", C, Ipvs, ""),
+    r(ready_modules_disabled, "ipvs", "1.17", "rr", C, Broken, "the IPVS proxier's iptables rules fail to load"),
     r(modules_disabled_nf_loaded, "ipvs", "1.17", "rr", C, Iptables, "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
     r(modules_disabled_nf_loaded, "ipvs", "1.16", "rr", C, Iptables, "[ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]"),
     // the fallback is tryIPTablesProxy: it ends where iptables mode would (PR #111806 removed it)

@@ -18,16 +18,30 @@ pub fn render(o: &mut String, kp: &KubeProxyVerdict) {
         "  ",
         &format!("Proxy modes, kube-proxy {} on this node now:", kp.version),
     );
-    for (mode, row) in kp.modes.rows() {
+    // a reason every mode gives (nf_conntrack's condition) is said once, after the rows
+    let rows: Vec<_> = kp.modes.rows().into_iter().collect();
+    let shared: Vec<&String> = rows
+        .first()
+        .map(|(_, first)| {
+            shown_reasons(&first.reasons)
+                .filter(|r| rows.iter().all(|(_, row)| row.reasons.contains(r)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let shared = if rows.len() > 1 { shared } else { vec![] };
+    for (mode, row) in &rows {
         wrap_into(
             o,
             &format!("  {mode:<9} "),
             "            ",
             &row.outcome.sentence(mode),
         );
-        for r in shown_reasons(&row.reasons) {
+        for r in shown_reasons(&row.reasons).filter(|r| !shared.contains(r)) {
             wrap_into(o, "            ", "              ", &clean(r));
         }
+    }
+    for r in shared {
+        wrap_into(o, "  every mode ", "              ", &clean(r));
     }
 }
 
