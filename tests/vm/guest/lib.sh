@@ -77,3 +77,17 @@ reset_modules() {
     for _m in $(cut -d' ' -f1 /proc/modules); do /sbin/rmmod "$_m" 2>/dev/null; done
   done
 }
+
+# container DIR: a DaemonSet-like container root at DIR: a tmpfs with nodeprep in /bin,
+# read-only system directories, its own procfs, and the node's / at DIR/host
+container() {
+  mkdir -p "$1"
+  mount -t tmpfs ctr "$1" || fail "cannot mount the container's tmpfs"
+  mkdir -p "$1/host" "$1/proc" "$1/bin" "$1/etc" "$1/lib" "$1/lib64" "$1/usr" "$1/dev"
+  for _d in /lib /lib64 /usr; do
+    [ -d $_d ] && mount -o bind,ro $_d "$1$_d"
+  done
+  cp "$NP" "$1/bin/nodeprep"
+  mount -t proc proc "$1/proc" || fail "cannot mount proc in the container"
+  mount -o rbind / "$1/host" || fail "cannot bind the node's / at /host"
+}

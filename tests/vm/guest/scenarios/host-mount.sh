@@ -8,15 +8,7 @@ NP=$(command -v nodeprep) || { fail "nodeprep not in PATH"; finish; exit 0; }
 
 for m in $MODS; do loaded $m && fail "precondition: $m already loaded at boot"; done
 CTR=/run/npvm/ctr
-mkdir -p $CTR
-mount -t tmpfs ctr $CTR || fail "cannot mount the container's tmpfs"
-mkdir -p $CTR/host $CTR/proc $CTR/bin $CTR/etc $CTR/lib $CTR/lib64 $CTR/usr $CTR/dev
-for d in /lib /lib64 /usr; do
-  [ -d $d ] && mount -o bind,ro $d $CTR$d
-done
-cp "$NP" $CTR/bin/nodeprep
-mount -t proc proc $CTR/proc || fail "cannot mount proc in the container"
-mount -o rbind / $CTR/host || fail "cannot bind the node's / at /host"
+container $CTR
 
 expect_rc 0 unshare -m chroot $CTR /bin/nodeprep --root /host apply
 show_modules

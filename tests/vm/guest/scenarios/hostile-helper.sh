@@ -1,7 +1,8 @@
 # Scenario: a hostile ipset in the node a DaemonSet-like container checks with
 # --root /host (a live root: the real procfs, the running kernel's modules). The
-# static program (tests/vm/guest/hostile.c) climbs out of its chroot, mounts a
-# procfs, signals a process of the node's and leaves a setsid child behind. It
+# static program (tests/vm/guest/hostile.c) climbs out of its chroot, reads
+# /etc/shadow through /proc/PID/root, mounts a procfs, signals a process of the
+# node's and leaves a setsid child behind. It
 # must run (sandboxed), and the guest must be unharmed: no file outside its
 # root, no mount in any namespace, the process alive, no child left.
 . /vm/lib.sh
@@ -9,25 +10,19 @@ NP=$(command -v nodeprep) || { fail "nodeprep not in PATH"; finish; exit 0; }
 [ -x /vm/hostile ] || { fail "no /vm/hostile: tests/vm/run could not build it (cc -static)"; finish; exit 0; }
 
 CTR=/run/npvm/hctr
-mkdir -p $CTR /run/npvm/hostile-outside
-mount -t tmpfs ctr $CTR || fail "cannot mount the container's tmpfs"
-mkdir -p $CTR/host $CTR/proc $CTR/bin $CTR/lib $CTR/lib64 $CTR/usr
-for d in /lib /lib64 /usr; do
-  [ -d $d ] && mount -o bind,ro $d $CTR$d
-done
-cp "$NP" $CTR/bin/nodeprep
-mount -t proc proc $CTR/proc || fail "cannot mount proc in the container"
-mount -o rbind / $CTR/host || fail "cannot bind the node's / at /host"
+mkdir -p /run/npvm/hostile-outside
+container $CTR
 
 ipset=$(command -v ipset) || ipset=/usr/sbin/ipset
 cp /vm/hostile "$ipset" && chmod 755 "$ipset" || fail "cannot plant the hostile ipset"
 sleep 600 &
 VICTIM=$!
 echo $VICTIM > /tmp/victim.pid
-rm -f /tmp/hostile-ran
+rm -f /tmp/hostile-ran /tmp/hostile-read
 
 run unshare -m chroot $CTR /bin/nodeprep --root /host check
 [ -s /tmp/hostile-ran ] || fail "the hostile ipset did not run"
+[ -s /tmp/hostile-read ] && fail "the helper read the node's /etc/shadow through $(head -n 1 /tmp/hostile-read)"
 for f in /run/npvm/hostile-outside/escaped $CTR/run/npvm/hostile-outside/escaped; do
   [ -e "$f" ] && fail "the helper escaped its chroot: $f exists"
 done
