@@ -24,7 +24,7 @@ function __fish_nodeprep_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c nodeprep -n "__fish_nodeprep_needs_command" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted into it; a DIR without a live /proc is an image, judged as it will boot' -r -F
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted and sandboxed in it; a DIR whose /proc is not the running kernel\'s procfs with that kernel\'s modules is an image, judged as it will boot, and none of its programs runs' -r -F
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -s o -l output -d 'Report format' -r -f -a "text\t''
 json\t''
 prometheus\t'Prometheus text exposition, for node_exporter\'s textfile collector'"
@@ -34,7 +34,7 @@ complete -c nodeprep -n "__fish_nodeprep_needs_command" -l scheduler -d 'IPVS sc
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kube-proxy-version -d 'kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour' -r
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
 host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
-complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kernel-release -d 'For a root without a live /proc (an image): the kernel to judge for, when /lib/modules holds several' -r
+complete -c nodeprep -n "__fish_nodeprep_needs_command" -l kernel-release -d 'For an image root: the kernel to judge for, when /lib/modules holds several' -r
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -l mode -d 'Proxy mode to prepare and judge for; overrides the config\'s mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs' -r -f -a "ipvs\t''
 nftables\t''
 iptables\t''"
@@ -50,7 +50,7 @@ complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "apply" -d 'Load t
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "watch" -d 'Check again and again (every --interval, and when a file of /etc/sysctl.d, /etc/modules-load.d, /etc/modprobe.d or /lib/modules changes), keep --textfile\'s metrics current, log each change of readiness; reports drift, never repairs it'
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "completion" -d 'Print the shell completion script for bash, zsh or fish (like kubectl completion SHELL)'
 complete -c nodeprep -n "__fish_nodeprep_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted into it; a DIR without a live /proc is an image, judged as it will boot' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted and sandboxed in it; a DIR whose /proc is not the running kernel\'s procfs with that kernel\'s modules is an image, judged as it will boot, and none of its programs runs' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -s o -l output -d 'Report format' -r -f -a "text\t''
 json\t''
 prometheus\t'Prometheus text exposition, for node_exporter\'s textfile collector'"
@@ -60,7 +60,7 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l scheduler -d
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kube-proxy-version -d 'kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
 host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kernel-release -d 'For a root without a live /proc (an image): the kernel to judge for, when /lib/modules holds several' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l kernel-release -d 'For an image root: the kernel to judge for, when /lib/modules holds several' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l mode -d 'Proxy mode to prepare and judge for; overrides the config\'s mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs' -r -f -a "ipvs\t''
 nftables\t''
 iptables\t''"
@@ -71,7 +71,7 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l probe -d 'Al
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -l no-color -d 'Never colour the output (also when NO_COLOR is set and non-empty)'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted into it; a DIR without a live /proc is an image, judged as it will boot' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted and sandboxed in it; a DIR whose /proc is not the running kernel\'s procfs with that kernel\'s modules is an image, judged as it will boot, and none of its programs runs' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -s o -l output -d 'Report format' -r -f -a "text\t''
 json\t''
 prometheus\t'Prometheus text exposition, for node_exporter\'s textfile collector'"
@@ -81,7 +81,7 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l scheduler -d
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kube-proxy-version -d 'kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
 host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kernel-release -d 'For a root without a live /proc (an image): the kernel to judge for, when /lib/modules holds several' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l kernel-release -d 'For an image root: the kernel to judge for, when /lib/modules holds several' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -l mode -d 'Proxy mode to prepare and judge for; overrides the config\'s mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs' -r -f -a "ipvs\t''
 nftables\t''
 iptables\t''"
@@ -97,7 +97,7 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand apply" -s h -l help -d
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l interval -d 'How long between two checks when nothing changes: a number and s, m or h (or ms)' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l textfile -d 'Write the Prometheus metrics (as check -o prometheus) to FILE after every check, atomically: node_exporter\'s textfile collector directory. A path of this machine, not under --root' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l count -d 'Stop after N checks (exit 0); default: until SIGTERM or SIGINT, which end it with 0' -r
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted into it; a DIR without a live /proc is an image, judged as it will boot' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted and sandboxed in it; a DIR whose /proc is not the running kernel\'s procfs with that kernel\'s modules is an image, judged as it will boot, and none of its programs runs' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -s o -l output -d 'Report format' -r -f -a "text\t''
 json\t''
 prometheus\t'Prometheus text exposition, for node_exporter\'s textfile collector'"
@@ -107,7 +107,7 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l scheduler -d
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l kube-proxy-version -d 'kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
 host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l kernel-release -d 'For a root without a live /proc (an image): the kernel to judge for, when /lib/modules holds several' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l kernel-release -d 'For an image root: the kernel to judge for, when /lib/modules holds several' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l mode -d 'Proxy mode to prepare and judge for; overrides the config\'s mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs' -r -f -a "ipvs\t''
 nftables\t''
 iptables\t''"
@@ -117,7 +117,7 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l without -d '
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -s q -l quiet -d 'Print only warnings and errors (text output); the exit code tells the rest'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -l no-color -d 'Never colour the output (also when NO_COLOR is set and non-empty)'
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted into it; a DIR without a live /proc is an image, judged as it will boot' -r -F
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l root -d 'Treat DIR as the node\'s / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root\'s own, run chrooted and sandboxed in it; a DIR whose /proc is not the running kernel\'s procfs with that kernel\'s modules is an image, judged as it will boot, and none of its programs runs' -r -F
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -s o -l output -d 'Report format' -r -f -a "text\t''
 json\t''
 prometheus\t'Prometheus text exposition, for node_exporter\'s textfile collector'"
@@ -127,7 +127,7 @@ complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l schedul
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l kube-proxy-version -d 'kube-proxy version to judge for (X.Y or X.Y.Z); default: asked of kube-proxy, kubelet or kubeadm under the root, else the newest behaviour' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l kube-proxy-runtime -d 'How kube-proxy runs: decides whose ipset counts and whose modprobe.d applies to its own module loads' -r -f -a "container\t'kubeadm\'s DaemonSet: the image\'s own ipset and modprobe'
 host\t'a systemd unit on the host: the host\'s ipset and modprobe.d'"
-complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l kernel-release -d 'For a root without a live /proc (an image): the kernel to judge for, when /lib/modules holds several' -r
+complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l kernel-release -d 'For an image root: the kernel to judge for, when /lib/modules holds several' -r
 complete -c nodeprep -n "__fish_nodeprep_using_subcommand completion" -l mode -d 'Proxy mode to prepare and judge for; overrides the config\'s mode. Default: the mode of --kube-proxy-config (blank means iptables), else ipvs' -r -f -a "ipvs\t''
 nftables\t''
 iptables\t''"

@@ -37,7 +37,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Treat DIR as the node's / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root's own, run chrooted into it; a DIR without a live /proc is an image, judged as it will boot
+    /// Treat DIR as the node's / (a chroot): every path read or written is resolved inside it, links included, and every helper program is the root's own, run chrooted and sandboxed in it; a DIR whose /proc is not the running kernel's procfs with that kernel's modules is an image, judged as it will boot, and none of its programs runs
     #[arg(
         long,
         global = true,
@@ -79,7 +79,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, value_name = "RUNTIME", default_value_t = Runtime::Container)]
     pub kube_proxy_runtime: Runtime,
 
-    /// For a root without a live /proc (an image): the kernel to judge for, when /lib/modules holds several
+    /// For an image root: the kernel to judge for, when /lib/modules holds several
     #[arg(long, global = true, value_name = "RELEASE")]
     pub kernel_release: Option<String>,
 

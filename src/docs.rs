@@ -108,11 +108,17 @@ fn description(page: Option<&str>) -> &'static [&'static str] {
              device is an error, never a hang. The helpers (ipset --help, iptables and nft --version, \
              kube-proxy, kubelet or kubeadm for the version, modprobe) are the root's own programs, \
              found in its /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin and /bin, run \
-             with an empty environment, in their own process group, with a deadline and at most \
-             64 KiB of output, and chrooted into DIR when DIR is not / (which needs root).",
-            "A DIR without a live /proc (an image being built) is judged as it will be at boot, with \
-             the kernel under /lib/modules (or --kernel-release when there are several); apply then \
-             writes only the persistent files.",
+             with an empty environment, with a deadline and at most 64 KiB of output, in a new PID \
+             namespace with a parent-death signal, so that nothing they start outlives them.",
+            "The host's / is trusted; any other DIR is not. DIR is a live node's only when DIR/proc is \
+             a mounted procfs showing the running kernel's release and DIR holds that kernel's module \
+             tree (or the kernel has no module support). A live DIR's helpers run chrooted into it \
+             (which needs root) and sandboxed: version questions as user nobody without capabilities, \
+             modprobe as root with CAP_SYS_MODULE alone, both with no_new_privs, resource limits and \
+             new mount, IPC and UTS namespaces. Any other DIR is an image: it is judged as it will be \
+             at boot, with the kernel under /lib/modules (or --kernel-release when there are several), \
+             none of its programs is run (versions come from its dpkg database), and apply writes only \
+             the persistent files.",
             "nodeprep completion bash|zsh|fish prints the shell completion script.",
             "Copied into an Ansible playbook's library directory, nodeprep is also an Ansible module: \
              run with one argument, the absolute path of a JSON file of parameters that holds \
@@ -143,12 +149,12 @@ fn description(page: Option<&str>) -> &'static [&'static str] {
         ],
         Some("apply") => &[
             "nodeprep apply makes the node ready for kube-proxy in its mode and keeps it ready after a \
-             reboot. It must run as root, against the real root and against another root (--root DIR), \
-             whose helpers run chrooted into it.",
+             reboot. It must run as root, against the real root and against another live root \
+             (--root DIR), whose modprobe runs sandboxed in it; an image needs no root.",
             "It takes the lock /run/nodeprep.lock before it reads anything, loads the wanted modules with one modprobe -a \
-             of the node's own (run chrooted into the root; started while the version helpers \
+             of the node's own (under another root, chrooted and with CAP_SYS_MODULE alone; started while the version helpers \
              still answer, since the loads depend on none of them), reads /proc/modules to confirm each load \
-             and asks again, alone, for a module the batch did not load, then \
+             and asks again, alone, for a module the batch did not load (all the loads within one 60 s deadline), then \
              writes /etc/modules-load.d/ipvs.conf and /etc/sysctl.d/k8s.conf when their content \
              changes, merged with the file as it is then (atomically, a new file mode 0644, every byte \
              of foreign lines and comments kept, existing keys updated in place; a symlinked file \
@@ -159,8 +165,8 @@ fn description(page: Option<&str>) -> &'static [&'static str] {
              file it would write, and the result the node would reach, and changes nothing.",
             "SIGINT and SIGTERM end it at once with exit status 130, with any helper it runs; a file \
              replacement under way is finished first, so a file is either unchanged or completely \
-             written. In an image (no live /proc) it loads nothing, sets nothing and creates nothing \
-             under /proc or /run.",
+             written. In an image it runs nothing, loads nothing, sets nothing and creates nothing \
+             under /proc; its lock is DIR/run/nodeprep.lock, which a booted node's tmpfs hides.",
         ],
         Some(_) => &[],
     }
