@@ -81,17 +81,25 @@ mod tests {
 
     #[test]
     fn only_installed_packages_count() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("var/lib/dpkg")).unwrap();
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("root");
+        let outside = top.path().join("status");
+        // a link to a database beside the root is taken inside it: not read
         std::fs::write(
-            dir.path().join("var/lib/dpkg/status"),
+            &outside,
+            "Package: kubelet\nStatus: install ok installed\nVersion: 1.9.0-0\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.join("var/lib/dpkg")).unwrap();
+        std::fs::write(
+            dir.join("var/lib/dpkg/status"),
             "Package: ipset\nStatus: install ok installed\nVersion: 7.17-1\nDescription: x\n y: z\n\n\
              Package: nftables\nStatus: deinstall ok config-files\nVersion: 1.0.6-2\n\n\
              Package: iptables\nStatus: install ok installed\nVersion: 1.8.9-2\n",
         )
         .unwrap();
         let got = installed(
-            &Root::new(dir.path()),
+            &Root::new(&dir),
             &["ipset", "nftables", "iptables", "kubelet"],
         )
         .unwrap();
@@ -101,6 +109,17 @@ mod tests {
                 ("ipset".to_string(), "7.17".to_string()),
                 ("iptables".to_string(), "1.8.9".to_string())
             ]
+        );
+        std::fs::remove_file(dir.join("var/lib/dpkg/status")).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join("var/lib/dpkg/status")).unwrap();
+        let got = installed(&Root::new(&dir), &["kubelet"]).unwrap();
+        assert!(
+            got.is_empty(),
+            "read through a link out of the root: {got:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&outside).unwrap(),
+            "Package: kubelet\nStatus: install ok installed\nVersion: 1.9.0-0\n"
         );
     }
 }
