@@ -61,6 +61,14 @@ pub fn set_trampoline(nodeprep: impl Into<std::path::PathBuf>) {
     let _ = TRAMPOLINE_EXE.set(nodeprep.into());
 }
 
+/// nodeprep's own binary, to start again: the one [`set_trampoline`] named, else
+/// `/proc/self/exe` (a link the kernel follows whatever the mount namespace).
+pub fn own_binary() -> &'static std::path::Path {
+    TRAMPOLINE_EXE
+        .get()
+        .map_or("/proc/self/exe".as_ref(), |p| p.as_path())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Output {
     pub success: bool,
@@ -486,9 +494,7 @@ pub fn start(
     let started = if sent.is_empty() {
         Err(anyhow!("nothing to run"))
     } else {
-        let exe = TRAMPOLINE_EXE
-            .get()
-            .map_or("/proc/self/exe".as_ref(), |p| p.as_path());
+        let exe = own_binary();
         let mut c = Command::new(exe);
         c.arg(TRAMPOLINE)
             .arg(root.dir())

@@ -267,14 +267,7 @@ pub fn probe(root: &Root) -> Result<NftProbe> {
             "cannot run: no nft under / (the nftables package): the probe loads its table with the node's own nft".into(),
         );
     };
-    let me = match std::env::current_exe() {
-        Ok(me) => me.to_string_lossy().into_owned(),
-        Err(e) => {
-            return not_run(format!(
-                "cannot run: cannot find nodeprep's own binary: {e}"
-            ));
-        }
-    };
+    let me = crate::system::own_binary().to_string_lossy();
     let out = run(root, &me, &[INTERNAL, &nft], Privilege::Nothing, TIMEOUT)?;
     if !out.success {
         return not_run(format!("cannot run: {}", error_line(&out.text)));
