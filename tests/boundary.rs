@@ -612,28 +612,7 @@ fn a_symlink_loop_is_one_clear_error() {
 
 /// Runs `apply` in a private mount namespace where `mount_cmd` (a shell line) was run first.
 fn apply_with_mount(node: &Node, mount_cmd: &str) -> Run {
-    let script = format!(
-        "set -e; {mount_cmd}; exec {} --root {} apply",
-        BIN,
-        node.root.display()
-    );
-    Run::from_output(
-        Command::new("unshare")
-            .args([
-                "--mount",
-                "--propagation",
-                "private",
-                "--",
-                "sh",
-                "-c",
-                &script,
-            ])
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
-            .env(nodeprep::config::FAKE_PROC_ENV, "1")
-            .output()
-            .unwrap(),
-    )
+    with_mount(node, mount_cmd, &["apply"], true)
 }
 
 #[test]

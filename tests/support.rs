@@ -398,3 +398,32 @@ pub fn fixture_surroundings() -> nodeprep::config::Surroundings {
         ..Default::default()
     }
 }
+
+/// nodeprep with `--root` the node and `args`, in a private mount namespace (it ends with
+/// the run) where `mount_cmd`, a shell line with `$ROOT` the node's root, was run first;
+/// `fake_proc`: the caller vouches for the root's /proc (NODEPREP_FAKE_PROC).
+pub fn with_mount(node: &Node, mount_cmd: &str, args: &[&str], fake_proc: bool) -> Run {
+    let script =
+        r#"ROOT=$1 BIN=$2; shift 2; set -e; eval "$MOUNT_CMD"; exec "$BIN" --root "$ROOT" "$@""#;
+    let mut c = Command::new("unshare");
+    c.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+        script,
+        "sh",
+    ])
+    .arg(&node.root)
+    .arg(BIN)
+    .args(args)
+    .env_clear()
+    .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
+    .env("MOUNT_CMD", mount_cmd);
+    if fake_proc {
+        c.env(nodeprep::config::FAKE_PROC_ENV, "1");
+    }
+    Run::from_output(c.output().unwrap())
+}

@@ -237,26 +237,14 @@ fn a_tree_with_the_host_s_procfs_is_live_only_with_the_running_kernel_s_modules(
         if with_tree {
             fs::create_dir_all(node.path(&format!("/lib/modules/{running}"))).unwrap();
         }
-        // the bind mount lives and dies with a private mount namespace
-        let script = r#"mount --rbind /proc "$1/proc" && exec "$2" --root "$1" check -o json"#;
-        let out = Command::new("unshare")
-            .args([
-                "--mount",
-                "--propagation",
-                "private",
-                "--",
-                "sh",
-                "-c",
-                script,
-                "sh",
-            ])
-            .arg(&node.root)
-            .arg(BIN)
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
-            .output()
-            .unwrap();
-        let r = Run::from_output(out);
+        // the bind mount lives and dies with a private mount namespace; the caller does not
+        // vouch for /proc: the kernel decides
+        let r = with_mount(
+            &node,
+            r#"mount --rbind /proc "$ROOT/proc""#,
+            &["check", "-o", "json"],
+            false,
+        );
         if r.stdout.is_empty() && r.stderr.contains("mount") {
             skip(&format!("cannot bind /proc here: {}", r.stderr.trim()));
             return;
