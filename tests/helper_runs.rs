@@ -390,7 +390,8 @@ fn a_root_s_helpers_share_one_trampoline() {
 }
 
 /// A KubeProxyConfiguration nodeprep refuses (exit 64) is refused before any program of the
-/// root has run.
+/// root has started: strace sees no trampoline exec'd (a helper's own log could be cut short by
+/// the kill that follows the refusal, and would pass whatever the order).
 #[test]
 fn a_refused_kube_proxy_config_runs_no_helper() {
     let node = with_logging_helpers("debian12-ready");
@@ -399,9 +400,34 @@ fn a_refused_kube_proxy_config_runs_no_helper() {
         "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: &m ipvs\nipvs: {scheduler: *m}\n",
     );
     let before = node.outside_snapshot();
-    let r = node.run(&["--kube-proxy-config", "root:/etc/kube-proxy.yaml", "check"]);
+    let args = ["--kube-proxy-config", "root:/etc/kube-proxy.yaml", "check"];
+    let r = node.run(&args);
     assert_eq!(r.code, 64, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("anchor"), "{}", r.stderr);
+    let trace = node.root.parent().unwrap().join("execs.trace");
+    let root = node.root.to_str().unwrap();
+    let out = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=execve", "-o"])
+        .arg(&trace)
+        .arg(crate::support::BIN)
+        .args(["--root", root])
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env(nodeprep::config::FAKE_PROC_ENV, "1")
+        .output();
+    match out {
+        Err(e) => crate::support::skip(&format!("no strace ({e}): install strace")),
+        Ok(out) => {
+            assert_eq!(out.status.code(), Some(64), "{out:?}");
+            let execs = fs::read_to_string(&trace).unwrap();
+            assert_eq!(
+                execs.matches("execve(").count(),
+                1,
+                "more than nodeprep itself was exec'd: {execs}"
+            );
+        }
+    }
     assert_eq!(calls(&node), Vec::<String>::new());
     assert_eq!(node.outside_snapshot(), before);
 }
